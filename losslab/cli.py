@@ -1,0 +1,167 @@
+"""`losslab` command line: open the window, train headless, list losses, benchmark.
+
+Exit codes: 0 done, 2 bad input (one clear message on stderr), 3 training diverged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from losslab.core.errors import LossLabError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code 2 is ours for bad input too
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"losslab: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from losslab import __version__
+
+    parser = _Parser(prog="losslab", description="LossLab: see how a loss function shapes training.")
+    parser.add_argument("--version", action="version", version=f"LossLab {__version__}")
+    parser.add_argument("file", nargs="?", help="an experiment (.losslab) to open in the window")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train an experiment without a window")
+    run.add_argument("experiment", help="path to a .losslab file")
+    run.add_argument("--epochs", type=int, help="override the number of epochs")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the device")
+    run.add_argument(
+        "--out", help="folder for history.csv, weights.pt and the experiment (default: <name>-run)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("losses", help="print the loss registry as a table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "losses":
+            return cmd_losses()
+        from losslab.gui.app import main as gui_main
+
+        return gui_main([args.file] if args.file else [])
+    except LossLabError as exc:
+        print(f"losslab: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\nlosslab: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_losses() -> int:
+    from losslab.core.losses import LOSSES
+
+    rows = [("id", "name", "tasks", "model output", "convex", "robust", "smooth")]
+    for s in LOSSES.values():
+        yes = {True: "yes", False: "no"}
+        rows.append(
+            (
+                s.id,
+                s.name,
+                ", ".join(sorted(s.tasks)),
+                s.output,
+                yes[s.convex],
+                yes[s.robust_to_outliers],
+                yes[s.differentiable],
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    return EXIT_OK
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per few seconds otherwise (logs, CI)."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr, quiet: bool = False) -> None:
+        self.total, self.stream, self.quiet = total, stream, quiet
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.last = 0.0
+        self.rate = 0.0
+
+    def __call__(self, event: Any) -> None:
+        from losslab.core.events import EpochEnd, Notice, StepBatch
+
+        if isinstance(event, Notice):
+            print(f"losslab: {event.message}", file=self.stream)
+        elif isinstance(event, StepBatch):
+            self.rate = event.steps_per_second
+        elif isinstance(event, EpochEnd) and not self.quiet:
+            now = time.monotonic()
+            done = event.epoch >= self.total
+            if not (self.tty or done or now - self.last >= 2.0):
+                return
+            self.last = now
+            metric = ""
+            for key in ("accuracy", "r2"):
+                if key in event.val_metrics:
+                    metric = f"  val {key} {event.val_metrics[key]:.3f}"
+            filled = int(30 * event.epoch / self.total)
+            bar = "#" * filled + "." * (30 - filled)
+            val = f"  val {event.val_loss:.4g}" if math.isfinite(event.val_loss) else ""
+            line = (
+                f"epoch {event.epoch:>{len(str(self.total))}}/{self.total} [{bar}] "
+                f"loss {event.train_loss:.4g}{val}{metric}  {self.rate:,.0f} steps/s"
+            )
+            if self.tty:
+                print("\r" + line, end="\n" if done else "", file=self.stream, flush=True)
+            else:
+                print(line, file=self.stream, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from losslab.core.experiment import load_experiment
+    from losslab.core.trainer import Trainer
+
+    path = Path(args.experiment)
+    exp = load_experiment(path)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
+        exp = exp.replace("training", epochs=args.epochs)
+    out = Path(args.out) if args.out else Path(f"{path.stem}-run")
+    if out.exists() and not out.is_dir():
+        raise LossLabError(f"{out} exists and is not a folder", "--out")
+    # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
+    trainer = Trainer(exp, device=args.device, threads=1)
+    print(
+        f"losslab: training {path.name} on {trainer.device} "
+        f"({trainer.steps_per_epoch} steps/epoch, {exp.training['epochs']} epochs)",
+        file=sys.stderr,
+    )
+    progress = Progress(exp.training["epochs"], quiet=args.quiet)
+    result = trainer.run(progress)
+
+    import torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    result.history.save_csv(out / "history.csv")
+    torch.save(trainer.model.state_dict(), out / "weights.pt")
+    exp.save(out / "experiment.losslab")
+    steps_per_s = trainer.step / trainer.elapsed if trainer.elapsed else 0.0
+    print(
+        f"losslab: {trainer.step} steps in {trainer.elapsed:.2f} s ({steps_per_s:,.0f} steps/s); "
+        f"wrote {out}/history.csv, weights.pt, experiment.losslab",
+        file=sys.stderr,
+    )
+    if result.diverged is not None:
+        print(f"losslab: {result.diverged.message}", file=sys.stderr)
+        return EXIT_DIVERGED
+    return EXIT_OK

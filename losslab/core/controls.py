@@ -1,0 +1,70 @@
+"""Thread-safe pause / resume / one-batch / stop / learning-rate requests, checked every batch."""
+
+from __future__ import annotations
+
+import threading
+
+
+class Controls:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._paused = False
+        self.stop_requested = False
+        self._steps_allowed = 0  # batches to run while paused ("one batch")
+        self._lr_request: float | None = None
+        # The only thing the hot loop reads each batch: is there anything to look at?
+        self.pending = False
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self.pending = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self.pending = True
+            self._cond.notify_all()
+
+    def step_once(self) -> None:
+        """Run exactly one batch, then stay paused."""
+        with self._cond:
+            self._paused = True
+            self._steps_allowed += 1
+            self.pending = True
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stop_requested = True
+            self.pending = True
+            self._cond.notify_all()
+
+    def set_lr(self, lr: float) -> None:
+        with self._cond:
+            self._lr_request = lr
+            self.pending = True
+
+    def take_lr(self) -> float | None:
+        with self._cond:
+            lr, self._lr_request = self._lr_request, None
+            return lr
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def wait_for_batch(self) -> bool:
+        """Block while paused. True when the next batch may run, False when a stop was requested."""
+        with self._cond:
+            while True:
+                if self.stop_requested:
+                    return False
+                if not self._paused:
+                    self.pending = self._lr_request is not None
+                    return True
+                if self._steps_allowed > 0:
+                    self._steps_allowed -= 1
+                    self.pending = True  # look again before the batch after this one
+                    return True
+                self._cond.wait(0.1)

@@ -1,0 +1,60 @@
+"""What the trainer reports while it runs. Plain data (floats and fresh numpy arrays), never tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class StepBatch:
+    """Per-step values since the last report, coalesced (~every 50 ms) so a GUI is not flooded."""
+
+    epoch: int
+    steps: np.ndarray  # global step numbers, 1-based
+    loss: np.ndarray  # total loss that was minimised: data loss + regularization
+    data_loss: np.ndarray
+    l1: np.ndarray | None  # the L1 term per step, when L1 is on
+    l2: np.ndarray | None
+    lr: float
+    elapsed: float  # seconds of training so far
+    steps_per_second: float
+
+
+@dataclass
+class EpochEnd:
+    epoch: int  # 1-based count of completed epochs
+    step: int
+    train_loss: float  # data loss over the whole training set, evaluation mode
+    val_loss: float  # nan when there is no validation split
+    train_metrics: dict[str, float]
+    val_metrics: dict[str, float]
+    lr: float
+    l1: float  # regularization terms at the end of the epoch (0 when off)
+    l2: float
+    elapsed: float
+
+
+@dataclass
+class Diverged:
+    epoch: int
+    step: int
+    value: float
+    message: str
+
+
+@dataclass
+class Notice:
+    """Something the user should know that does not stop training (a device fallback, say)."""
+
+    message: str
+
+
+@dataclass
+class Finished:
+    history: Any  # losslab.core.history.History
+    stopped: bool  # True when the user stopped it early
+    diverged: Diverged | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

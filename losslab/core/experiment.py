@@ -1,0 +1,277 @@
+"""The experiment spec: dataset + model + loss + optimizer + training settings, as a `.losslab` JSON file.
+
+Loading validates every field and names the bad one; saving is atomic. Older schema versions are
+brought up to date by ``MIGRATIONS`` in order; newer ones are refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from losslab.core.data import get_dataset_spec, validate_dataset_config
+from losslab.core.errors import LossLabError
+from losslab.core.layers import validate_layer
+from losslab.core.losses import check_pairing, get_loss
+from losslab.core.model import INITS
+from losslab.core.optim import get_optimizer_spec, get_schedule_spec
+from losslab.core.params import Param, validate_params
+
+FORMAT = "losslab"
+SCHEMA_VERSION = 1
+SUFFIX = ".losslab"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+# MIGRATIONS[n] turns a schema-n document into schema n+1. Append one per schema change.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+TRAINING_PARAMS: tuple[Param, ...] = (
+    Param("epochs", "Epochs", "int", 50, 1, 1_000_000, help="Passes over the training data"),
+    Param("batch_size", "Batch size", "int", 32, 0, 1_000_000, help="Samples per step; 0 = the full batch"),
+    Param("seed", "Seed", "int", 0, 0, 2**31 - 1, help="Makes weights and batch order repeatable"),
+    Param("device", "Device", "choice", "auto", choices=DEVICES),
+)
+REGULARIZATION_PARAMS: tuple[Param, ...] = (
+    Param("l1", "L1 strength", "float", 0.0, 0.0, 100.0, log=True, help="λ₁ × Σ|w|: pushes weights to zero"),
+    Param("l2", "L2 strength", "float", 0.0, 0.0, 100.0, log=True, help="λ₂ × Σw²: keeps weights small"),
+)
+OPTIMIZER_COMMON: tuple[Param, ...] = (
+    Param("lr", "Learning rate", "float", 0.01, 1e-8, 100.0, log=True, help="Step size along the gradient"),
+    Param("grad_clip", "Gradient clipping", "float", 0.0, 0.0, 1e6, help="Max gradient norm; 0 = off"),
+)
+WARMUP = Param("warmup_epochs", "Warm-up (epochs)", "int", 0, 0, 100000, help="Ramp the rate up linearly")
+
+
+def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise LossLabError(f"must be an object, got {value!r}", name)
+    return value
+
+
+def _check_keys(section: dict[str, Any], allowed: set[str], name: str) -> None:
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise LossLabError(
+            f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", f"{name}.{unknown[0]}"
+        )
+
+
+@dataclass
+class Experiment:
+    """A validated experiment. Sections are plain dicts with every default filled in."""
+
+    dataset: dict[str, Any]
+    model: dict[str, Any]
+    loss: dict[str, Any]
+    optimizer: dict[str, Any]
+    training: dict[str, Any]
+    regularization: dict[str, Any] = field(default_factory=lambda: {"l1": 0.0, "l2": 0.0})
+    name: str = ""
+    description: str = ""
+
+    @classmethod
+    def default(cls) -> Experiment:
+        return cls.from_dict(
+            {
+                "format": FORMAT,
+                "schema_version": SCHEMA_VERSION,
+                "dataset": {"kind": "moons", "n_samples": 1000, "noise": 0.2},
+                "model": {
+                    "layers": [
+                        {"type": "linear", "units": 16},
+                        {"type": "tanh"},
+                        {"type": "linear", "units": 16},
+                        {"type": "tanh"},
+                    ]
+                },
+                "loss": {"id": "bce_logits"},
+                "optimizer": {"id": "adam", "lr": 0.01},
+                "training": {"epochs": 50, "batch_size": 32},
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> Experiment:
+        if not isinstance(doc, dict):
+            raise LossLabError("an experiment must be a JSON object")
+        if doc.get("format") != FORMAT:
+            raise LossLabError(
+                f"must be {FORMAT!r} (this is not a LossLab experiment), got {doc.get('format')!r}", "format"
+            )
+        version = doc.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise LossLabError(f"must be a whole number >= 1, got {version!r}", "schema_version")
+        if version > SCHEMA_VERSION:
+            raise LossLabError(
+                f"this file was written by a newer LossLab (schema {version}; this version reads up to "
+                f"{SCHEMA_VERSION}). Update LossLab to open it.",
+                "schema_version",
+            )
+        doc = copy.deepcopy(doc)
+        while version < SCHEMA_VERSION:
+            doc = MIGRATIONS[version](doc)
+            version += 1
+        _check_keys(
+            doc,
+            {
+                "format",
+                "schema_version",
+                "name",
+                "description",
+                "dataset",
+                "model",
+                "loss",
+                "optimizer",
+                "training",
+                "regularization",
+            },
+            "experiment",
+        )
+
+        dataset = validate_dataset_config(_section(doc, "dataset"))
+        task = get_dataset_spec(dataset["kind"]).task
+
+        model = _section(doc, "model")
+        _check_keys(model, {"layers", "init"}, "model")
+        layers = model.get("layers", [])
+        if not isinstance(layers, list):
+            raise LossLabError(f"must be a list of layers, got {layers!r}", "model.layers")
+        init = model.get("init", "default")
+        if init not in INITS:
+            raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", "model.init")
+        model = {
+            "layers": [validate_layer(x, f"model.layers[{i}]") for i, x in enumerate(layers)],
+            "init": init,
+        }
+
+        loss = _section(doc, "loss")
+        _check_keys(loss, {"id", "params"}, "loss")
+        spec = get_loss(loss.get("id"))
+        if task:  # a CSV's task is known only once the file is read
+            check_pairing(spec.id, task, get_dataset_spec(dataset["kind"]).name)
+        loss = {"id": spec.id, "params": validate_params(spec.params, loss.get("params"), "loss.params")}
+
+        opt = _section(doc, "optimizer")
+        _check_keys(opt, {"id", "lr", "params", "schedule", "grad_clip"}, "optimizer")
+        opt_spec = get_optimizer_spec(opt.get("id"))
+        common = validate_params(
+            OPTIMIZER_COMMON, {k: opt[k] for k in ("lr", "grad_clip") if k in opt}, "optimizer"
+        )
+        schedule = opt.get("schedule", {"id": "constant"})
+        if not isinstance(schedule, dict):
+            raise LossLabError(
+                f"must be an object like {{'id': 'cosine'}}, got {schedule!r}", "optimizer.schedule"
+            )
+        _check_keys(schedule, {"id", "params", "warmup_epochs"}, "optimizer.schedule")
+        sched_spec = get_schedule_spec(schedule.get("id", "constant"))
+        optimizer = {
+            "id": opt_spec.id,
+            **common,
+            "params": validate_params(opt_spec.params, opt.get("params"), "optimizer.params"),
+            "schedule": {
+                "id": sched_spec.id,
+                "params": validate_params(
+                    sched_spec.params, schedule.get("params"), "optimizer.schedule.params"
+                ),
+                "warmup_epochs": WARMUP.validate(
+                    schedule.get("warmup_epochs", 0), "optimizer.schedule.warmup_epochs"
+                ),
+            },
+        }
+        training = validate_params(TRAINING_PARAMS, _section(doc, "training"), "training")
+        regularization = validate_params(
+            REGULARIZATION_PARAMS, _section(doc, "regularization"), "regularization"
+        )
+        for key in ("name", "description"):
+            if not isinstance(doc.get(key, ""), str):
+                raise LossLabError(f"must be text, got {doc[key]!r}", key)
+        return cls(
+            dataset,
+            model,
+            loss,
+            optimizer,
+            training,
+            regularization,
+            doc.get("name", ""),
+            doc.get("description", ""),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(
+            {
+                "format": FORMAT,
+                "schema_version": SCHEMA_VERSION,
+                "name": self.name,
+                "description": self.description,
+                "dataset": self.dataset,
+                "model": self.model,
+                "loss": self.loss,
+                "regularization": self.regularization,
+                "optimizer": self.optimizer,
+                "training": self.training,
+            }
+        )
+
+    def copy(self) -> Experiment:
+        return Experiment.from_dict(self.to_dict())
+
+    def replace(self, section: str, **changes: Any) -> Experiment:
+        """A validated copy with ``changes`` applied to one section (raises LossLabError on bad values)."""
+        doc = self.to_dict()
+        doc[section] = {**doc[section], **changes}
+        return Experiment.from_dict(doc)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        save_text_atomic(Path(path), self.to_json())
+
+
+def parse_experiment(text: str, source: str = "experiment") -> Experiment:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LossLabError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            "Fix the file or open a LossLab experiment (.losslab)."
+        ) from None
+    return Experiment.from_dict(doc)
+
+
+def load_experiment(path: str | os.PathLike[str]) -> Experiment:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LossLabError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LossLabError(f"cannot read {path}: {exc}") from None
+    try:
+        return parse_experiment(text, path.name)
+    except LossLabError as exc:
+        located = LossLabError(f"{path.name}: {exc}")
+        located.field = exc.field
+        raise located from None
+
+
+def save_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it over, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

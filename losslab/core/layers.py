@@ -1,0 +1,153 @@
+"""THE layer registry: every layer type a user can put in the hidden part of a network.
+
+Metadata only at import time (no torch), so the window can list layers before torch loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from losslab.core.errors import LossLabError
+from losslab.core.params import Param, validate_params
+
+ACTIVATIONS: dict[str, str] = {
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+    "gelu": "GELU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "softplus": "Softplus",
+    "identity": "Identity",
+}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    id: str
+    name: str
+    params: tuple[Param, ...]
+    description: str
+    build: Callable[[int, dict[str, Any]], tuple[Any, int]]  # (in_features, params) -> (module, out_features)
+    is_activation: bool = False
+
+
+def _activation_module(kind: str, params: dict[str, Any]) -> Any:
+    import torch.nn as nn
+
+    if kind == "leaky_relu":
+        return nn.LeakyReLU(params.get("negative_slope", 0.01))
+    return {
+        "relu": nn.ReLU,
+        "gelu": nn.GELU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "softplus": nn.Softplus,
+        "identity": nn.Identity,
+    }[kind]()
+
+
+def _linear(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    import torch.nn as nn
+
+    return nn.Linear(n_in, p["units"], bias=p["bias"]), p["units"]
+
+
+def _dropout(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    import torch.nn as nn
+
+    return nn.Dropout(p["p"]), n_in
+
+
+def _batchnorm(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    import torch.nn as nn
+
+    return nn.BatchNorm1d(n_in), n_in
+
+
+def _layernorm(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    import torch.nn as nn
+
+    return nn.LayerNorm(n_in), n_in
+
+
+def _residual(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    from losslab.core.model import ResidualBlock
+
+    return ResidualBlock(n_in, p["depth"], p["activation"]), n_in
+
+
+LAYERS: dict[str, LayerSpec] = {}
+
+
+def _register(spec: LayerSpec) -> None:
+    LAYERS[spec.id] = spec
+
+
+_register(
+    LayerSpec(
+        "linear",
+        "Linear",
+        (
+            Param("units", "Units", "int", 16, 1, 4096, help="Number of neurons in this layer"),
+            Param("bias", "Bias", "bool", True, help="Add a learnable offset to each unit"),
+        ),
+        "A fully connected layer: every unit is a weighted sum of all inputs plus a bias.",
+        _linear,
+    )
+)
+for _kind, _name in ACTIVATIONS.items():
+    _params = (
+        (Param("negative_slope", "Negative slope", "float", 0.01, 0.0, 1.0),) if _kind == "leaky_relu" else ()
+    )
+    _register(
+        LayerSpec(
+            _kind,
+            _name,
+            _params,
+            f"{_name} activation: a fixed nonlinearity applied to each value.",
+            lambda n_in, p, _k=_kind: (_activation_module(_k, p), n_in),
+            is_activation=True,
+        )
+    )
+_register(
+    LayerSpec(
+        "dropout",
+        "Dropout",
+        (Param("p", "Drop probability", "float", 0.2, 0.0, 0.95),),
+        "Randomly zeroes values during training; a regularizer against overfitting.",
+        _dropout,
+    )
+)
+_register(LayerSpec("batchnorm", "BatchNorm", (), "Normalizes each feature over the batch.", _batchnorm))
+_register(LayerSpec("layernorm", "LayerNorm", (), "Normalizes each sample over its features.", _layernorm))
+_register(
+    LayerSpec(
+        "residual",
+        "Residual block",
+        (
+            Param("depth", "Linear layers", "int", 2, 1, 8),
+            Param("activation", "Activation", "choice", "relu", choices=tuple(ACTIVATIONS)),
+        ),
+        "Linear layers of the same width whose output is added to their input: gradients get a shortcut.",
+        _residual,
+    )
+)
+
+
+def get_layer_spec(kind: Any, field: str) -> LayerSpec:
+    if kind not in LAYERS:
+        raise LossLabError(f"unknown layer type {kind!r}; known: {', '.join(LAYERS)}", field)
+    return LAYERS[kind]
+
+
+def validate_layer(layer: Any, field: str) -> dict[str, Any]:
+    """A layer dict {"type": ..., <params>} with defaults filled in."""
+    if not isinstance(layer, dict):
+        raise LossLabError(
+            f"each layer must be an object like {{'type': 'linear', 'units': 16}}, got {layer!r}", field
+        )
+    spec = get_layer_spec(layer.get("type"), f"{field}.type")
+    params = {k: v for k, v in layer.items() if k != "type"}
+    return {"type": spec.id, **validate_params(spec.params, params, field)}

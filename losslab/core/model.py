@@ -1,0 +1,141 @@
+"""Layer specs -> torch.nn.Module, with shape inference and parameter counts.
+
+The user edits the hidden layers; the input size comes from the dataset and the output layer
+(a Linear plus the activation the loss needs) from the task and loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from losslab.core.errors import LossLabError
+from losslab.core.layers import _activation_module, get_layer_spec
+
+INITS: dict[str, str] = {
+    "default": "PyTorch default (Kaiming-uniform)",
+    "xavier": "Xavier/Glorot uniform",
+    "kaiming": "Kaiming/He normal",
+    "zeros": "All zeros (to see why symmetry must be broken)",
+}
+
+
+class ResidualBlock(nn.Module):
+    """x + f(x), f a stack of same-width Linear layers with activations in between."""
+
+    def __init__(self, width: int, depth: int, activation: str) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers.append(nn.Linear(width, width))
+            if i < depth - 1:
+                layers.append(_activation_module(activation, {}))
+        self.body = nn.Sequential(*layers)
+        self.act = _activation_module(activation, {})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int  # -1 for the output layer that LossLab adds
+    type: str
+    label: str
+    out_features: int
+    n_params: int
+
+
+def _output_activation(kind: str | None) -> nn.Module | None:
+    if kind == "sigmoid":
+        return nn.Sigmoid()
+    if kind == "softmax":
+        return nn.Softmax(dim=-1)
+    return None
+
+
+class Network(nn.Module):
+    """The hidden stack, the output Linear, and the output activation a loss may need.
+
+    ``forward`` returns what the loss consumes, squeezed to (N,) for single-output tasks.
+    """
+
+    def __init__(self, hidden: nn.Sequential, head: nn.Linear, out_act: nn.Module | None) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.head = head
+        self.out_act = out_act
+        self.squeeze = head.out_features == 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.head(self.hidden(x))
+        if self.out_act is not None:
+            y = self.out_act(y)
+        return y.squeeze(-1) if self.squeeze else y
+
+
+def _init_weights(model: nn.Module, scheme: str) -> None:
+    if scheme == "default":
+        return
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            if scheme == "xavier":
+                nn.init.xavier_uniform_(module.weight)
+            elif scheme == "kaiming":
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            else:
+                nn.init.zeros_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
+def build_model(
+    layers: list[dict[str, Any]],
+    in_features: int,
+    out_features: int,
+    output_activation: str | None = None,
+    init: str = "default",
+) -> Network:
+    """Build the network; ``layers`` are validated layer dicts (see layers.validate_layer)."""
+    modules: list[nn.Module] = []
+    width = in_features
+    for i, layer in enumerate(layers):
+        spec = get_layer_spec(layer["type"], f"model.layers[{i}].type")
+        params = {k: v for k, v in layer.items() if k != "type"}
+        if spec.id == "batchnorm" and width < 1:
+            raise LossLabError("BatchNorm needs at least one feature", f"model.layers[{i}]")
+        module, width = spec.build(width, params)
+        modules.append(module)
+    if init not in INITS:
+        raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", "model.init")
+    net = Network(
+        nn.Sequential(*modules), nn.Linear(width, out_features), _output_activation(output_activation)
+    )
+    _init_weights(net, init)
+    return net
+
+
+def describe_model(
+    layers: list[dict[str, Any]], in_features: int, out_features: int, output_activation: str | None = None
+) -> list[LayerInfo]:
+    """Output width and parameter count per layer, plus a final entry for the added output layer."""
+    net = build_model(layers, in_features, out_features, output_activation)
+    infos = []
+    width = in_features
+    for i, (layer, module) in enumerate(zip(layers, net.hidden, strict=True)):
+        if isinstance(module, nn.Linear):
+            width = module.out_features
+        spec = get_layer_spec(layer["type"], f"model.layers[{i}].type")
+        infos.append(LayerInfo(i, spec.id, spec.name, width, sum(p.numel() for p in module.parameters())))
+    head_label = "Output: Linear" + (f" + {output_activation}" if output_activation else "")
+    infos.append(
+        LayerInfo(-1, "output", head_label, out_features, sum(p.numel() for p in net.head.parameters()))
+    )
+    return infos
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
