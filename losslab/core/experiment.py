@@ -17,9 +17,8 @@ from typing import Any
 
 from losslab.core.data import get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
-from losslab.core.layers import validate_layer
+from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss
-from losslab.core.model import INITS
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
 from losslab.core.params import Param, validate_params
 

@@ -22,6 +22,13 @@ ACTIVATIONS: dict[str, str] = {
     "identity": "Identity",
 }
 
+INITS: dict[str, str] = {
+    "default": "PyTorch default (Kaiming-uniform)",
+    "xavier": "Xavier/Glorot uniform",
+    "kaiming": "Kaiming/He normal",
+    "zeros": "All zeros (to see why symmetry must be broken)",
+}
+
 
 @dataclass(frozen=True)
 class LayerSpec:

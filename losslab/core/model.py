@@ -13,14 +13,7 @@ import torch
 from torch import nn
 
 from losslab.core.errors import LossLabError
-from losslab.core.layers import _activation_module, get_layer_spec
-
-INITS: dict[str, str] = {
-    "default": "PyTorch default (Kaiming-uniform)",
-    "xavier": "Xavier/Glorot uniform",
-    "kaiming": "Kaiming/He normal",
-    "zeros": "All zeros (to see why symmetry must be broken)",
-}
+from losslab.core.layers import INITS, _activation_module, get_layer_spec
 
 
 class ResidualBlock(nn.Module):
