@@ -1,0 +1,132 @@
+"""Plot colours that follow the system light/dark scheme; every live view takes its colours from here.
+
+Class colours are Okabe-Ito (distinguishable with the common colour-vision deficiencies). Curve
+colours are picked per scheme so each keeps good contrast against its background.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPalette
+
+# Okabe & Ito (2008), "Color Universal Design"; the extra three (Tol) cover up to ten classes.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+_EXTRA = ("#999999", "#AA4499", "#44AA99")
+
+_LIGHT: dict[str, Any] = {
+    "background": "#FFFFFF",
+    "foreground": "#202020",
+    "grid_alpha": 0.25,
+    "raw": (0, 114, 178, 70),  # the per-step loss: faint blue
+    "smooth": "#0072B2",
+    "train": "#009E73",
+    "val": "#D55E00",
+    "reg": "#AA4499",
+    "mark": "#D55E00",
+    "neutral": "#F4F4F4",  # middle of the diverging decision-surface map
+    "fit": "#202020",
+    "error": (213, 94, 0, 150),
+    "legend_brush": (255, 255, 255, 200),
+    "classes": [
+        OKABE_ITO["orange"], OKABE_ITO["blue"], OKABE_ITO["green"], OKABE_ITO["purple"],
+        OKABE_ITO["vermillion"], OKABE_ITO["sky_blue"], OKABE_ITO["yellow"], *_EXTRA,
+    ],
+    "outlier": "#000000",
+}
+_DARK: dict[str, Any] = {
+    "background": "#1E1E1E",
+    "foreground": "#D4D4D4",
+    "grid_alpha": 0.3,
+    "raw": (86, 180, 233, 80),
+    "smooth": "#56B4E9",
+    "train": "#2DC48D",
+    "val": "#F5A623",
+    "reg": "#E58AC9",
+    "mark": "#FF7F50",
+    "neutral": "#2A2A2A",
+    "fit": "#F0F0F0",
+    "error": (245, 166, 35, 170),
+    "legend_brush": (30, 30, 30, 200),
+    "classes": [
+        OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["green"], OKABE_ITO["purple"],
+        OKABE_ITO["vermillion"], OKABE_ITO["yellow"], OKABE_ITO["blue"], *_EXTRA,
+    ],
+    "outlier": "#FFFFFF",
+}
+
+_current_dark = False
+
+
+def palette_colors(dark: bool | None = None) -> dict[str, Any]:
+    """Colours for curves, markers and classes; ``None`` means the scheme last applied."""
+    if dark is None:
+        dark = _current_dark
+    src = _DARK if dark else _LIGHT
+    out = dict(src)
+    out["classes"] = list(src["classes"])
+    return out
+
+
+def is_dark() -> bool:
+    """The scheme last passed to :func:`apply_plot_theme`."""
+    return _current_dark
+
+
+def apply_plot_theme(dark: bool) -> dict[str, Any]:
+    """Set pyqtgraph's default background/foreground for plots created from now on.
+
+    Existing views re-colour themselves through their ``set_theme(dark)`` method.
+    Returns the palette for convenience.
+    """
+    global _current_dark
+    _current_dark = bool(dark)
+    pal = palette_colors(dark)
+    pg.setConfigOptions(background=pal["background"], foreground=pal["foreground"], antialias=True,
+                        useOpenGL=False)
+    return pal
+
+
+def system_prefers_dark() -> bool:
+    """Whether the desktop asks for a dark scheme (Qt 6.5+ colorScheme, else the window colour)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    scheme = QGuiApplication.styleHints().colorScheme()
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def style_plot_item(plot_item: pg.PlotItem, dark: bool | None = None) -> None:
+    """Re-colour an existing PlotItem's axes, title and grid to the given scheme."""
+    pal = palette_colors(dark)
+    fg = pal["foreground"]
+    for name in ("left", "bottom", "top", "right"):
+        axis = plot_item.getAxis(name)
+        axis.setPen(fg)
+        axis.setTextPen(fg)  # also recolours the axis label
+    plot_item.showGrid(x=True, y=True, alpha=pal["grid_alpha"])
+    if plot_item.titleLabel is not None and plot_item.titleLabel.text:
+        plot_item.titleLabel.setText(plot_item.titleLabel.text, color=fg)
+
+
+def style_legend(legend: pg.LegendItem | None, dark: bool | None = None) -> None:
+    if legend is None:
+        return
+    pal = palette_colors(dark)
+    legend.setBrush(pg.mkBrush(pal["legend_brush"]))
+    legend.setPen(pg.mkPen(pal["foreground"], width=0.5))
+    legend.setLabelTextColor(pal["foreground"])
