@@ -26,9 +26,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from losslab import __version__
 
-    parser = _Parser(prog="losslab", description="LossLab: see how a loss function shapes training.")
+    parser = _Parser(
+        prog="losslab",
+        usage="%(prog)s [-h] [--version] [FILE | {run,losses} ...]",
+        description="LossLab: see how a loss function shapes training. "
+        "With no command, opens the window (on FILE, an experiment, when given).",
+    )
     parser.add_argument("--version", action="version", version=f"LossLab {__version__}")
-    parser.add_argument("file", nargs="?", help="an experiment (.losslab) to open in the window")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="train an experiment without a window")
@@ -44,8 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("run", "losses")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `losslab FILE` opens FILE in the window. FILE is not an argparse positional: an optional
+    # positional before the subcommands would swallow "run" and make `losslab run EXP` fail.
+    file = None
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        file, extra = argv[0], argv[1:]
+        if extra:
+            parser.error(f"unexpected arguments after {file}: {' '.join(extra)}")
+        argv = []
+    args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -53,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_losses()
         from losslab.gui.app import main as gui_main
 
-        return gui_main([args.file] if args.file else [])
+        return gui_main([file] if file else [])
     except LossLabError as exc:
         print(f"losslab: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
