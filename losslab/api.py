@@ -33,7 +33,7 @@ def train(
 
     ``callback`` receives the trainer's events (losslab.core.events) as they happen.
     """
-    from losslab.core.trainer import Trainer
+    from losslab.core.trainer import make_trainer
 
     if isinstance(experiment, dict):
         experiment = Experiment.from_dict(experiment)
@@ -41,4 +41,4 @@ def train(
         experiment = load_experiment(experiment)
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
-    return Trainer(experiment, device=device).run(callback, epochs).history
+    return make_trainer(experiment, device=device).run(callback, epochs).history

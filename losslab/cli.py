@@ -145,7 +145,7 @@ class Progress:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from losslab.core.experiment import load_experiment
-    from losslab.core.trainer import Trainer
+    from losslab.core.trainer import make_trainer
 
     path = Path(args.experiment)
     exp = load_experiment(path)
@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise LossLabError(f"{out} exists and is not a folder", "--out")
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
-    trainer = Trainer(exp, device=args.device, threads=1)
+    trainer = make_trainer(exp, device=args.device, threads=1)
     print(
         f"losslab: training {path.name} on {trainer.device} "
         f"({trainer.steps_per_epoch} steps/epoch, {exp.training['epochs']} epochs)",

@@ -21,6 +21,7 @@ class StepBatch:
     lr: float
     elapsed: float  # seconds of training so far
     steps_per_second: float
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other per-step series (GAN: discriminator)
 
 
 @dataclass

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
+from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 METRIC_NAMES: dict[str, tuple[str, ...]] = {
     REGRESSION: ("r2", "mae", "rmse"),
     BINARY: ("accuracy", "f1"),
     MULTICLASS: ("accuracy", "f1"),
+    GAN: ("swd", "d_real", "d_fake"),
 }
 # The one metric each task plots next to the loss.
-HEADLINE: dict[str, str] = {REGRESSION: "r2", BINARY: "accuracy", MULTICLASS: "accuracy"}
-LABELS = {"r2": "R²", "mae": "MAE", "rmse": "RMSE", "accuracy": "Accuracy", "f1": "F1"}
+HEADLINE: dict[str, str] = {REGRESSION: "r2", BINARY: "accuracy", MULTICLASS: "accuracy", GAN: "swd"}
+LABELS = {
+    "r2": "R²",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "accuracy": "Accuracy",
+    "f1": "F1",
+    "swd": "Distance to the data (sliced Wasserstein)",
+    "d_real": "D(real)",
+    "d_fake": "D(fake)",
+}
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray, scale: float = 1.0) -> dict[str, float]:

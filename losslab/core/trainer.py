@@ -18,7 +18,6 @@ import torch
 from losslab.core.controls import Controls
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.device import resolve_device
-from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
@@ -40,6 +39,16 @@ def divergence_advice(lr: float, loss_id: str) -> str:
     return "Try to " + ", ".join(tips[:-1]) + " or " + tips[-1] + "."
 
 
+def make_trainer(experiment: Experiment, dataset: Dataset | None = None, **kwargs: Any) -> Trainer:
+    """The right trainer for the experiment's task: a GanTrainer for GAN datasets, else a Trainer."""
+    dataset = dataset if dataset is not None else make_dataset(experiment.dataset)
+    if dataset.task == GAN:
+        from losslab.core.gan import GanTrainer
+
+        return GanTrainer(experiment, dataset, **kwargs)
+    return Trainer(experiment, dataset, **kwargs)
+
+
 class Trainer:
     """Owns the data tensors, the model and the optimizer for one experiment."""
 
@@ -53,8 +62,6 @@ class Trainer:
     ) -> None:
         self.experiment = experiment
         self.dataset = dataset if dataset is not None else make_dataset(experiment.dataset)
-        if self.dataset.task == GAN:
-            raise LossLabError("GAN datasets are trained by losslab.core.gan.GanTrainer", "dataset.kind")
         self.loss_spec = get_loss(experiment.loss["id"])
         check_pairing(self.loss_spec.id, self.dataset.task, self.dataset.name)
         if threads is not None:
@@ -72,6 +79,8 @@ class Trainer:
         self.y_train = torch.as_tensor(ds.y_train, device=dev)
         self.x_val = torch.as_tensor(ds.x_val, device=dev)
         self.y_val = torch.as_tensor(ds.y_val, device=dev)
+        # The network's input and output widths; a GAN's generator maps noise to data points instead.
+        self.in_features = ds.n_features
         self.out_features = ds.n_classes if ds.task == MULTICLASS else 1
         self._loss_params = dict(experiment.loss["params"])
         self.reset_weights()
@@ -84,7 +93,7 @@ class Trainer:
         torch.manual_seed(seed)
         self.model = build_model(
             exp.model["layers"],
-            self.dataset.n_features,
+            self.in_features,
             self.out_features,
             self.loss_spec.output_activation,
             exp.model["init"],
@@ -99,6 +108,9 @@ class Trainer:
         self._perm_gen = torch.Generator().manual_seed(seed)
         # Regularize weight matrices only: penalising biases would just shift the outputs.
         self._reg_weights = [p for p in self.model.parameters() if p.ndim > 1]
+        self._has_reg = bool(exp.regularization["l1"] or exp.regularization["l2"])
+        self._clip = exp.optimizer["grad_clip"]
+        self._params = list(self.model.parameters())
         self.history = History()
         self.epoch = self.step = 0
         self.elapsed = 0.0
@@ -174,6 +186,28 @@ class Trainer:
         )
 
     # -- the loop -----------------------------------------------------------------------------
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, float, dict[str, float] | None]:
+        """One optimizer step. Returns (total loss, data loss, extra components such as L1/L2 terms)."""
+        data_loss = self.data_loss(self.model(xb), yb)
+        loss = data_loss
+        parts = None
+        if self._has_reg:
+            l1, l2 = self.regularization()
+            parts = {}
+            if l1 is not None:
+                loss = loss + l1
+                parts["l1"] = l1.item()
+            if l2 is not None:
+                loss = loss + l2
+                parts["l2"] = l2.item()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self._clip:
+            torch.nn.utils.clip_grad_norm_(self._params, self._clip)
+        self.optimizer.step()
+        value = loss.item()
+        return value, (data_loss.item() if parts else value), parts
+
     def run(self, callback: Callback | None = None, epochs: int | None = None) -> Finished:
         """Train until ``epochs`` epochs are complete (default: the experiment's), or stop/diverge."""
         emit = callback or (lambda event: None)
@@ -181,48 +215,13 @@ class Trainer:
             emit(Notice(self.device_notice))
             self.device_notice = None
         total_epochs = epochs if epochs is not None else self.experiment.training["epochs"]
-        controls = self.controls
-        model, optimizer, lr = self.model, self.optimizer, self.lr
+        controls, lr, train_step = self.controls, self.lr, self._train_step
         x_all, y_all = self.x_train, self.y_train
         n, bs = len(x_all), self.batch_size
         full_batch = bs >= n
-        clip = self.experiment.optimizer["grad_clip"]
-        reg = self.experiment.regularization
-        has_reg = bool(reg["l1"] or reg["l2"])
-        params = list(model.parameters())
+        rec = _Recorder(self, emit)
 
-        steps: list[int] = []
-        totals: list[float] = []
-        data_losses: list[float] = []
-        l1s: list[float] = []
-        l2s: list[float] = []
-        started = time.perf_counter() - self.elapsed
-        last_flush = time.perf_counter()
-        flushed_at_step = self.step
-
-        def flush() -> None:
-            nonlocal last_flush, flushed_at_step
-            now = time.perf_counter()
-            if steps:
-                rate = (self.step - flushed_at_step) / max(now - last_flush, 1e-9)
-                emit(
-                    StepBatch(
-                        self.epoch,
-                        np.array(steps),
-                        np.array(totals),
-                        np.array(data_losses),
-                        np.array(l1s) if l1s else None,
-                        np.array(l2s) if l2s else None,
-                        lr.lr,
-                        now - started,
-                        rate,
-                    )
-                )
-                for buf in (steps, totals, data_losses, l1s, l2s):
-                    buf.clear()
-            last_flush, flushed_at_step = now, self.step
-
-        model.train()
+        self.model.train()
         stopped = False
         diverged: Diverged | None = None
         while self.epoch < total_epochs and not stopped and diverged is None:
@@ -230,7 +229,7 @@ class Trainer:
             perm = None if full_batch else torch.randperm(n, generator=self._perm_gen).to(self.device)
             for start in range(0, n, bs):
                 if controls.pending:
-                    flush()
+                    rec.flush()
                     if not controls.wait_for_batch():
                         stopped = True
                         break
@@ -243,38 +242,21 @@ class Trainer:
                     idx = perm[start : start + bs]
                     xb, yb = x_all[idx], y_all[idx]
                 lr.step(self.step)
-                data_loss = self.data_loss(model(xb), yb)
-                loss = data_loss
-                if has_reg:
-                    l1, l2 = self.regularization()
-                    if l1 is not None:
-                        loss = loss + l1
-                        l1s.append(l1.item())
-                    if l2 is not None:
-                        loss = loss + l2
-                        l2s.append(l2.item())
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(params, clip)
-                optimizer.step()
+                value, data_value, parts = train_step(xb, yb)
                 self.step += 1
-                value = loss.item()
-                steps.append(self.step)
-                totals.append(value)
-                data_losses.append(data_loss.item() if has_reg else value)
+                rec.add(self.step, value, data_value, parts)
                 if not math.isfinite(value):
                     diverged = Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
                     break
-                if time.perf_counter() - last_flush >= FLUSH_SECONDS:
-                    flush()
+                if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
+                    rec.flush()
             else:
                 self.epoch += 1
-                self.elapsed = time.perf_counter() - started
-                flush()
+                self.elapsed = time.perf_counter() - rec.started
+                rec.flush()
                 self._end_epoch(emit)
-        self.elapsed = time.perf_counter() - started
-        flush()
+        self.elapsed = time.perf_counter() - rec.started
+        rec.flush()
         if diverged is not None:
             emit(diverged)
         finished = Finished(self.history, stopped, diverged)
@@ -309,3 +291,49 @@ class Trainer:
             f"(learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
             + divergence_advice(self.lr.lr, self.loss_spec.id)
         )
+
+
+class _Recorder:
+    """Collects per-step values and hands them out as one StepBatch every ~50 ms."""
+
+    def __init__(self, trainer: Trainer, emit: Callback) -> None:
+        self.trainer, self.emit = trainer, emit
+        self.steps: list[int] = []
+        self.totals: list[float] = []
+        self.data: list[float] = []
+        self.parts: dict[str, list[float]] = {}
+        self.started = time.perf_counter() - trainer.elapsed
+        self.last_flush = time.perf_counter()
+        self.flushed_at_step = trainer.step
+
+    def add(self, step: int, total: float, data: float, parts: dict[str, float] | None) -> None:
+        self.steps.append(step)
+        self.totals.append(total)
+        self.data.append(data)
+        if parts:
+            for key, value in parts.items():
+                self.parts.setdefault(key, []).append(value)
+
+    def flush(self) -> None:
+        now = time.perf_counter()
+        t = self.trainer
+        if self.steps:
+            rate = (t.step - self.flushed_at_step) / max(now - self.last_flush, 1e-9)
+            extra = {k: np.array(v) for k, v in self.parts.items()}
+            l1, l2 = extra.pop("l1", None), extra.pop("l2", None)
+            self.emit(
+                StepBatch(
+                    t.epoch,
+                    np.array(self.steps),
+                    np.array(self.totals),
+                    np.array(self.data),
+                    l1,
+                    l2,
+                    t.lr.lr,
+                    now - self.started,
+                    rate,
+                    extra,
+                )
+            )
+            self.steps, self.totals, self.data, self.parts = [], [], [], {}
+        self.last_flush, self.flushed_at_step = now, t.step
