@@ -145,10 +145,9 @@ class Progress:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from losslab.core.experiment import load_experiment
-    from losslab.core.trainer import make_trainer
 
     path = Path(args.experiment)
-    exp = load_experiment(path)
+    exp = load_experiment(path)  # torch-free, so a bad file is reported without waiting for torch to load
     if args.epochs is not None:
         if args.epochs < 1:
             raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
@@ -156,6 +155,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(f"{path.stem}-run")
     if out.exists() and not out.is_dir():
         raise LossLabError(f"{out} exists and is not a folder", "--out")
+    from losslab.core.trainer import make_trainer
+
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
     trainer = make_trainer(exp, device=args.device, threads=1)
     print(
