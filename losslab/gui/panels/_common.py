@@ -1,0 +1,166 @@
+"""Small pieces the editing panels share: error banners, badges, a grouped combo box, safe updates."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
+
+from losslab.core.errors import LossLabError
+from losslab.gui.param_form import ERROR_COLOR, ParamForm, error_message
+from losslab.gui.state import ExperimentState
+
+PANEL_MIN_WIDTH = 280  # the panels sit in docks about 320 px wide
+_INDEX = re.compile(r"\[\d+\]$")
+
+# Badge tones: (text colour, background)
+GOOD = ("#1b5e20", "#e3f1e4")
+BAD = ("#8a3a00", "#fdecd9")
+INFO = ("#0d3c61", "#e1eefa")
+
+
+def field_param_name(field: str | None) -> str | None:
+    """The parameter a LossLabError field names: 'optimizer.schedule.params.gamma' -> 'gamma'."""
+    if not field:
+        return None
+    last = field.rsplit(".", 1)[-1]
+    return None if _INDEX.search(last) else last
+
+
+class ErrorLabel(QLabel):
+    """A red, word-wrapped message that hides itself when there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    def clear_message(self) -> None:
+        self.clear()
+        self.hide()
+
+    def message(self) -> str:
+        return self.text() if not self.isHidden() else ""
+
+
+def hint_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """Word-wrapped secondary text (descriptions, notes)."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    font = label.font()
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.92))
+    label.setFont(font)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def badge(text: str, tone: tuple[str, str], tooltip: str = "", parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    fg, bg = tone
+    label.setStyleSheet(
+        f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}40; border-radius: 7px;"
+        " padding: 1px 7px; }"
+    )
+    font = label.font()
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.88))
+    label.setFont(font)
+    label.setToolTip(tooltip)
+    label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return label
+
+
+def set_badge(label: QLabel, text: str, tone: tuple[str, str], tooltip: str = "") -> None:
+    fg, bg = tone
+    label.setText(text)
+    label.setToolTip(tooltip)
+    label.setStyleSheet(
+        f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}40; border-radius: 7px;"
+        " padding: 1px 7px; }"
+    )
+
+
+def scroll_area(content: QWidget, parent: QWidget | None = None) -> QScrollArea:
+    """A frameless vertical scroll area around ``content`` (the panel's own scroll bar when tall)."""
+    area = QScrollArea(parent)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    content.setMinimumWidth(PANEL_MIN_WIDTH - 20)
+    area.setWidget(content)
+    return area
+
+
+class GroupedComboBox(QComboBox):
+    """A combo box whose items sit under bold, disabled section headers ("Regression", ...)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = QStandardItemModel(self)
+        self.setModel(self._model)
+
+    def add_header(self, text: str) -> None:
+        item = QStandardItem(text)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)  # neither selectable nor enabled: keys skip it
+        font = QFont(self.font())
+        font.setBold(True)
+        item.setFont(font)
+        self._model.appendRow(item)
+
+    def add_entry(self, text: str, data: Any, tooltip: str = "") -> None:
+        item = QStandardItem(text)
+        item.setData(data, Qt.ItemDataRole.UserRole)
+        if tooltip:
+            item.setToolTip(tooltip)
+        self._model.appendRow(item)
+
+    def is_header(self, index: int) -> bool:
+        item = self._model.item(index)
+        return item is not None and not item.isEnabled()
+
+    def select_data(self, data: Any) -> bool:
+        """Select the entry holding ``data`` without emitting; False if there is none."""
+        index = self.findData(data, Qt.ItemDataRole.UserRole)
+        blocked = self.blockSignals(True)
+        if index >= 0:
+            self.setCurrentIndex(index)
+        self.blockSignals(blocked)
+        return index >= 0
+
+
+def try_update(
+    state: ExperimentState,
+    section: str,
+    changes: dict[str, Any],
+    form: ParamForm | None,
+    banner: ErrorLabel,
+) -> bool | None:
+    """``state.update`` that shows a LossLabError under the field it names (else in ``banner``).
+
+    Returns True when applied, False when the edit guard refused, None when the edit was invalid.
+    """
+    try:
+        applied = state.update(section, **changes)
+    except LossLabError as exc:
+        show_error(exc, form, banner)
+        return None
+    banner.clear_message()
+    return applied
+
+
+def show_error(exc: LossLabError, form: ParamForm | None, banner: ErrorLabel) -> None:
+    """Show ``exc`` under the field of ``form`` it names, or in full in ``banner``."""
+    name = field_param_name(exc.field)
+    if form is None or name is None or not form.show_error(name, error_message(exc)):
+        banner.show_message(str(exc))

@@ -1,0 +1,454 @@
+"""The dataset panel: pick a generator (grouped by task) or a CSV file, set its parameters, see the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from losslab.core.data import COMMON_PARAMS, CSV_KIND, DATASETS, Dataset, dataset_params, read_csv_table
+from losslab.core.data.csv_import import CSV_TASKS
+from losslab.core.errors import LossLabError
+from losslab.core.experiment import Experiment
+from losslab.core.losses import LOSSES, LossSpec
+from losslab.core.params import Param
+from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
+from losslab.gui.panels._common import (
+    ErrorLabel,
+    GroupedComboBox,
+    hint_label,
+    scroll_area,
+    show_error,
+    try_update,
+)
+from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.state import ExperimentState
+
+CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+POINT_COLOR = "#1f77b4"
+MARK_COLOR = "#111111"
+PREVIEW_HEIGHT = 200
+MAX_PREVIEW_POINTS = 2500  # per split; more only slows the preview down
+OWN_DATA_HEADER = "Your own data"
+CSV_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
+
+
+def first_fitting_loss(task: str) -> LossSpec | None:
+    """The first loss in the registry that fits ``task``."""
+    return next((spec for spec in LOSSES.values() if task in spec.tasks), None)
+
+
+def _thin(n: int) -> np.ndarray:
+    """Evenly spaced indices of at most MAX_PREVIEW_POINTS of ``n`` samples (deterministic)."""
+    if n <= MAX_PREVIEW_POINTS:
+        return np.arange(n)
+    return np.linspace(0, n - 1, MAX_PREVIEW_POINTS).astype(int)
+
+
+class DatasetPanel(QWidget):
+    """Edits ``state.experiment.dataset``; switches the loss too when a new task needs it.
+
+    ``notice(str)`` reports things the panel did on its own (a loss switched to fit the new task),
+    for the main window's status bar; the same text shows in the panel.
+    """
+
+    notice = Signal(str)
+
+    def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._form_params: tuple[Param, ...] = ()
+        self._csv_columns: list[str] = []
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(6, 6, 6, 6)
+
+        box = QGroupBox("Data", content)
+        box_layout = QVBoxLayout(box)
+        top = QFormLayout()
+        top.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.kind_combo = GroupedComboBox(box)
+        self.kind_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind_combo.setMinimumContentsLength(12)
+        self.kind_combo.setAccessibleName("Dataset")
+        kind_label = QLabel("&Dataset:", box)
+        kind_label.setBuddy(self.kind_combo)
+        top.addRow(kind_label, self.kind_combo)
+        box_layout.addLayout(top)
+        self.description = hint_label("", box)
+        box_layout.addWidget(self.description)
+
+        csv_row = QHBoxLayout()
+        self.csv_button = QPushButton("Load CSV…", box)
+        self.csv_button.setToolTip("Train on your own data: a CSV file with a header row, numeric feature "
+                                   "columns and one target column")
+        csv_row.addWidget(self.csv_button)
+        csv_row.addStretch(1)
+        box_layout.addLayout(csv_row)
+
+        self.csv_box = QWidget(box)
+        csv_form = QFormLayout(self.csv_box)
+        csv_form.setContentsMargins(0, 0, 0, 0)
+        csv_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.csv_file = QLabel(self.csv_box)
+        self.csv_file.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.csv_file.setWordWrap(True)
+        csv_form.addRow("File:", self.csv_file)
+        self.target_combo = QComboBox(self.csv_box)
+        self.target_combo.setToolTip("The column the model learns to predict; the others are its inputs")
+        target_label = QLabel("&Target column:", self.csv_box)
+        target_label.setBuddy(self.target_combo)
+        csv_form.addRow(target_label, self.target_combo)
+        self.task_combo = QComboBox(self.csv_box)
+        self.task_combo.addItem("Infer from the target", None)
+        for task in CSV_TASKS:
+            self.task_combo.addItem(TASKS.get(task, task), task)
+        self.task_combo.setToolTip("Whole numbers with few distinct values and text labels are read as "
+                                   "classes; anything else as a regression target")
+        task_label = QLabel("T&ask:", self.csv_box)
+        task_label.setBuddy(self.task_combo)
+        csv_form.addRow(task_label, self.task_combo)
+        self.csv_info = hint_label("", self.csv_box)
+        csv_form.addRow(self.csv_info)
+        box_layout.addWidget(self.csv_box)
+
+        self.form_holder = QVBoxLayout()
+        self.form_holder.setContentsMargins(0, 0, 0, 0)
+        box_layout.addLayout(self.form_holder)
+        self.form = ParamForm((), {}, box)
+        self.form_holder.addWidget(self.form)
+        self.error = ErrorLabel(box)
+        box_layout.addWidget(self.error)
+        self.notice_label = hint_label("", box)
+        self.notice_label.hide()
+        box_layout.addWidget(self.notice_label)
+        column.addWidget(box)
+
+        preview_box = QGroupBox("Preview", content)
+        preview_layout = QVBoxLayout(preview_box)
+        self.plot = pg.PlotWidget(preview_box, background="w")
+        self.plot.setFixedHeight(PREVIEW_HEIGHT)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(pg.mkPen("#888"))
+            axis.setTextPen(pg.mkPen("#444"))
+        self.plot.setToolTip("Training points filled, validation points hollow; ringed points are outliers "
+                             "or flipped labels")
+        preview_layout.addWidget(self.plot)
+        self.caption = hint_label("", preview_box)
+        preview_layout.addWidget(self.caption)
+        column.addWidget(preview_box)
+        column.addStretch(1)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll_area(content, self))
+
+        self._fill_kinds()
+        self.kind_combo.activated.connect(self._on_kind_activated)
+        self.csv_button.clicked.connect(self._on_load_csv_clicked)
+        self.target_combo.activated.connect(self._on_csv_option)
+        self.task_combo.activated.connect(self._on_csv_option)
+        state.changed.connect(self._on_state_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
+        self._sync()
+        self._draw_current()
+
+    # -- building ---------------------------------------------------------------------------
+    def _fill_kinds(self) -> None:
+        for task, title in TASKS.items():
+            specs = [s for s in DATASETS.values() if s.task == task]
+            if specs:
+                self.kind_combo.add_header(title)
+                for spec in specs:
+                    self.kind_combo.add_entry(spec.name, spec.id, spec.description)
+        others = [s for s in DATASETS.values() if s.task not in TASKS]
+        if others:
+            self.kind_combo.add_header(OWN_DATA_HEADER)
+            for spec in others:
+                self.kind_combo.add_entry(spec.name + "…", spec.id, spec.description)
+
+    def _params_for(self, kind: str) -> tuple[Param, ...]:
+        params = dataset_params(kind)
+        if kind == CSV_KIND:  # the file decides how many samples there are
+            params = tuple(p for p in params if p.name != "n_samples")
+        return params
+
+    def _rebuild_form(self, params: tuple[Param, ...]) -> None:
+        if params == self._form_params:
+            return
+        old = self.form
+        self.form = ParamForm(params, {}, old.parentWidget())
+        self.form.valueChanged.connect(self._on_param_changed)
+        self.form_holder.replaceWidget(old, self.form)
+        old.hide()
+        old.deleteLater()
+        self._form_params = params
+
+    # -- state -> widgets -------------------------------------------------------------------
+    @Slot(str)
+    def _on_state_changed(self, section: str) -> None:
+        if section in ("dataset", "all"):
+            if section == "all":
+                self.notice_label.hide()
+                self.error.clear_message()
+            self._sync()
+
+    @Slot(object)
+    def _on_dataset_changed(self, dataset: Dataset) -> None:
+        self._draw(dataset)
+        self._sync_csv_info(dataset)
+
+    def _sync(self) -> None:
+        cfg = self.state.experiment.dataset
+        kind = cfg["kind"]
+        self.kind_combo.select_data(kind)
+        spec = DATASETS[kind]
+        self.description.setText(spec.description)
+        self._rebuild_form(self._params_for(kind))
+        self.form.set_values(cfg)
+        is_csv = kind == CSV_KIND
+        self.csv_box.setVisible(is_csv)
+        if is_csv:
+            path = str(cfg.get("path") or "")
+            self.csv_file.setText(Path(path).name)
+            self.csv_file.setToolTip(path)
+            self._fill_csv_columns(cfg)
+            index = self.task_combo.findData(cfg.get("task"))
+            self.task_combo.setCurrentIndex(max(index, 0))
+
+    def _fill_csv_columns(self, cfg: dict[str, Any]) -> None:
+        try:
+            dataset = self.state.dataset
+        except LossLabError:
+            return
+        columns = [*dataset.feature_names, dataset.target_name]
+        if columns != self._csv_columns:
+            self.target_combo.clear()
+            for name in columns:
+                self.target_combo.addItem(name, name)
+            self._csv_columns = columns
+        self.target_combo.setCurrentIndex(max(self.target_combo.findData(dataset.target_name), 0))
+
+    def _sync_csv_info(self, dataset: Dataset) -> None:
+        if dataset.spec_id != CSV_KIND:
+            self.csv_info.clear()
+            return
+        features = ", ".join(dataset.feature_names)
+        if len(features) > 80:
+            features = features[:77] + "…"
+        rows = dataset.n_train + dataset.n_val
+        classes = f", {len(dataset.class_names)} classes" if dataset.class_names else ""
+        self.csv_info.setText(
+            f"{TASKS.get(dataset.task, dataset.task)}{classes} · {rows} rows · "
+            f"{dataset.n_features} feature(s): {features} → target '{dataset.target_name}'"
+        )
+
+    # -- widgets -> state -------------------------------------------------------------------
+    @Slot(int)
+    def _on_kind_activated(self, index: int) -> None:
+        kind = self.kind_combo.itemData(index, Qt.ItemDataRole.UserRole)
+        if kind is None or kind == self.state.experiment.dataset["kind"]:
+            self._sync()
+            return
+        if kind == CSV_KIND:
+            self._on_load_csv_clicked()
+            return
+        self.set_kind(kind)
+
+    def set_kind(self, kind: str) -> bool:
+        """Switch to the built-in dataset ``kind`` (keeping the common settings); True if it happened."""
+        current = self.state.experiment.dataset
+        cfg: dict[str, Any] = {"kind": kind}
+        cfg.update({p.name: current[p.name] for p in COMMON_PARAMS if p.name in current})
+        return self._change_dataset(cfg, DATASETS[kind].task)
+
+    @Slot(str, object)
+    def _on_param_changed(self, name: str, value: Any) -> None:
+        self.notice_label.hide()
+        applied = try_update(self.state, "dataset", {name: value}, self.form, self.error)
+        if applied is not True:
+            self.form.set_values(self.state.experiment.dataset)
+
+    @Slot()
+    def _on_load_csv_clicked(self) -> None:
+        start = str(Path(self.state.experiment.dataset.get("path") or Path.home()).parent)
+        path, _ = QFileDialog.getOpenFileName(self, "Load a CSV file", start, CSV_FILTER)
+        if path:
+            self.load_csv(path)
+        else:
+            self._sync()
+
+    def load_csv(self, path: str, target_column: str | None = None, task: str | None = None) -> bool:
+        """Use the CSV file at ``path`` as the dataset; errors show in the panel. True if loaded."""
+        current = self.state.experiment.dataset
+        cfg: dict[str, Any] = {"kind": CSV_KIND, "path": path, "target_column": target_column, "task": task}
+        cfg.update({p.name: current[p.name] for p in COMMON_PARAMS if p.name in current})
+        try:
+            table = read_csv_table(path, target_column, task)
+        except LossLabError as exc:
+            self.error.show_message(error_message(exc))
+            self._sync()
+            return False
+        return self._change_dataset(cfg, table.task)
+
+    @Slot(int)
+    def _on_csv_option(self, _index: int) -> None:
+        cfg = self.state.experiment.dataset
+        target = self.target_combo.currentData()
+        task = self.task_combo.currentData()
+        if target == cfg.get("target_column") and task == cfg.get("task"):
+            return
+        if not self.load_csv(cfg["path"], target, task):
+            self._sync()
+
+    def _change_dataset(self, cfg: dict[str, Any], task: str) -> bool:
+        """Replace the whole dataset section, switching the loss as well if it does not fit ``task``."""
+        self.notice_label.hide()
+        doc = self.state.experiment.to_dict()
+        doc["dataset"] = cfg
+        sections: tuple[str, ...] = ("dataset",)
+        old_loss = LOSSES[doc["loss"]["id"]]
+        new_loss: LossSpec | None = None
+        if task and task not in old_loss.tasks:
+            new_loss = first_fitting_loss(task)
+            if new_loss is None:
+                self.error.show_message(f"No loss in LossLab fits {TASKS.get(task, task)} data.")
+                self._sync()
+                return False
+            doc["loss"] = {"id": new_loss.id, "params": {}}
+            sections = ("dataset", "loss")
+        try:
+            experiment = Experiment.from_dict(doc)
+            applied = self.state.set_experiment_sections(experiment, sections)
+        except LossLabError as exc:
+            show_error(exc, self.form, self.error)
+            self._sync()
+            return False
+        if not applied:
+            self._sync()
+            return False
+        self.error.clear_message()
+        self.form.clear_error()
+        if new_loss is not None:
+            message = (f"Loss switched to {new_loss.name}: {old_loss.name} does not fit "
+                       f"{TASKS.get(task, task).lower()}.")
+            self.notice_label.setText(message)
+            self.notice_label.show()
+            self.notice.emit(message)
+        return True
+
+    # -- preview ----------------------------------------------------------------------------
+    def _draw_current(self) -> None:
+        try:
+            dataset = self.state.dataset
+        except LossLabError as exc:
+            self.plot.clear()
+            self.caption.setText(str(exc))
+            return
+        self._draw(dataset)
+        self._sync_csv_info(dataset)
+
+    def _draw(self, ds: Dataset) -> None:
+        plot = self.plot
+        plot.clear()
+        x_tr, x_va = ds.x_to_display(ds.x_train), ds.x_to_display(ds.x_val)
+        y_tr, y_va = np.asarray(ds.y_to_display(ds.y_train)), np.asarray(ds.y_to_display(ds.y_val))
+        i_tr, i_va = _thin(len(x_tr)), _thin(len(x_va))
+        x_tr, y_tr, o_tr = x_tr[i_tr], y_tr[i_tr], ds.outliers_train[i_tr]
+        x_va, y_va, o_va = x_va[i_va], y_va[i_va], ds.outliers_val[i_va]
+        names = ds.feature_names
+        classification = ds.task in (BINARY, MULTICLASS)
+        two_d = ds.n_features >= 2
+
+        if ds.task not in (BINARY, MULTICLASS, REGRESSION) and not two_d:
+            self._draw_histogram(x_tr[:, 0], x_va[:, 0], names[0] if names else "x")
+        else:
+            if two_d:
+                px_tr, py_tr, px_va, py_va = x_tr[:, 0], x_tr[:, 1], x_va[:, 0], x_va[:, 1]
+                labels = (names[0], names[1])
+            else:
+                px_tr, py_tr, px_va, py_va = x_tr[:, 0], y_tr, x_va[:, 0], y_va
+                labels = (names[0] if names else "x", ds.target_name or "y")
+            colors_tr = self._colors(ds, y_tr, y_tr, y_va, classification, two_d)
+            colors_va = self._colors(ds, y_va, y_tr, y_va, classification, two_d)
+            self._scatter(px_tr, py_tr, colors_tr, filled=True)
+            self._scatter(px_va, py_va, colors_va, filled=False)
+            marked_x = np.concatenate([px_tr[o_tr], px_va[o_va]])
+            marked_y = np.concatenate([py_tr[o_tr], py_va[o_va]])
+            if len(marked_x):
+                plot.addItem(pg.ScatterPlotItem(marked_x, marked_y, size=13, symbol="o",
+                                                pen=pg.mkPen(MARK_COLOR, width=1.4), brush=None))
+            plot.setLabel("bottom", labels[0])
+            plot.setLabel("left", labels[1])
+        plot.enableAutoRange()
+
+        histogram = ds.task not in (BINARY, MULTICLASS, REGRESSION) and not two_d
+        parts = [f"{ds.n_train} training (filled)",
+                 f"{ds.n_val} validation ({'dashed' if histogram else 'hollow'})"]
+        marked = int(ds.outliers_train.sum() + ds.outliers_val.sum())
+        if marked:
+            what = "flipped labels" if classification else "outliers"
+            parts.append(f"{marked} {what} (ringed)")
+        if classification:
+            parts.append(f"{max(ds.n_classes, 2)} classes")
+        elif ds.task == REGRESSION and two_d:
+            parts.append(f"colour = {ds.target_name or 'target'}")
+        self.caption.setText(" · ".join(parts))
+
+    def _colors(self, ds: Dataset, y: np.ndarray, y_tr: np.ndarray, y_va: np.ndarray,
+                classification: bool, two_d: bool) -> list[Any]:
+        if classification:
+            return [pg.mkColor(CLASS_COLORS[int(c) % len(CLASS_COLORS)]) for c in y]
+        if ds.task == REGRESSION and two_d and len(y):
+            both = np.concatenate([y_tr, y_va])
+            lo, hi = float(both.min()), float(both.max())
+            scaled = (y - lo) / (hi - lo) if hi > lo else np.zeros(len(y))
+            cmap = pg.colormap.get("viridis")
+            return list(cmap.mapToQColor(scaled))
+        return [pg.mkColor(POINT_COLOR)] * len(y)
+
+    def _scatter(self, x: np.ndarray, y: np.ndarray, colors: list[Any], filled: bool) -> None:
+        if not len(x):
+            return
+        if filled:
+            brushes = [pg.mkBrush(c) for c in colors]
+            item = pg.ScatterPlotItem(x, y, size=5, pen=None, brush=brushes)
+        else:
+            pens = [pg.mkPen(c, width=1.2) for c in colors]
+            item = pg.ScatterPlotItem(x, y, size=6, pen=pens, brush=pg.mkBrush(0, 0, 0, 0))
+        self.plot.addItem(item)
+
+    def _draw_histogram(self, x_tr: np.ndarray, x_va: np.ndarray, name: str) -> None:
+        both = np.concatenate([x_tr, x_va]) if len(x_va) else x_tr
+        edges = np.histogram_bin_edges(both, bins=40)
+        counts, _ = np.histogram(x_tr, bins=edges)
+        self.plot.addItem(pg.PlotCurveItem(edges, counts, stepMode="center", fillLevel=0,
+                                           brush=pg.mkBrush(POINT_COLOR + "80"), pen=pg.mkPen(POINT_COLOR)))
+        if len(x_va):
+            counts_va, _ = np.histogram(x_va, bins=edges)
+            self.plot.addItem(pg.PlotCurveItem(edges, counts_va, stepMode="center",
+                                               pen=pg.mkPen(POINT_COLOR, style=Qt.PenStyle.DashLine)))
+        self.plot.setLabel("bottom", name)
+        self.plot.setLabel("left", "count")
