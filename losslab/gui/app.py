@@ -1,0 +1,82 @@
+"""QApplication set-up and the `losslab` window entry point.
+
+The window is shown before torch is imported (torch takes ~1.8 s to import); torch then loads
+while the user looks at the window, so the first Train does not pay for it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+APP_NAME = "LossLab"
+ORG_NAME = "LossLab"
+
+
+def _ensure_streams() -> None:
+    # A frozen windowed app has no stdout/stderr; anything that prints would raise.
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _show_unexpected(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """Last-resort handler: an unexpected error becomes a dialog, and the app keeps running."""
+    details = "".join(traceback.format_exception(exc_type, exc, tb))
+    print(details, file=sys.stderr)
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    if QApplication.instance() is None or threading.current_thread() is not threading.main_thread():
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error", f"{exc_type.__name__}: {exc}")
+    box.setInformativeText("LossLab kept running; your experiment is still open. Please report this.")
+    box.setDetailedText(details)
+    box.exec()
+
+
+def create_app(argv: list[str] | None = None):  # -> QApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    _ensure_streams()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = create_app()
+    sys.excepthook = _show_unexpected
+    threading.excepthook = lambda args: _show_unexpected(args.exc_type, args.exc_value, args.exc_traceback)
+
+    from PySide6.QtCore import QTimer
+
+    from losslab.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    files = [a for a in argv if not a.startswith("-")]
+    if files:
+        QTimer.singleShot(0, lambda: window.open_file(Path(files[0])))
+    # Warm torch up once the window has painted, so pressing Train does not wait for it.
+    QTimer.singleShot(100, _import_torch)
+    if os.environ.get("LOSSLAB_QUIT_AFTER_MS"):  # used by tests and screenshots
+        QTimer.singleShot(int(os.environ["LOSSLAB_QUIT_AFTER_MS"]), window.close)
+    return app.exec()
+
+
+def _import_torch() -> None:
+    import torch  # noqa: F401
+
+
+if __name__ == "__main__":
+    sys.exit(main())

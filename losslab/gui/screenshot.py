@@ -1,0 +1,57 @@
+"""Regenerates the README screenshot: the window mid-training on an example.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python -m losslab.gui.screenshot resources/screenshot.png
+
+Runs the real app (real window, real worker thread) with throw-away settings, grabs the window
+after a few seconds of training, and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("out", type=Path, help="PNG file to write")
+    parser.add_argument("--example", default="two_moons_bce", help="example name in resources/examples")
+    parser.add_argument("--seconds", type=float, default=4.0, help="training time before the grab")
+    parser.add_argument("--size", default="1500x920", help="window size WxH")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QSettings, QTimer
+
+    from losslab.core.resources import examples_dir
+    from losslab.gui.app import create_app
+    from losslab.gui.main_window import MainWindow
+
+    app = create_app()
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+    example = examples_dir() / f"{args.example}.losslab"
+    if not window.open_file(example, as_example=True):
+        return 2
+
+    def grab() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(args.out))
+        print(f"wrote {args.out}")
+        window.state.mark_saved()  # nothing to ask about on close
+        window.close()
+
+    QTimer.singleShot(300, window.train)
+    QTimer.singleShot(int(300 + args.seconds * 1000), grab)
+    app.exec()
+    return 0 if args.out.exists() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

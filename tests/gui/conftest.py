@@ -1,0 +1,44 @@
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Records modal message boxes instead of blocking on them; answers questions with `answer`."""
+    seen = []
+
+    class Recorder:
+        answer = QMessageBox.StandardButton.Yes
+
+    def record(kind):
+        def show(parent, title, text, *args, **kwargs):
+            seen.append((kind, title, text))
+            return Recorder.answer if kind == "question" else QMessageBox.StandardButton.Ok
+
+        return show
+
+    for kind in ("warning", "critical", "information", "question"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(record(kind)))
+    monkeypatch.setattr(
+        QMessageBox, "exec", lambda self: seen.append(("exec", self.windowTitle(), self.text()))
+    )
+    Recorder.seen = seen
+    return Recorder
+
+
+@pytest.fixture
+def window(qtbot, settings, dialogs):
+    from losslab.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.state.mark_saved()
+    win.controller.stop()
