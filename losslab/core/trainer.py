@@ -25,6 +25,7 @@ from losslab.core.losses import check_pairing, get_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController, get_optimizer_spec
+from losslab.core.probe import Probe
 from losslab.core.tasks import GAN, MULTICLASS, REGRESSION
 
 Callback = Callable[[Any], None]
@@ -68,6 +69,7 @@ class Trainer:
             torch.set_num_threads(threads)
         self.device, self.device_notice = resolve_device(device or experiment.training["device"])
         self.controls = Controls()
+        self.probes: list[Probe] = []  # see probe.py
         self.history = History()
         self.epoch = 0  # completed epochs
         self.step = 0  # completed optimizer steps
@@ -245,6 +247,11 @@ class Trainer:
                 value, data_value, parts = train_step(xb, yb)
                 self.step += 1
                 rec.add(self.step, value, data_value, parts)
+                for probe in self.probes:
+                    if probe.every and self.step % probe.every == 0:
+                        event = probe.on_step(self, xb, yb)
+                        if event is not None:
+                            emit(event)
                 if not math.isfinite(value):
                     diverged = Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
                     break
@@ -283,6 +290,10 @@ class Trainer:
         self.history.add(event)
         self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
         emit(event)
+        for probe in self.probes:
+            extra = probe.on_epoch(self)
+            if extra is not None:
+                emit(extra)
 
     def _divergence_message(self, value: float) -> str:
         what = "NaN (not a number)" if math.isnan(value) else "infinite"

@@ -40,6 +40,7 @@ from losslab.gui.plots.metric_plot import MetricPlot
 from losslab.gui.plots.task_view import TaskView
 from losslab.gui.plots.theme import apply_plot_theme
 from losslab.gui.state import ExperimentState
+from losslab.gui.views import VIEWS
 from losslab.gui.worker import TrainingController
 
 REDRAW_MS = 33  # plots redraw at ~30 Hz, whatever the training speed
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.controller.diverged.connect(self._on_diverged)
         self.controller.notice.connect(self._on_notice)
         self.controller.view.connect(self._on_view)
+        self.controller.probe.connect(self._on_probe_event)
         self.controller.finished.connect(self._on_finished)
         self.controller.failed.connect(self._on_failed)
         self.controller.runningChanged.connect(self._update_actions)
@@ -159,6 +161,12 @@ class MainWindow(QMainWindow):
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
         self.views.addTab(split, "Training")
+        self.extra_views: list[QWidget] = []
+        for view_def in VIEWS:
+            view = view_def.factory(self)
+            view.setObjectName(view_def.object_name)
+            self.views.addTab(view, view_def.title)
+            self.extra_views.append(view)
         self.setCentralWidget(self.views)
 
     def _build_docks(self) -> None:
@@ -296,7 +304,7 @@ class MainWindow(QMainWindow):
 
     def _load(self, experiment: Experiment, path: Path | None, modified: bool = False) -> None:
         self.controller.stop()
-        self.trainer = None
+        self._set_trainer(None)
         self.state.replace_experiment(experiment, modified=modified)
         self.path = path
         self._new_plots()
@@ -404,10 +412,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_file(path))
 
     # -- training ---------------------------------------------------------------------------
-    def _make_trainer(self) -> Any:
-        from losslab.core.trainer import Trainer
+    def _set_trainer(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self._notify_views("set_trainer", trainer)
 
-        return Trainer(self.state.experiment, self.state.dataset)
+    def _make_trainer(self) -> Any:
+        from losslab.core.trainer import make_trainer
+
+        return make_trainer(self.state.experiment, self.state.dataset)
 
     @Slot()
     def train(self) -> None:
@@ -423,7 +435,10 @@ class MainWindow(QMainWindow):
             try:
                 QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
                 try:
-                    self.trainer = self._make_trainer()
+                    trainer = self._make_trainer()
+                    for view in self.extra_views:
+                        if hasattr(view, "make_probes"):
+                            trainer.probes += view.make_probes(trainer)
                 finally:
                     QGuiApplication.restoreOverrideCursor()
             except LossLabError as exc:
@@ -431,6 +446,7 @@ class MainWindow(QMainWindow):
                 return
             self._finished = False
             self._new_plots()
+            self._set_trainer(trainer)
             self.status_labels["device"].setText(f"device: {self.trainer.device}")
         self._run_started = time.perf_counter()
         self.controller.start(
@@ -466,7 +482,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def reset_weights(self) -> None:
         self.controller.stop()
-        self.trainer = None
+        self._set_trainer(None)
         self._new_plots()
         self.statusBar().showMessage("Weights reset: the next run starts from fresh weights", 4000)
 
@@ -475,6 +491,7 @@ class MainWindow(QMainWindow):
         self.loss_view.reset()
         self.metric_plot.reset(dataset.task)
         self.task_view.set_dataset(dataset)
+        self._notify_views("reset", dataset)
         self._status = {"epoch": 0, "step": 0, "rate": 0.0, "elapsed": 0.0}
         self._update_status()
 
@@ -494,24 +511,36 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
             self.controller.stop()
-        self.trainer = None  # the old weights belong to the old set-up
+        self._set_trainer(None)  # the old weights belong to the old set-up
         return True
+
+    def _notify_views(self, method: str, *args: Any) -> None:
+        for view in self.extra_views:
+            handler = getattr(view, method, None)
+            if handler is not None:
+                handler(*args)
 
     # -- events from the worker -------------------------------------------------------------
     @Slot(object)
     def _on_steps(self, batch: Any) -> None:
         self.loss_view.add_steps(batch)
+        self._notify_views("on_steps", batch)
         self._status.update(step=int(batch.steps[-1]), rate=batch.steps_per_second, elapsed=batch.elapsed)
 
     @Slot(object)
     def _on_epoch(self, event: Any) -> None:
         self.loss_view.add_epoch(event)
         self.metric_plot.add_epoch(event)
+        self._notify_views("on_epoch", event)
         self._status.update(epoch=event.epoch, step=event.step, elapsed=event.elapsed)
 
     @Slot(object)
     def _on_view(self, payload: Any) -> None:
         self.task_view.set_view(payload)
+
+    @Slot(object)
+    def _on_probe_event(self, event: Any) -> None:
+        self._notify_views("on_event", event)
 
     @Slot(object)
     def _on_diverged(self, event: Any) -> None:
@@ -546,6 +575,7 @@ class MainWindow(QMainWindow):
     def _redraw(self) -> None:
         self.loss_view.redraw()
         self.metric_plot.redraw()
+        self._notify_views("redraw")
         self._update_status()
 
     def _update_status(self) -> None:

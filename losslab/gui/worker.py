@@ -26,6 +26,7 @@ class TrainingWorker(QObject):
     diverged = Signal(object)  # Diverged
     notice = Signal(str)
     view = Signal(object)  # whatever the view function returned (task-view predictions)
+    probe = Signal(object)  # any other event: what a probe (core/probe.py) returned
     finished = Signal(object)  # Finished
     failed = Signal(str, str)  # message, traceback ("" for a LossLabError the user can fix)
 
@@ -70,6 +71,8 @@ class TrainingWorker(QObject):
             self._maybe_view(force=True)
             self.result = event
             self.finished.emit(event)
+        else:
+            self.probe.emit(event)
 
     def _maybe_view(self, force: bool) -> None:
         now = time.perf_counter()
@@ -86,6 +89,7 @@ class TrainingController(QObject):
     diverged = Signal(object)
     notice = Signal(str)
     view = Signal(object)
+    probe = Signal(object)
     finished = Signal(object)
     failed = Signal(str, str)
     runningChanged = Signal(bool)
@@ -116,7 +120,7 @@ class TrainingController(QObject):
         thread.setObjectName("LossLabTraining")
         worker = TrainingWorker(trainer, epochs, view_fn)
         worker.moveToThread(thread)
-        for name in ("stepBatch", "epochEnded", "diverged", "notice", "view", "failed"):
+        for name in ("stepBatch", "epochEnded", "diverged", "notice", "view", "probe", "failed"):
             getattr(worker, name).connect(getattr(self, name))
         worker.finished.connect(self._on_finished)
         thread.started.connect(worker.run)

@@ -1,0 +1,22 @@
+"""Probes: pluggable observers of a training run (diagnostics, per-sample losses, early stopping).
+
+A probe is attached with ``trainer.probes.append(probe)``. The trainer calls ``on_step`` after
+every ``every``-th optimizer step (gradients of that step are still in ``.grad``) and ``on_epoch``
+after each epoch's evaluation. Whatever they return (if not None) is passed to the run's callback
+as an event, so the GUI receives it through the worker like any other event. Probes run on the
+training thread and must return plain data (floats, fresh numpy arrays), never tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Probe:
+    every: int = 0  # steps between on_step calls; 0 = never per step
+
+    def on_step(self, trainer: Any, xb: Any, yb: Any) -> Any:
+        return None
+
+    def on_epoch(self, trainer: Any) -> Any:
+        return None
