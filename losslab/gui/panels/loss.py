@@ -1,0 +1,343 @@
+"""The loss panel: every registered loss grouped by task, its formula and character, and regularization.
+
+Losses that do not fit the current dataset's task stay visible but disabled, with the reason
+(core's ``check_pairing`` message) as their tooltip, so the list itself teaches which loss goes with
+which task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from losslab.core.errors import LossLabError
+from losslab.core.experiment import REGULARIZATION_PARAMS
+from losslab.core.losses import LOSSES, LossSpec, check_pairing
+from losslab.core.tasks import TASKS
+from losslab.gui.panels._common import (
+    BAD,
+    GOOD,
+    INFO,
+    ErrorLabel,
+    badge,
+    hint_label,
+    scroll_area,
+    set_badge,
+    try_update,
+)
+from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.state import ExperimentState
+
+LOSS_ROLE = Qt.ItemDataRole.UserRole
+TASK_ROLE = Qt.ItemDataRole.UserRole + 1
+TREE_HEIGHT = 230
+# Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
+# stays upright (function names such as log and max are upright in mathematical writing).
+MATH_FAMILIES = ("STIX Two Math", "STIX Two Text", "Cambria Math", "Cambria", "Latin Modern Math",
+                 "Latin Modern Roman", "TeX Gyre Termes", "Times New Roman", "Liberation Serif",
+                 "DejaVu Serif")
+FORMULA_SCALE = 1.3
+OUTPUT_TEXT = {
+    "raw": "raw scores (no activation)",
+    "logits": "logits (raw scores; the loss applies the sigmoid/softmax itself)",
+    "probabilities": "probabilities",
+}
+
+
+def math_font(base: QFont) -> QFont:
+    """A serif font one third larger than ``base``, for formulas."""
+    font = QFont(base)
+    available = set(QFontDatabase.families())
+    family = next((f for f in MATH_FAMILIES if f in available), None)
+    if family:
+        font.setFamily(family)
+    font.setStyleHint(QFont.StyleHint.Serif)
+    font.setPointSizeF(base.pointSizeF() * FORMULA_SCALE)
+    return font
+
+
+def pairing_problem(loss_id: str, task: str, dataset_name: str | None = None) -> str | None:
+    """Why ``loss_id`` does not fit ``task`` (core's message), or None when it fits."""
+    try:
+        check_pairing(loss_id, task, dataset_name)
+    except LossLabError as exc:
+        return error_message(exc)
+    return None
+
+
+class LossPanel(QWidget):
+    """Edits ``state.experiment.loss`` and ``state.experiment.regularization``."""
+
+    def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._form_loss: str | None = None
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(6, 6, 6, 6)
+
+        pick_box = QGroupBox("Loss function", content)
+        pick_layout = QVBoxLayout(pick_box)
+        self.tree = QTreeWidget(pick_box)
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(1)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setFixedHeight(TREE_HEIGHT)
+        self.tree.setAccessibleName("Loss functions by task")
+        pick_layout.addWidget(self.tree)
+        self.fit_hint = hint_label("", pick_box)
+        pick_layout.addWidget(self.fit_hint)
+        self.error = ErrorLabel(pick_box)
+        pick_layout.addWidget(self.error)
+        column.addWidget(pick_box)
+
+        self.details = QGroupBox("", content)
+        details_layout = QVBoxLayout(self.details)
+        self.formula = QLabel(self.details)
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setWordWrap(True)
+        self.formula.setFont(math_font(self.font()))
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.formula.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.formula.setContentsMargins(4, 4, 4, 6)
+        self.formula.setAccessibleName("Formula")
+        details_layout.addWidget(self.formula)
+        badges = QHBoxLayout()
+        badges.setSpacing(4)
+        self.convex_badge = badge("", GOOD, parent=self.details)
+        self.robust_badge = badge("", GOOD, parent=self.details)
+        self.smooth_badge = badge("", GOOD, parent=self.details)
+        for b in (self.convex_badge, self.robust_badge, self.smooth_badge):
+            badges.addWidget(b)
+        badges.addStretch(1)
+        details_layout.addLayout(badges)
+        facts = QFormLayout()
+        facts.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        facts.setContentsMargins(0, 4, 0, 0)
+        self.fits_label = self._fact_label()
+        self.target_label = self._fact_label()
+        self.output_label = self._fact_label()
+        facts.addRow("Fits:", self.fits_label)
+        facts.addRow("Targets:", self.target_label)
+        facts.addRow("Model output:", self.output_label)
+        details_layout.addLayout(facts)
+        self.notes = hint_label("", self.details)
+        details_layout.addWidget(self.notes)
+        self.params_title = QLabel("<b>Parameters</b>", self.details)
+        details_layout.addWidget(self.params_title)
+        self.form_holder = QVBoxLayout()
+        self.form_holder.setContentsMargins(0, 0, 0, 0)
+        details_layout.addLayout(self.form_holder)
+        self.form = ParamForm((), {}, self.details)
+        self.form_holder.addWidget(self.form)
+        self.params_error = ErrorLabel(self.details)
+        details_layout.addWidget(self.params_error)
+        column.addWidget(self.details)
+
+        reg_box = QGroupBox("Regularization", content)
+        reg_layout = QVBoxLayout(reg_box)
+        self.reg_form = ParamForm(REGULARIZATION_PARAMS, state.experiment.regularization, reg_box)
+        reg_layout.addWidget(self.reg_form)
+        self.reg_error = ErrorLabel(reg_box)
+        reg_layout.addWidget(self.reg_error)
+        column.addWidget(reg_box)
+        column.addStretch(1)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll_area(content, self))
+
+        self._fill_tree()
+        self.tree.currentItemChanged.connect(self._on_current_item_changed)
+        self.reg_form.valueChanged.connect(self._on_reg_changed)
+        state.changed.connect(self._on_state_changed)
+        self._sync()
+
+    def _fact_label(self) -> QLabel:
+        label = QLabel(self)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        return label
+
+    # -- the tree ---------------------------------------------------------------------------
+    def _fill_tree(self) -> None:
+        bold = QFont(self.tree.font())
+        bold.setBold(True)
+        for task, title in TASKS.items():
+            specs = [s for s in LOSSES.values() if task in s.tasks]
+            if not specs:
+                continue
+            group = QTreeWidgetItem(self.tree, [title])
+            group.setFont(0, bold)
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)  # expandable, not selectable
+            group.setData(0, TASK_ROLE, task)
+            for spec in specs:
+                item = QTreeWidgetItem(group, [spec.name])
+                item.setData(0, LOSS_ROLE, spec.id)
+                item.setData(0, TASK_ROLE, task)
+        self.tree.expandAll()
+
+    def loss_items(self, loss_id: str) -> list[QTreeWidgetItem]:
+        """Every tree entry for ``loss_id`` (a loss fitting two tasks is listed under both)."""
+        items = []
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            for c in range(group.childCount()):
+                if group.child(c).data(0, LOSS_ROLE) == loss_id:
+                    items.append(group.child(c))
+        return items
+
+    def loss_item(self, loss_id: str) -> QTreeWidgetItem | None:
+        """The entry for ``loss_id`` under the current task's group, else its first entry."""
+        items = self.loss_items(loss_id)
+        task = self._task()
+        return next((i for i in items if i.data(0, TASK_ROLE) == task), items[0] if items else None)
+
+    def _task(self) -> str | None:
+        try:
+            return self.state.task
+        except LossLabError:
+            return None
+
+    def _dataset_name(self) -> str | None:
+        try:
+            return self.state.dataset.name
+        except LossLabError:
+            return None
+
+    def _update_enabled(self) -> None:
+        task = self._task()
+        dataset_name = self._dataset_name()
+        selectable = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            for c in range(group.childCount()):
+                item = group.child(c)
+                spec = LOSSES[item.data(0, LOSS_ROLE)]
+                problem = pairing_problem(spec.id, task, dataset_name) if task else None
+                item.setFlags(selectable if problem is None else Qt.ItemFlag.NoItemFlags)
+                item.setToolTip(0, problem or self._summary(spec))
+
+    @staticmethod
+    def _summary(spec: LossSpec) -> str:
+        return spec.notes
+
+    # -- state -> widgets -------------------------------------------------------------------
+    @Slot(str)
+    def _on_state_changed(self, section: str) -> None:
+        if section in ("loss", "dataset", "regularization", "all"):
+            if section == "all":
+                self.error.clear_message()
+                self.params_error.clear_message()
+                self.reg_error.clear_message()
+                self.form.clear_error()
+                self.reg_form.clear_error()
+            self._sync()
+
+    def _sync(self) -> None:
+        self._update_enabled()
+        loss = self.state.experiment.loss
+        spec = LOSSES[loss["id"]]
+        item = self.loss_item(spec.id)
+        blocked = self.tree.blockSignals(True)
+        self.tree.setCurrentItem(item)
+        self.tree.blockSignals(blocked)
+        if item is not None:
+            self.tree.scrollToItem(item, QAbstractItemView.ScrollHint.PositionAtCenter)
+        task = self._task()
+        self.fit_hint.setText(
+            f"Greyed-out losses do not fit {TASKS.get(task, task).lower()}; hover one to see why."
+            if task else ""
+        )
+        self._show_spec(spec)
+        self._rebuild_form(spec)
+        self.form.set_values(loss["params"])
+        self.reg_form.set_values(self.state.experiment.regularization)
+
+    def _show_spec(self, spec: LossSpec) -> None:
+        self.details.setTitle(spec.name)
+        self.formula.setText(spec.formula)
+        set_badge(self.convex_badge, "convex" if spec.convex else "non-convex", GOOD if spec.convex else BAD,
+                  "Convex in the prediction: one bowl, no bad local minima from the loss itself"
+                  if spec.convex else "Not convex in the prediction")
+        set_badge(self.robust_badge, "robust to outliers" if spec.robust_to_outliers else "outlier-sensitive",
+                  GOOD if spec.robust_to_outliers else BAD,
+                  "A far-off sample cannot dominate the loss" if spec.robust_to_outliers
+                  else "Samples far from the prediction pull hard on training")
+        set_badge(self.smooth_badge, "smooth" if spec.differentiable else "kinked",
+                  INFO if spec.differentiable else BAD,
+                  "Differentiable everywhere" if spec.differentiable
+                  else "Not differentiable everywhere: the gradient jumps at a kink")
+        self.fits_label.setText(", ".join(title for task, title in TASKS.items() if task in spec.tasks))
+        self.target_label.setText(spec.target_format)
+        output = OUTPUT_TEXT.get(spec.output, spec.output)
+        if spec.output_activation:
+            output += f"; LossLab adds a {spec.output_activation} after the last layer"
+        self.output_label.setText(output)
+        self.notes.setText(spec.notes)
+
+    def _rebuild_form(self, spec: LossSpec) -> None:
+        if spec.id == self._form_loss:
+            return
+        old = self.form
+        self.form = ParamForm(spec.params, {}, old.parentWidget())
+        self.form.valueChanged.connect(self._on_param_changed)
+        self.form_holder.replaceWidget(old, self.form)
+        old.hide()
+        old.deleteLater()
+        self._form_loss = spec.id
+        self.params_title.setText("<b>Parameters</b>" if spec.params else "<i>No parameters</i>")
+
+    # -- widgets -> state -------------------------------------------------------------------
+    @Slot(QTreeWidgetItem, QTreeWidgetItem)
+    def _on_current_item_changed(self, current: QTreeWidgetItem | None, _previous: Any) -> None:
+        loss_id = current.data(0, LOSS_ROLE) if current is not None else None
+        if loss_id is None:  # a task heading
+            self._sync()
+            return
+        self.select_loss(loss_id)
+
+    def select_loss(self, loss_id: str) -> bool:
+        """Use ``loss_id`` (default parameters) if it fits the task; True if the state now uses it."""
+        if loss_id == self.state.experiment.loss["id"]:
+            return True
+        task = self._task()
+        problem = pairing_problem(loss_id, task, self._dataset_name()) if task else None
+        if problem is not None:
+            self.error.show_message(problem)
+            self._sync()
+            return False
+        applied = try_update(self.state, "loss", {"id": loss_id, "params": {}}, None, self.error)
+        if applied is not True:
+            self._sync()
+        return bool(applied)
+
+    @Slot(str, object)
+    def _on_param_changed(self, name: str, value: Any) -> None:
+        params = {**self.state.experiment.loss["params"], name: value}
+        applied = try_update(self.state, "loss", {"params": params}, self.form, self.params_error)
+        if applied is not True:
+            self.form.set_values(self.state.experiment.loss["params"])
+
+    @Slot(str, object)
+    def _on_reg_changed(self, name: str, value: Any) -> None:
+        applied = try_update(self.state, "regularization", {name: value}, self.reg_form, self.reg_error)
+        if applied is not True:
+            self.reg_form.set_values(self.state.experiment.regularization)
