@@ -28,11 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [FILE | {run,losses} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,losses} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
     parser.add_argument("--version", action="version", version=f"LossLab {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true", help="check that LossLab works here (window, training, exports)"
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="train an experiment without a window")
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         argv = []
     args = parser.parse_args(argv)
     try:
+        if args.self_test:
+            from losslab.selftest import run_self_test
+
+            return run_self_test()
         if args.command == "run":
             return cmd_run(args)
         if args.command == "losses":
