@@ -328,7 +328,8 @@ class ParamForm(QWidget):
             slider = LogSlider(param, container)
             slider.setToolTip(param.help)
             slider.setAccessibleName(f"{param.label} (logarithmic slider)")
-            editor.setMaximumWidth(96)
+            editor.setMinimumWidth(editor.fontMetrics().horizontalAdvance("0.00001") + 28)
+            editor.setMaximumWidth(editor.fontMetrics().horizontalAdvance("0.000001") + 40)
             row.addWidget(editor)
             row.addWidget(slider, 1)
             slider.setProperty(_NAME_PROPERTY, param.name)
@@ -416,6 +417,15 @@ class ParamForm(QWidget):
     def field_layout(self, name: str) -> QHBoxLayout:
         """The row holding the editor of ``name``: add extra widgets (a check box) beside it."""
         return self._fields[name].row
+
+    def label_width(self) -> int:
+        """The width the widest label needs (0 when the form is empty)."""
+        return max((f.label.sizeHint().width() for f in self._fields.values()), default=0)
+
+    def set_label_width(self, width: int) -> None:
+        """Give every label at least ``width`` pixels, to line fields up with another form's."""
+        for field in self._fields.values():
+            field.label.setMinimumWidth(width)
 
     def error(self, name: str) -> str:
         """The error shown under ``name``, or ''."""
@@ -581,3 +591,10 @@ class ParamForm(QWidget):
             self.clear_error(name)
             return
         self._commit(name, values)
+
+
+def align_forms(*forms: ParamForm) -> None:
+    """Line up the fields of forms stacked in one group box (same label column width)."""
+    width = max((form.label_width() for form in forms), default=0)
+    for form in forms:
+        form.set_label_width(width)

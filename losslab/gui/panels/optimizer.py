@@ -1,0 +1,264 @@
+"""The optimizer panel: optimizer and its settings, learning rate, schedule with warm-up, training settings.
+
+None of these sections is structural, so edits here never ask the edit guard: the main window can
+forward a learning-rate change to a run in progress.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from losslab.core.errors import LossLabError
+from losslab.core.experiment import OPTIMIZER_COMMON, TRAINING_PARAMS, WARMUP
+from losslab.core.optim import OPTIMIZERS, SCHEDULES, OptimizerSpec, ScheduleSpec
+from losslab.core.params import Param
+from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area, try_update
+from losslab.gui.param_form import ParamForm, align_forms
+from losslab.gui.state import ExperimentState
+
+BATCH = next(p for p in TRAINING_PARAMS if p.name == "batch_size")  # the schema's field; 0 = full batch
+FULL_BATCH_TEXT = "all"  # what the batch-size box shows at 0
+
+
+class OptimizerPanel(QWidget):
+    """Edits ``state.experiment.optimizer`` and ``state.experiment.training``."""
+
+    def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._opt_form_id: str | None = None
+        self._sched_form_id: str | None = None
+        self._last_batch = BATCH.default or 32
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(6, 6, 6, 6)
+
+        # Optimizer -----------------------------------------------------------------------------
+        opt_box = QGroupBox("Optimizer", content)
+        opt_layout = QVBoxLayout(opt_box)
+        top = QFormLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        self.opt_combo = QComboBox(opt_box)
+        for spec in OPTIMIZERS.values():
+            self.opt_combo.addItem(spec.name, spec.id)
+            self.opt_combo.setItemData(self.opt_combo.count() - 1, spec.description,
+                                       Qt.ItemDataRole.ToolTipRole)
+        opt_label = QLabel("&Optimizer:", opt_box)
+        opt_label.setBuddy(self.opt_combo)
+        top.addRow(opt_label, self.opt_combo)
+        opt_layout.addLayout(top)
+        self.opt_description = hint_label("", opt_box)
+        opt_layout.addWidget(self.opt_description)
+        self.common_form = ParamForm(OPTIMIZER_COMMON, state.experiment.optimizer, opt_box)
+        opt_layout.addWidget(self.common_form)
+        self.opt_holder = QVBoxLayout()
+        self.opt_holder.setContentsMargins(0, 0, 0, 0)
+        opt_layout.addLayout(self.opt_holder)
+        self.opt_form = ParamForm((), {}, opt_box)
+        self.opt_holder.addWidget(self.opt_form)
+        self.opt_error = ErrorLabel(opt_box)
+        opt_layout.addWidget(self.opt_error)
+        column.addWidget(opt_box)
+
+        # Schedule ------------------------------------------------------------------------------
+        sched_box = QGroupBox("Learning-rate schedule", content)
+        sched_layout = QVBoxLayout(sched_box)
+        sched_top = QFormLayout()
+        sched_top.setContentsMargins(0, 0, 0, 0)
+        self.sched_combo = QComboBox(sched_box)
+        for sched in SCHEDULES.values():
+            self.sched_combo.addItem(sched.name, sched.id)
+            self.sched_combo.setItemData(self.sched_combo.count() - 1, sched.description,
+                                         Qt.ItemDataRole.ToolTipRole)
+        sched_label = QLabel("&Schedule:", sched_box)
+        sched_label.setBuddy(self.sched_combo)
+        sched_top.addRow(sched_label, self.sched_combo)
+        sched_layout.addLayout(sched_top)
+        self.sched_description = hint_label("", sched_box)
+        sched_layout.addWidget(self.sched_description)
+        self.sched_holder = QVBoxLayout()
+        self.sched_holder.setContentsMargins(0, 0, 0, 0)
+        sched_layout.addLayout(self.sched_holder)
+        self.sched_form = ParamForm((), {}, sched_box)
+        self.sched_holder.addWidget(self.sched_form)
+        self.sched_error = ErrorLabel(sched_box)
+        sched_layout.addWidget(self.sched_error)
+        column.addWidget(sched_box)
+
+        # Training ------------------------------------------------------------------------------
+        train_box = QGroupBox("Training", content)
+        train_layout = QVBoxLayout(train_box)
+        self.train_form = ParamForm(TRAINING_PARAMS, state.experiment.training, train_box)
+        batch_editor = self.train_form.editor(BATCH.name)
+        batch_editor.setSpecialValueText(FULL_BATCH_TEXT)  # type: ignore[attr-defined]
+        self.full_batch = QCheckBox("Full batch", train_box)
+        self.full_batch.setToolTip("Use every training sample in each step (batch size 0)")
+        self.train_form.field_layout(BATCH.name).addWidget(self.full_batch)
+        train_layout.addWidget(self.train_form)
+        self.steps_hint = hint_label("", train_box)
+        train_layout.addWidget(self.steps_hint)
+        self.train_error = ErrorLabel(train_box)
+        train_layout.addWidget(self.train_error)
+        column.addWidget(train_box)
+        column.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll_area(content, self))
+
+        self.opt_combo.activated.connect(self._on_optimizer_activated)
+        self.sched_combo.activated.connect(self._on_schedule_activated)
+        self.common_form.valueChanged.connect(self._on_common_changed)
+        self.train_form.valueChanged.connect(self._on_training_changed)
+        self.full_batch.toggled.connect(self._on_full_batch_toggled)
+        state.changed.connect(self._on_state_changed)
+        self._sync()
+
+    # -- state -> widgets -------------------------------------------------------------------
+    @Slot(str)
+    def _on_state_changed(self, section: str) -> None:
+        if section in ("optimizer", "training", "dataset", "all"):
+            if section == "all":
+                for label in (self.opt_error, self.sched_error, self.train_error):
+                    label.clear_message()
+                for form in (self.common_form, self.opt_form, self.sched_form, self.train_form):
+                    form.clear_error()
+            self._sync()
+
+    def _sync(self) -> None:
+        opt = self.state.experiment.optimizer
+        training = self.state.experiment.training
+        spec = OPTIMIZERS[opt["id"]]
+        self._select(self.opt_combo, spec.id)
+        self.opt_description.setText(spec.description)
+        self.common_form.set_values(opt)
+        self._rebuild_opt_form(spec)
+        self.opt_form.set_values(opt["params"])
+        align_forms(self.common_form, self.opt_form)
+
+        schedule = opt["schedule"]
+        sched = SCHEDULES[schedule["id"]]
+        self._select(self.sched_combo, sched.id)
+        self.sched_description.setText(sched.description)
+        self._rebuild_sched_form(sched)
+        self.sched_form.set_values({**schedule["params"], WARMUP.name: schedule["warmup_epochs"]})
+
+        self.train_form.set_values(training)
+        batch = training[BATCH.name]
+        if batch:
+            self._last_batch = batch
+        blocked = self.full_batch.blockSignals(True)
+        self.full_batch.setChecked(batch == 0)
+        self.full_batch.blockSignals(blocked)
+        self.train_form.editor(BATCH.name).setEnabled(batch != 0)
+        self._update_steps_hint()
+
+    def _update_steps_hint(self) -> None:
+        try:
+            n_train = self.state.dataset.n_train
+        except LossLabError:
+            self.steps_hint.clear()
+            return
+        training = self.state.experiment.training
+        batch = training[BATCH.name]
+        epochs = training.get("epochs", 0)
+        size = n_train if batch == 0 or batch >= n_train else batch
+        steps = math.ceil(n_train / size) if size else 0
+        total = f" · {steps * epochs:,} in all" if epochs else ""
+        self.steps_hint.setText(f"{n_train:,} training samples → {steps:,} step{'s' if steps != 1 else ''} "
+                                f"per epoch{total}")
+
+    @staticmethod
+    def _select(combo: QComboBox, data: Any) -> None:
+        blocked = combo.blockSignals(True)
+        combo.setCurrentIndex(max(combo.findData(data), 0))
+        combo.blockSignals(blocked)
+
+    def _rebuild_opt_form(self, spec: OptimizerSpec) -> None:
+        if spec.id == self._opt_form_id:
+            return
+        self.opt_form = self._replace_form(self.opt_holder, self.opt_form, spec.params)
+        self.opt_form.valueChanged.connect(self._on_opt_param_changed)
+        self._opt_form_id = spec.id
+
+    def _rebuild_sched_form(self, sched: ScheduleSpec) -> None:
+        if sched.id == self._sched_form_id:
+            return
+        self.sched_form = self._replace_form(self.sched_holder, self.sched_form, (*sched.params, WARMUP))
+        self.sched_form.valueChanged.connect(self._on_sched_param_changed)
+        self._sched_form_id = sched.id
+
+    @staticmethod
+    def _replace_form(holder: QVBoxLayout, old: ParamForm, params: tuple[Param, ...]) -> ParamForm:
+        form = ParamForm(params, {}, old.parentWidget())
+        holder.replaceWidget(old, form)
+        old.hide()
+        old.deleteLater()
+        return form
+
+    # -- widgets -> state -------------------------------------------------------------------
+    def _update(
+        self, section: str, changes: dict[str, Any], form: ParamForm | None, banner: ErrorLabel
+    ) -> bool:
+        applied = try_update(self.state, section, changes, form, banner)
+        if applied is not True:
+            self._sync()
+        return applied is True
+
+    @Slot(int)
+    def _on_optimizer_activated(self, index: int) -> None:
+        opt_id = self.opt_combo.itemData(index)
+        if opt_id != self.state.experiment.optimizer["id"]:
+            self._update("optimizer", {"id": opt_id, "params": {}}, None, self.opt_error)
+
+    @Slot(str, object)
+    def _on_common_changed(self, name: str, value: Any) -> None:
+        """Learning rate and clipping: not structural, so no edit guard (a running trainer picks it up)."""
+        self._update("optimizer", {name: value}, self.common_form, self.opt_error)
+
+    @Slot(str, object)
+    def _on_opt_param_changed(self, name: str, value: Any) -> None:
+        params = {**self.state.experiment.optimizer["params"], name: value}
+        self._update("optimizer", {"params": params}, self.opt_form, self.opt_error)
+
+    @Slot(int)
+    def _on_schedule_activated(self, index: int) -> None:
+        sched_id = self.sched_combo.itemData(index)
+        schedule = self.state.experiment.optimizer["schedule"]
+        if sched_id != schedule["id"]:
+            new = {"id": sched_id, "params": {}, "warmup_epochs": schedule["warmup_epochs"]}
+            self._update("optimizer", {"schedule": new}, None, self.sched_error)
+
+    @Slot(str, object)
+    def _on_sched_param_changed(self, name: str, value: Any) -> None:
+        schedule = dict(self.state.experiment.optimizer["schedule"])
+        if name == WARMUP.name:
+            schedule[WARMUP.name] = value
+        else:
+            schedule["params"] = {**schedule["params"], name: value}
+        self._update("optimizer", {"schedule": schedule}, self.sched_form, self.sched_error)
+
+    @Slot(str, object)
+    def _on_training_changed(self, name: str, value: Any) -> None:
+        self._update("training", {name: value}, self.train_form, self.train_error)
+
+    @Slot(bool)
+    def _on_full_batch_toggled(self, checked: bool) -> None:
+        current = self.state.experiment.training[BATCH.name]
+        if current:
+            self._last_batch = current
+        self._update("training", {BATCH.name: 0 if checked else self._last_batch}, self.train_form,
+                     self.train_error)
