@@ -165,3 +165,117 @@ def ema_reference(values: ArrayLike, weight: float) -> np.ndarray:
         count += 1
         out.append(state / (1.0 - weight**count) if weight > 0 else v)
     return np.asarray(out)
+
+
+class _Grow1D:
+    """A float64 array that doubles when full (one column of a pyramid level)."""
+
+    __slots__ = ("a", "n")
+
+    def __init__(self) -> None:
+        self.a = np.empty(256, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, v: np.ndarray) -> None:
+        k = v.size
+        if self.n + k > self.a.size:
+            cap = self.a.size
+            while cap < self.n + k:
+                cap *= 2
+            new = np.empty(cap, dtype=np.float64)
+            new[: self.n] = self.a[: self.n]
+            self.a = new
+        self.a[self.n : self.n + k] = v
+        self.n += k
+
+    def view(self) -> np.ndarray:
+        return self.a[: self.n]
+
+
+class PeakPyramid:
+    """Min/max summaries of an append-only series at block sizes 4, 16, 64, ... raw points.
+
+    Lets a curve of any length be drawn from about two points per pixel (its min/max envelope, as
+    pyqtgraph's 'peak' downsampling draws it) at a cost that does not grow with the series: appending
+    is amortised O(1) per value and :meth:`decimate` costs O(pixels). NaN values are ignored by the
+    summaries (a block of only NaN stays NaN); ``minpos`` is the smallest positive value of a block, for
+    log axes, where zeros and negatives cannot be drawn.
+    """
+
+    FACTOR = 4
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        # levels[k-1] = (lo, hi, minpos) for blocks of FACTOR**k raw points; only complete blocks.
+        self.levels: list[tuple[_Grow1D, _Grow1D, _Grow1D]] = []
+
+    def update(self, y: np.ndarray) -> None:
+        """Summarise values appended to ``y`` (the whole raw series so far) since the last call."""
+        f = self.FACTOR
+        prev_lo = prev_hi = y
+        prev_mp: np.ndarray | None = None
+        k = 0
+        while True:
+            complete = prev_lo.size // f
+            if complete == 0:
+                return
+            if k == len(self.levels):
+                self.levels.append((_Grow1D(), _Grow1D(), _Grow1D()))
+            lo, hi, mp = self.levels[k]
+            have = lo.n
+            if complete <= have:  # nothing new here, so nothing new above either
+                return
+            sl = slice(have * f, complete * f)
+            blo = prev_lo[sl].reshape(-1, f)
+            bhi = prev_hi[sl].reshape(-1, f)
+            if prev_mp is None:  # from raw values
+                bmp = np.where(blo > 0, blo, np.nan)
+            else:
+                bmp = prev_mp[sl].reshape(-1, f)
+            with np.errstate(invalid="ignore"):
+                lo.extend(np.fmin.reduce(blo, axis=1))
+                hi.extend(np.fmax.reduce(bhi, axis=1))
+                mp.extend(np.fmin.reduce(bmp, axis=1))
+            prev_lo, prev_hi, prev_mp = lo.view(), hi.view(), mp.view()
+            k += 1
+
+    def decimate(
+        self, x: np.ndarray, y: np.ndarray, i0: int, i1: int, min_buckets: int, positive: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Points to draw for raw indices [i0, i1): the raw slice if it has at most 2*``min_buckets``
+        points, else two points (min and max, at the block's first x) for each of between
+        ``min_buckets`` and 4*``min_buckets`` blocks."""
+        n = y.size
+        i0, i1 = max(0, i0), min(n, i1)
+        count = i1 - i0
+        min_buckets = max(int(min_buckets), 1)
+        if count <= 2 * min_buckets:
+            return x[i0:i1], y[i0:i1]
+        f = self.FACTOR
+        k, block = 0, 1
+        while block * f * min_buckets <= count and k < len(self.levels):
+            k += 1
+            block *= f
+        if k == 0:
+            return x[i0:i1], y[i0:i1]
+        lo, hi, mp = self.levels[k - 1]
+        b0, b1 = i0 // block, min(i1 // block, lo.n)  # complete blocks within reach
+        los = (mp if positive else lo).view()[b0:b1]
+        his = hi.view()[b0:b1]
+        xs = x[b0 * block : b1 * block : block]
+        tail0 = b1 * block
+        if tail0 < i1:  # the partial block at the end, summarised on the fly
+            t = y[tail0:i1]
+            with np.errstate(invalid="ignore"):
+                tl = np.fmin.reduce(np.where(t > 0, t, np.nan) if positive else t) if t.size else np.nan
+                th = np.fmax.reduce(t) if t.size else np.nan
+            los = np.append(los, tl)
+            his = np.append(his, th)
+            xs = np.append(xs, x[tail0])
+        xo = np.repeat(xs, 2)
+        yo = np.empty(xo.size, dtype=np.float64)
+        yo[0::2] = los
+        yo[1::2] = his
+        return xo, yo
