@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losslab.core.data import get_dataset_spec, validate_dataset_config
+from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss
@@ -254,11 +254,16 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     except (OSError, UnicodeDecodeError) as exc:
         raise LossLabError(f"cannot read {path}: {exc}") from None
     try:
-        return parse_experiment(text, path.name)
+        experiment = parse_experiment(text, "the file")
     except LossLabError as exc:
         located = LossLabError(f"{path.name}: {exc}")
         located.field = exc.field
         raise located from None
+    # A CSV named by a relative path lives beside the experiment file, not in the current folder.
+    data = experiment.dataset
+    if data["kind"] == CSV_KIND and not Path(data["path"]).is_absolute():
+        data["path"] = str(path.parent.absolute() / data["path"])
+    return experiment
 
 
 def save_text_atomic(path: Path, text: str) -> None:
