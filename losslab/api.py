@@ -39,6 +39,9 @@ def train(
         experiment = Experiment.from_dict(experiment)
     elif not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
-    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-        raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
-    return make_trainer(experiment, device=device).run(callback, epochs).history
+    if epochs is not None:
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
+        # Through the experiment, not run(epochs): schedules such as cosine span the epochs trained.
+        experiment = experiment.replace("training", epochs=epochs)
+    return make_trainer(experiment, device=device).run(callback).history
