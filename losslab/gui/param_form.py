@@ -285,7 +285,7 @@ class ParamForm(QWidget):
     """One editor per Param in a QFormLayout; emits ``valueChanged(name, value)`` on user edits only.
 
     ``choice_labels`` maps a param name to {choice: display text} for choice params whose choices
-    are ids (an activation "relu" shown as "ReLU").
+    are ids (an activation id shown by its display name).
     """
 
     valueChanged = Signal(str, object)
