@@ -18,6 +18,7 @@ import torch
 from losslab.core.controls import Controls
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.device import resolve_device
+from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
@@ -85,6 +86,12 @@ class Trainer:
         self.in_features = ds.n_features
         self.out_features = ds.n_classes if ds.task == MULTICLASS else 1
         self._loss_params = dict(experiment.loss["params"])
+        if self._has_batchnorm() and len(self.x_train) < 2:
+            raise LossLabError(
+                "BatchNorm needs at least 2 training samples; use more samples or a smaller "
+                "validation fraction, or remove the BatchNorm layer",
+                "model.layers",
+            )
         self.reset_weights()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -124,8 +131,21 @@ class Trainer:
         return n if bs == 0 or bs >= n else bs
 
     @property
+    def batch_ends(self) -> list[int]:
+        """Where each batch of an epoch ends: batch i covers [ends[i - 1] (or 0), ends[i])."""
+        n, bs = len(self.x_train), self.batch_size
+        ends = [*range(bs, n, bs), n]
+        # BatchNorm cannot train on a single sample, so a lone leftover joins the batch before it.
+        if len(ends) > 1 and ends[-1] - ends[-2] == 1 and self._has_batchnorm():
+            del ends[-2]
+        return ends
+
+    @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.x_train) / self.batch_size)
+        return len(self.batch_ends)
+
+    def _has_batchnorm(self) -> bool:
+        return any(layer["type"] == "batchnorm" for layer in self.experiment.model["layers"])
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate now (the schedule keeps applying on top)."""
@@ -221,6 +241,7 @@ class Trainer:
         x_all, y_all = self.x_train, self.y_train
         n, bs = len(x_all), self.batch_size
         full_batch = bs >= n
+        batch_ends = self.batch_ends
         rec = _Recorder(self, emit)
 
         self.model.train()
@@ -229,7 +250,8 @@ class Trainer:
         while self.epoch < total_epochs and not stopped and diverged is None:
             lr.begin_epoch(self.epoch)
             perm = None if full_batch else torch.randperm(n, generator=self._perm_gen).to(self.device)
-            for start in range(0, n, bs):
+            start = 0
+            for end in batch_ends:
                 if controls.pending:
                     rec.flush()
                     if not controls.wait_for_batch():
@@ -241,8 +263,9 @@ class Trainer:
                 if full_batch:
                     xb, yb = x_all, y_all
                 else:
-                    idx = perm[start : start + bs]
+                    idx = perm[start:end]
                     xb, yb = x_all[idx], y_all[idx]
+                start = end
                 lr.step(self.step)
                 value, data_value, parts = train_step(xb, yb)
                 self.step += 1
