@@ -181,7 +181,8 @@ SCHEDULES: dict[str, ScheduleSpec] = {
             (Param("min_factor", "Final fraction", "float", 0.0, 0.0, 1.0),),
             "Glides the learning rate down along half a cosine to a final fraction by the last epoch.",
             lambda e, n, p: (
-                p["min_factor"] + (1 - p["min_factor"]) * 0.5 * (1 + math.cos(math.pi * e / max(1, n)))
+                p["min_factor"]
+                + (1 - p["min_factor"]) * 0.5 * (1 + math.cos(math.pi * min(e, n) / max(1, n)))
             ),
         ),
         ScheduleSpec(
