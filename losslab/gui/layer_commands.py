@@ -81,7 +81,7 @@ class ModelCommand(QUndoCommand):
         return True
 
 
-class LayersCommand(ModelCommand):
+class SetLayersCommand(ModelCommand):
     """Replace the hidden-layer list (add, remove, move, duplicate, edit one layer)."""
 
     def __init__(

@@ -37,12 +37,9 @@ from losslab.gui.panels._common import (
     try_update,
 )
 from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.plots.theme import palette_colors, style_plot_item
 from losslab.gui.state import ExperimentState
 
-CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-POINT_COLOR = "#1f77b4"
-MARK_COLOR = "#111111"
 PREVIEW_HEIGHT = 200
 MAX_PREVIEW_POINTS = 2500  # per split; more only slows the preview down
 OWN_DATA_HEADER = "Your own data"
@@ -143,16 +140,14 @@ class DatasetPanel(QWidget):
 
         preview_box = QGroupBox("Preview", content)
         preview_layout = QVBoxLayout(preview_box)
-        self.plot = pg.PlotWidget(preview_box, background="w")
+        self.plot = pg.PlotWidget(preview_box)
         self.plot.setFixedHeight(PREVIEW_HEIGHT)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen("#888"))
-            axis.setTextPen(pg.mkPen("#444"))
+        self._dark: bool | None = None  # None: the scheme the plots were last themed with
+        self._style_plot()
         self.plot.setToolTip("Training points filled, validation points hollow; ringed points are outliers "
                              "or flipped labels")
         preview_layout.addWidget(self.plot)
@@ -360,6 +355,17 @@ class DatasetPanel(QWidget):
         return True
 
     # -- preview ----------------------------------------------------------------------------
+    def set_theme(self, dark: bool) -> None:
+        """Re-colour the preview for a light or dark scheme (like the live plot views)."""
+        self._dark = dark
+        self._style_plot()
+        self._draw_current()
+
+    def _style_plot(self) -> None:
+        pal = palette_colors(self._dark)
+        self.plot.setBackground(pal["background"])
+        style_plot_item(self.plot.getPlotItem(), self._dark)
+
     def _draw_current(self) -> None:
         try:
             dataset = self.state.dataset
@@ -373,6 +379,7 @@ class DatasetPanel(QWidget):
     def _draw(self, ds: Dataset) -> None:
         plot = self.plot
         plot.clear()
+        pal = palette_colors(self._dark)
         x_tr, x_va = ds.x_to_display(ds.x_train), ds.x_to_display(ds.x_val)
         y_tr, y_va = np.asarray(ds.y_to_display(ds.y_train)), np.asarray(ds.y_to_display(ds.y_val))
         i_tr, i_va = _thin(len(x_tr)), _thin(len(x_va))
@@ -383,7 +390,7 @@ class DatasetPanel(QWidget):
         two_d = ds.n_features >= 2
 
         if ds.task not in (BINARY, MULTICLASS, REGRESSION) and not two_d:
-            self._draw_histogram(x_tr[:, 0], x_va[:, 0], names[0] if names else "x")
+            self._draw_histogram(x_tr[:, 0], x_va[:, 0], names[0] if names else "x", pal["smooth"])
         else:
             if two_d:
                 px_tr, py_tr, px_va, py_va = x_tr[:, 0], x_tr[:, 1], x_va[:, 0], x_va[:, 1]
@@ -391,15 +398,15 @@ class DatasetPanel(QWidget):
             else:
                 px_tr, py_tr, px_va, py_va = x_tr[:, 0], y_tr, x_va[:, 0], y_va
                 labels = (names[0] if names else "x", ds.target_name or "y")
-            colors_tr = self._colors(ds, y_tr, y_tr, y_va, classification, two_d)
-            colors_va = self._colors(ds, y_va, y_tr, y_va, classification, two_d)
+            colors_tr = self._colors(ds, y_tr, y_tr, y_va, classification, two_d, pal)
+            colors_va = self._colors(ds, y_va, y_tr, y_va, classification, two_d, pal)
             self._scatter(px_tr, py_tr, colors_tr, filled=True)
             self._scatter(px_va, py_va, colors_va, filled=False)
             marked_x = np.concatenate([px_tr[o_tr], px_va[o_va]])
             marked_y = np.concatenate([py_tr[o_tr], py_va[o_va]])
             if len(marked_x):
-                plot.addItem(pg.ScatterPlotItem(marked_x, marked_y, size=13, symbol="o",
-                                                pen=pg.mkPen(MARK_COLOR, width=1.4), brush=None))
+                plot.addItem(pg.ScatterPlotItem(marked_x, marked_y, size=11, symbol="o",
+                                                pen=pg.mkPen(pal["outlier"], width=1.4), brush=None))
             plot.setLabel("bottom", labels[0])
             plot.setLabel("left", labels[1])
         plot.enableAutoRange()
@@ -418,16 +425,17 @@ class DatasetPanel(QWidget):
         self.caption.setText(" · ".join(parts))
 
     def _colors(self, ds: Dataset, y: np.ndarray, y_tr: np.ndarray, y_va: np.ndarray,
-                classification: bool, two_d: bool) -> list[Any]:
+                classification: bool, two_d: bool, pal: dict[str, Any]) -> list[Any]:
         if classification:
-            return [pg.mkColor(CLASS_COLORS[int(c) % len(CLASS_COLORS)]) for c in y]
+            classes = [pg.mkColor(c) for c in pal["classes"]]
+            return [classes[int(c) % len(classes)] for c in y]
         if ds.task == REGRESSION and two_d and len(y):
             both = np.concatenate([y_tr, y_va])
             lo, hi = float(both.min()), float(both.max())
             scaled = (y - lo) / (hi - lo) if hi > lo else np.zeros(len(y))
             cmap = pg.colormap.get("viridis")
             return list(cmap.mapToQColor(scaled))
-        return [pg.mkColor(POINT_COLOR)] * len(y)
+        return [pg.mkColor(pal["smooth"])] * len(y)
 
     def _scatter(self, x: np.ndarray, y: np.ndarray, colors: list[Any], filled: bool) -> None:
         if not len(x):
@@ -440,15 +448,17 @@ class DatasetPanel(QWidget):
             item = pg.ScatterPlotItem(x, y, size=6, pen=pens, brush=pg.mkBrush(0, 0, 0, 0))
         self.plot.addItem(item)
 
-    def _draw_histogram(self, x_tr: np.ndarray, x_va: np.ndarray, name: str) -> None:
+    def _draw_histogram(self, x_tr: np.ndarray, x_va: np.ndarray, name: str, color: str) -> None:
         both = np.concatenate([x_tr, x_va]) if len(x_va) else x_tr
         edges = np.histogram_bin_edges(both, bins=40)
         counts, _ = np.histogram(x_tr, bins=edges)
+        fill = pg.mkColor(color)
+        fill.setAlpha(110)
         self.plot.addItem(pg.PlotCurveItem(edges, counts, stepMode="center", fillLevel=0,
-                                           brush=pg.mkBrush(POINT_COLOR + "80"), pen=pg.mkPen(POINT_COLOR)))
+                                           brush=pg.mkBrush(fill), pen=pg.mkPen(color)))
         if len(x_va):
             counts_va, _ = np.histogram(x_va, bins=edges)
             self.plot.addItem(pg.PlotCurveItem(edges, counts_va, stepMode="center",
-                                               pen=pg.mkPen(POINT_COLOR, style=Qt.PenStyle.DashLine)))
+                                               pen=pg.mkPen(color, style=Qt.PenStyle.DashLine)))
         self.plot.setLabel("bottom", name)
         self.plot.setLabel("left", "count")

@@ -36,7 +36,7 @@ from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, LayerSpec, validate_
 from losslab.core.losses import LOSSES
 from losslab.core.params import Param
 from losslab.core.tasks import MULTICLASS
-from losslab.gui.layer_commands import InitCommand, LayersCommand, ModelCommand
+from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
 from losslab.gui.param_form import ParamForm, error_message, format_number
 from losslab.gui.state import ExperimentState
@@ -517,7 +517,7 @@ class LayerPanel(QWidget):
             self._show_edit_error(exc)
             return False
         after = [*layers[:index], layer, *layers[index:]]
-        command = LayersCommand(self.state, layers, after, f"Add {LAYERS[type_id].name}")
+        command = SetLayersCommand(self.state, layers, after, f"Add {LAYERS[type_id].name}")
         return self._push(command, select=index)
 
     @Slot()
@@ -529,7 +529,7 @@ class LayerPanel(QWidget):
         after = layers[:index] + layers[index + 1:]
         name = LAYERS[layers[index]["type"]].name
         select = min(index, len(after) - 1) if after else None
-        return self._push(LayersCommand(self.state, layers, after, f"Remove {name}"), select=select)
+        return self._push(SetLayersCommand(self.state, layers, after, f"Remove {name}"), select=select)
 
     def move_layer(self, delta: int) -> bool:
         index = self._selected
@@ -540,7 +540,7 @@ class LayerPanel(QWidget):
         after[index], after[index + delta] = after[index + delta], after[index]
         name = LAYERS[layers[index]["type"]].name
         direction = "up" if delta < 0 else "down"
-        return self._push(LayersCommand(self.state, layers, after, f"Move {name} {direction}"),
+        return self._push(SetLayersCommand(self.state, layers, after, f"Move {name} {direction}"),
                           select=index + delta)
 
     @Slot()
@@ -559,7 +559,7 @@ class LayerPanel(QWidget):
         layers = self.layers
         after = [*layers[:index + 1], copy.deepcopy(layers[index]), *layers[index + 1:]]
         name = LAYERS[layers[index]["type"]].name
-        return self._push(LayersCommand(self.state, layers, after, f"Duplicate {name}"), select=index + 1)
+        return self._push(SetLayersCommand(self.state, layers, after, f"Duplicate {name}"), select=index + 1)
 
     def set_layer_param(self, index: int, name: str, value: Any) -> bool:
         """Set one parameter of hidden layer ``index``; consecutive edits of it merge into one undo step."""
@@ -568,7 +568,7 @@ class LayerPanel(QWidget):
         after[index][name] = value
         spec = LAYERS[layers[index]["type"]]
         label = next((p.label for p in spec.params if p.name == name), name)
-        command = LayersCommand(self.state, layers, after, f"Set {spec.name} {label.lower()}",
+        command = SetLayersCommand(self.state, layers, after, f"Set {spec.name} {label.lower()}",
                                 merge_key=("param", index, name))
         return self._push(command, select=index)
 
@@ -587,7 +587,7 @@ class LayerPanel(QWidget):
         after = copy.deepcopy(layers)
         after[index] = layer
         text = f"Change {LAYERS[old['type']].name} to {spec.name}"
-        return self._push(LayersCommand(self.state, layers, after, text), select=index)
+        return self._push(SetLayersCommand(self.state, layers, after, text), select=index)
 
     def set_init(self, init: str) -> bool:
         before = self.state.experiment.model["init"]
