@@ -108,13 +108,19 @@ def log_ceiling(param: Param) -> float:
     return 10.0 ** (math.ceil(math.log10(max(default, 1.0))) + 3)
 
 
+def _normalise(text: str) -> str:
+    """Typed number text as Python reads it: a lone decimal comma (0,5) counts as a point."""
+    text = text.strip()
+    return text.replace(",", ".") if "," in text and "." not in text else text
+
+
 class _RangeReporting:
     """Mixin for spin boxes: a typed number outside the range is reported (then reverted by Qt)."""
 
     outOfRange: Signal
 
     def _check_typed(self) -> None:
-        text = self.lineEdit().text().strip()  # type: ignore[attr-defined]
+        text = _normalise(self.lineEdit().text())  # type: ignore[attr-defined]
         try:
             value = float(text)
         except ValueError:
@@ -148,12 +154,12 @@ class FloatSpinBox(_RangeReporting, QDoubleSpinBox):
 
     def valueFromText(self, text: str) -> float:
         try:
-            return float(text.strip())
+            return float(_normalise(text))
         except ValueError:
             return self.value()
 
     def validate(self, text: str, pos: int) -> QValidator.State:
-        stripped = text.strip()
+        stripped = _normalise(text)
         try:
             value = float(stripped)
         except ValueError:

@@ -213,6 +213,11 @@ def test_load_csv_infers_the_task_and_switches_the_loss(qtbot, state, tmp_path, 
     assert state.experiment.dataset["target_column"] == "rooms"
     assert state.task == MULTICLASS
     assert MULTICLASS in LOSSES[state.experiment.loss["id"]].tasks
+    assert [panel.target_combo.itemText(i) for i in range(panel.target_combo.count())] == columns
+    assert panel.target_combo.currentText() == "rooms"
+    _activate(panel.task_combo, REGRESSION)  # or say it is a number after all
+    assert state.task == REGRESSION
+    assert REGRESSION in LOSSES[state.experiment.loss["id"]].tasks
 
 
 def test_bad_csv_shows_the_reason_inline_and_keeps_the_data(qtbot, state, tmp_path):
@@ -518,6 +523,17 @@ def test_param_form_set_values_does_not_emit(qtbot):
     assert isinstance(form.editor("lr"), FloatSpinBox) and isinstance(form.editor("epochs"), IntSpinBox)
     assert form.label("lr").buddy() is form.editor("lr")
     assert form.editor("lr").toolTip() == OPTIMIZER_COMMON[0].help
+
+
+def test_float_entry_accepts_scientific_notation_and_a_decimal_comma(qtbot):
+    from losslab.core.experiment import OPTIMIZER_COMMON
+
+    form = _show(qtbot, ParamForm(OPTIMIZER_COMMON, {"lr": 0.01, "grad_clip": 0.0}))
+    seen: list[tuple[str, Any]] = []
+    form.valueChanged.connect(lambda n, v: seen.append((n, v)))
+    _type(qtbot, form.editor("lr"), "2.5e-4")
+    _type(qtbot, form.editor("grad_clip"), "0,5")
+    assert seen == [("lr", 0.00025), ("grad_clip", 0.5)]
 
 
 def test_float_spin_boxes_keep_small_values_exact(qtbot):

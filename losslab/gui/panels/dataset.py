@@ -239,7 +239,7 @@ class DatasetPanel(QWidget):
         except LossLabError:
             return
         columns = [*dataset.feature_names, dataset.target_name]
-        if columns != self._csv_columns:
+        if set(columns) != set(self._csv_columns):  # same file, other target: keep the order
             self.target_combo.clear()
             for name in columns:
                 self.target_combo.addItem(name, name)
