@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QTreeWidget,
@@ -33,6 +32,7 @@ from losslab.gui.panels._common import (
     GOOD,
     INFO,
     ErrorLabel,
+    FlowLayout,
     badge,
     hint_label,
     scroll_area,
@@ -119,15 +119,14 @@ class LossPanel(QWidget):
         self.formula.setContentsMargins(4, 4, 4, 6)
         self.formula.setAccessibleName("Formula")
         details_layout.addWidget(self.formula)
-        badges = QHBoxLayout()
-        badges.setSpacing(4)
-        self.convex_badge = badge("", GOOD, parent=self.details)
-        self.robust_badge = badge("", GOOD, parent=self.details)
-        self.smooth_badge = badge("", GOOD, parent=self.details)
+        badge_row = QWidget(self.details)
+        badges = FlowLayout(badge_row)
+        self.convex_badge = badge("", GOOD, parent=badge_row)
+        self.robust_badge = badge("", GOOD, parent=badge_row)
+        self.smooth_badge = badge("", GOOD, parent=badge_row)
         for b in (self.convex_badge, self.robust_badge, self.smooth_badge):
             badges.addWidget(b)
-        badges.addStretch(1)
-        details_layout.addLayout(badges)
+        details_layout.addWidget(badge_row)
         facts = QFormLayout()
         facts.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         facts.setContentsMargins(0, 4, 0, 0)
