@@ -172,9 +172,6 @@ class FloatSpinBox(_RangeReporting, QDoubleSpinBox):
             return QValidator.State.Acceptable
         return QValidator.State.Intermediate
 
-    def fixup(self, text: str) -> str:
-        return text
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._check_typed()
