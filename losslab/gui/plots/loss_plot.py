@@ -195,6 +195,10 @@ class LossView(QWidget):
         self.set_theme(dark)
 
     # -- appearance ---------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        self.set_theme(None)
+
     def set_theme(self, dark: bool | None) -> None:
         """Re-colour for the light (False) or dark (True) scheme; None = the scheme last applied."""
         pal = self._pal = palette_colors(dark)

@@ -44,6 +44,10 @@ class MetricPlot(pg.PlotWidget):
         self.set_theme(dark)
         self.reset(None)
 
+    def apply_theme(self) -> None:
+        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        self.set_theme(None)
+
     def set_theme(self, dark: bool | None) -> None:
         pal = self._pal = palette_colors(dark)
         self.setBackground(pal["background"])

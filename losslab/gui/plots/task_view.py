@@ -181,6 +181,10 @@ class TaskView(pg.PlotWidget):
         self.set_theme(dark)
 
     # -- appearance ---------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        self.set_theme(None)
+
     def set_theme(self, dark: bool | None) -> None:
         """Re-colour for the light (False) or dark (True) scheme and redraw the data."""
         self._dark = dark
