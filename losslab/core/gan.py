@@ -39,9 +39,7 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32, 
 
 class GanTrainer(Trainer):
     def reset_weights(self) -> None:
-        # The generator maps latent noise (at least 2-D) to data points.
-        self.latent_dim = max(2, self.dataset.n_features)
-        self.in_features, self.out_features = self.latent_dim, self.dataset.n_features
+        self.latent_dim = self.in_features  # the generator maps noise to points (layers.network_io)
         super().reset_weights()
         d = self.dataset.n_features
         self.discriminator = nn.Sequential(

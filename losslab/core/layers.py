@@ -11,6 +11,7 @@ from typing import Any
 
 from losslab.core.errors import LossLabError
 from losslab.core.params import Param, validate_params
+from losslab.core.tasks import GAN, MULTICLASS
 
 ACTIVATIONS: dict[str, str] = {
     "relu": "ReLU",
@@ -141,6 +142,19 @@ _register(
         _residual,
     )
 )
+
+
+def network_io(
+    task: str, n_features: int, n_classes: int, output_activation: str | None
+) -> tuple[int, int, str | None]:
+    """(inputs, outputs, output activation) of the network LossLab builds around the hidden layers.
+
+    A classifier or regressor maps features to one output (k for k classes); a GAN's generator
+    maps latent noise (at least 2-D) to data points, with no output activation.
+    """
+    if task == GAN:
+        return max(2, n_features), n_features, None
+    return n_features, (n_classes if task == MULTICLASS else 1), output_activation
 
 
 def get_layer_spec(kind: Any, field: str) -> LayerSpec:

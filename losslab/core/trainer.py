@@ -22,12 +22,13 @@ from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
+from losslab.core.layers import network_io
 from losslab.core.losses import check_pairing, get_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController, get_optimizer_spec
 from losslab.core.probe import Probe
-from losslab.core.tasks import GAN, MULTICLASS, REGRESSION
+from losslab.core.tasks import GAN, REGRESSION
 
 Callback = Callable[[Any], None]
 FLUSH_SECONDS = 0.05
@@ -82,9 +83,9 @@ class Trainer:
         self.y_train = torch.as_tensor(ds.y_train, device=dev)
         self.x_val = torch.as_tensor(ds.x_val, device=dev)
         self.y_val = torch.as_tensor(ds.y_val, device=dev)
-        # The network's input and output widths; a GAN's generator maps noise to data points instead.
-        self.in_features = ds.n_features
-        self.out_features = ds.n_classes if ds.task == MULTICLASS else 1
+        self.in_features, self.out_features, self.output_activation = network_io(
+            ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
+        )
         self._loss_params = dict(experiment.loss["params"])
         if self._has_batchnorm() and len(self.x_train) < 2:
             raise LossLabError(
@@ -104,7 +105,7 @@ class Trainer:
             exp.model["layers"],
             self.in_features,
             self.out_features,
-            self.loss_spec.output_activation,
+            self.output_activation,
             exp.model["init"],
         ).to(self.device)
         opt = exp.optimizer

@@ -7,6 +7,8 @@ them on a 30 Hz timer.
 
 from __future__ import annotations
 
+import html
+import json
 import math
 import time
 from pathlib import Path
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -46,6 +49,15 @@ from losslab.gui.worker import TrainingController
 REDRAW_MS = 33  # plots redraw at ~30 Hz, whatever the training speed
 MAX_RECENT = 8
 FILE_FILTER = f"LossLab experiments (*{SUFFIX});;All files (*)"
+
+
+def example_title(path: Path) -> str:
+    """The example's own name (its "name" field), falling back to the file name."""
+    try:
+        name = json.loads(path.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    return name if isinstance(name, str) and name else path.stem.replace("_", " ")
 
 
 def system_is_dark() -> bool:
@@ -98,6 +110,7 @@ class MainWindow(QMainWindow):
 
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme)
         self._new_plots()
+        self._update_lesson()
         self._update_title()
         self._update_actions()
 
@@ -167,13 +180,26 @@ class MainWindow(QMainWindow):
             view.setObjectName(view_def.object_name)
             self.views.addTab(view, view_def.title)
             self.extra_views.append(view)
-        self.setCentralWidget(self.views)
+        # What the open example teaches, above the plots; hidden when there is nothing to say.
+        self.lesson = QLabel()
+        self.lesson.setObjectName("lessonBar")
+        self.lesson.setWordWrap(True)
+        self.lesson.setTextFormat(Qt.TextFormat.RichText)
+        self.lesson.setMargin(8)
+        self.lesson.setStyleSheet("#lessonBar { background: palette(alternate-base); border-radius: 4px }")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.lesson)
+        layout.addWidget(self.views, 1)
+        self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
         self.dataset_panel = DatasetPanel(self.state)
         self.layer_panel = LayerPanel(self.state)
         self.loss_panel = LossPanel(self.state)
         self.optimizer_panel = OptimizerPanel(self.state)
+        self.dataset_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.docks: dict[str, QDockWidget] = {}
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         right = Qt.DockWidgetArea.RightDockWidgetArea
@@ -240,8 +266,8 @@ class MainWindow(QMainWindow):
     def _fill_examples_menu(self) -> None:
         self.examples_menu.clear()
         for path in list_examples():
-            title = path.stem.replace("_", " ")
-            action = self.examples_menu.addAction(title)
+            action = self.examples_menu.addAction(example_title(path))
+            action.setToolTip(str(path))
             action.triggered.connect(lambda checked=False, p=path: self.open_file(p, as_example=True))
         self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
 
@@ -599,6 +625,8 @@ class MainWindow(QMainWindow):
                 self.trainer.set_learning_rate(lr)
         if section in ("training", "all"):
             self._update_status()
+        if section == "all":
+            self._update_lesson()
 
     @Slot(object)
     def _on_dataset_changed(self, dataset: Any) -> None:
@@ -615,6 +643,15 @@ class MainWindow(QMainWindow):
         self.actionPause.setChecked(paused)
         self.actionStop.setEnabled(running)
         self.actionReset.setEnabled(running or self.trainer is not None)
+        # Model edits during a run would ask to stop it; undoing them then is more confusing than useful.
+        self.actionUndo.setEnabled(not running and self.state.undo_stack.canUndo())
+        self.actionRedo.setEnabled(not running and self.state.undo_stack.canRedo())
+
+    def _update_lesson(self) -> None:
+        exp = self.state.experiment
+        if exp.description:
+            self.lesson.setText(f"<b>{html.escape(exp.name)}</b> — {html.escape(exp.description)}")
+        self.lesson.setVisible(bool(exp.description))
 
     @Slot()
     def _update_title(self, *_: Any) -> None:
@@ -624,7 +661,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_color_scheme(self, *_: Any) -> None:
-        apply_plot_theme(system_is_dark())
+        dark = system_is_dark()
+        apply_plot_theme(dark)
+        self.dataset_panel.set_theme(dark)
         for plot in (self.loss_view, self.metric_plot, self.task_view):
             if hasattr(plot, "apply_theme"):
                 plot.apply_theme()

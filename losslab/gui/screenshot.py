@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("out", type=Path, help="PNG file to write")
-    parser.add_argument("--example", default="two_moons_bce", help="example name in resources/examples")
+    parser.add_argument("--example", default="05_moons_bce_logits", help="example name in resources/examples")
     parser.add_argument("--seconds", type=float, default=4.0, help="training time before the grab")
     parser.add_argument("--size", default="1500x920", help="window size WxH")
     args = parser.parse_args(argv)

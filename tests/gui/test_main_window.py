@@ -45,7 +45,8 @@ def test_train_to_the_end_fills_curves_and_task_view(qtbot, window):
     assert steps == 3 * window.trainer.steps_per_epoch
     assert len(window.trainer.history) == 3
     assert window.status_labels["epoch"].text().startswith("epoch 3/3")
-    assert window.task_view.has_surface()
+    assert window.task_view.surface.image is not None  # the decision surface was drawn
+    assert window.task_view.surface.image.shape[:2] == (100, 100)
 
 
 def test_pause_step_resume_stop(qtbot, window):

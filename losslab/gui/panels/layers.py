@@ -32,10 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.errors import LossLabError
-from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, LayerSpec, validate_layer
+from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, LayerSpec, network_io, validate_layer
 from losslab.core.losses import LOSSES
 from losslab.core.params import Param
-from losslab.core.tasks import MULTICLASS
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
 from losslab.gui.param_form import ParamForm, error_message, format_number
@@ -56,8 +55,9 @@ def layer_field(field: str | None) -> tuple[int | None, str | None]:
 
 def _choice_labels(spec: LayerSpec) -> dict[str, dict[str, str]]:
     """Show activation ids by their names wherever a layer parameter chooses an activation."""
-    return {p.name: ACTIVATIONS for p in spec.params
-            if p.kind == "choice" and set(p.choices) <= set(ACTIVATIONS)}
+    return {
+        p.name: ACTIVATIONS for p in spec.params if p.kind == "choice" and set(p.choices) <= set(ACTIVATIONS)
+    }
 
 
 def layer_settings(spec: LayerSpec, layer: dict[str, Any]) -> str:
@@ -132,28 +132,44 @@ class LayerPanel(QWidget):
         self.add_menu = self._make_add_menu(self.add_button)
         self.add_button.setMenu(self.add_menu)
         icon = style.standardIcon
-        self.remove_action = self._action("Remove", "Remove the selected layer",
-                                          QKeySequence.StandardKey.Delete,
-                                          icon(QStyle.StandardPixmap.SP_DialogDiscardButton))
-        self.up_action = self._action("Move up", "Move the selected layer up", QKeySequence("Ctrl+Up"),
-                                      icon(QStyle.StandardPixmap.SP_ArrowUp))
-        self.down_action = self._action("Move down", "Move the selected layer down",
-                                        QKeySequence("Ctrl+Down"), icon(QStyle.StandardPixmap.SP_ArrowDown))
-        self.duplicate_action = self._action("Duplicate", "Insert a copy of the selected layer below it",
-                                             QKeySequence("Ctrl+D"), None)
+        self.remove_action = self._action(
+            "Remove",
+            "Remove the selected layer",
+            QKeySequence.StandardKey.Delete,
+            icon(QStyle.StandardPixmap.SP_DialogDiscardButton),
+        )
+        self.up_action = self._action(
+            "Move up",
+            "Move the selected layer up",
+            QKeySequence("Ctrl+Up"),
+            icon(QStyle.StandardPixmap.SP_ArrowUp),
+        )
+        self.down_action = self._action(
+            "Move down",
+            "Move the selected layer down",
+            QKeySequence("Ctrl+Down"),
+            icon(QStyle.StandardPixmap.SP_ArrowDown),
+        )
+        self.duplicate_action = self._action(
+            "Duplicate", "Insert a copy of the selected layer below it", QKeySequence("Ctrl+D"), None
+        )
         self.remove_action.triggered.connect(self.remove_layer)
         self.up_action.triggered.connect(self.move_up)
         self.down_action.triggered.connect(self.move_down)
         self.duplicate_action.triggered.connect(self.duplicate_layer)
         buttons.addWidget(self.add_button)
         self.tool_buttons: dict[str, QToolButton] = {}
-        for key, action, text_only in (("remove", self.remove_action, False), ("up", self.up_action, False),
-                                       ("down", self.down_action, False),
-                                       ("duplicate", self.duplicate_action, True)):
+        for key, action, text_only in (
+            ("remove", self.remove_action, False),
+            ("up", self.up_action, False),
+            ("down", self.down_action, False),
+            ("duplicate", self.duplicate_action, True),
+        ):
             button = QToolButton(net_box)
             button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly if text_only
-                                      else Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonTextOnly if text_only else Qt.ToolButtonStyle.ToolButtonIconOnly
+            )
             buttons.addWidget(button)
             self.tool_buttons[key] = button
         buttons.addStretch(1)
@@ -172,8 +188,9 @@ class LayerPanel(QWidget):
         self.type_combo = QComboBox(self.layer_box)
         for spec in self._ordered_specs():
             self.type_combo.addItem(spec.name, spec.id)
-            self.type_combo.setItemData(self.type_combo.count() - 1, spec.description,
-                                        Qt.ItemDataRole.ToolTipRole)
+            self.type_combo.setItemData(
+                self.type_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
+            )
         self.type_label = QLabel("&Type:", self.layer_box)
         self.type_label.setBuddy(self.type_combo)
         type_form.addRow(self.type_label, self.type_combo)
@@ -261,9 +278,10 @@ class LayerPanel(QWidget):
 
     def _shape(self) -> tuple[int, int, str | None]:
         dataset = self.state.dataset
-        out = dataset.n_classes if dataset.task == MULTICLASS else 1
         spec = LOSSES.get(self.state.experiment.loss["id"])
-        return dataset.n_features, out, spec.output_activation if spec else None
+        return network_io(
+            dataset.task, dataset.n_features, dataset.n_classes, spec.output_activation if spec else None
+        )
 
     # -- state -> widgets -------------------------------------------------------------------
     @Slot(str)
@@ -310,25 +328,45 @@ class LayerPanel(QWidget):
 
         table = self.table
         table.setRowCount(len(layers) + 2)
-        self._set_row(0, "Input", f"{n_in} feature{'s' if n_in != 1 else ''}", str(n_in), "–",
-                      fixed=True, tooltip="The dataset decides how many inputs the network has")
+        self._set_row(
+            0,
+            "Input",
+            f"{n_in} feature{'s' if n_in != 1 else ''}",
+            str(n_in),
+            "–",
+            fixed=True,
+            tooltip="The dataset decides how many inputs the network has",
+        )
         for i, layer in enumerate(layers):
             spec = LAYERS[layer["type"]]
             info = infos.get(i)
-            self._set_row(i + 1, spec.name, layer_settings(spec, layer),
-                          str(info.out_features) if info else "?",
-                          f"{info.n_params:,}" if info else "?", tooltip=spec.description,
-                          error=self._row_errors.get(i))
+            self._set_row(
+                i + 1,
+                spec.name,
+                layer_settings(spec, layer),
+                str(info.out_features) if info else "?",
+                f"{info.n_params:,}" if info else "?",
+                tooltip=spec.description,
+                error=self._row_errors.get(i),
+            )
         head = infos.get(-1)
         activation = f" + {out_act}" if out_act else ""
-        self._set_row(len(layers) + 1, "Output", f"Linear({n_out}){activation}", str(n_out),
-                      f"{head.n_params:,}" if head else "?", fixed=True,
-                      tooltip="LossLab adds this layer: one output per class (or one for a single target), "
-                      "and the activation the chosen loss needs")
+        self._set_row(
+            len(layers) + 1,
+            "Output",
+            f"Linear({n_out}){activation}",
+            str(n_out),
+            f"{head.n_params:,}" if head else "?",
+            fixed=True,
+            tooltip="LossLab adds this layer: one output per class (or one for a single target), "
+            "and the activation the chosen loss needs",
+        )
         if len(infos) == len(layers) + 1:
             total = sum(info.n_params for info in infos.values())
-            self.total_label.setText(f"<b>{total:,}</b> trainable parameters · "
-                                     f"{len(layers)} hidden layer{'s' if len(layers) != 1 else ''}")
+            self.total_label.setText(
+                f"<b>{total:,}</b> trainable parameters · "
+                f"{len(layers)} hidden layer{'s' if len(layers) != 1 else ''}"
+            )
         else:
             self.total_label.setText("Parameter count unavailable: fix the flagged layer.")
         self._fit_table_height()
@@ -346,14 +384,26 @@ class LayerPanel(QWidget):
         """Show every row (between MIN_ROWS and MAX_ROWS of them) instead of a fixed-size blank box."""
         table = self.table
         table.resizeRowsToContents()
-        row_height = max((table.rowHeight(r) for r in range(table.rowCount())),
-                         default=table.verticalHeader().defaultSectionSize())
+        row_height = max(
+            (table.rowHeight(r) for r in range(table.rowCount())),
+            default=table.verticalHeader().defaultSectionSize(),
+        )
         rows = min(max(table.rowCount(), MIN_ROWS), MAX_ROWS)
         height = table.horizontalHeader().sizeHint().height() + rows * row_height + 2 * table.frameWidth() + 2
         table.setFixedHeight(height)
 
-    def _set_row(self, row: int, name: str, settings: str, out: str, params: str, *, fixed: bool = False,
-                 tooltip: str = "", error: str | None = None) -> None:
+    def _set_row(
+        self,
+        row: int,
+        name: str,
+        settings: str,
+        out: str,
+        params: str,
+        *,
+        fixed: bool = False,
+        tooltip: str = "",
+        error: str | None = None,
+    ) -> None:
         for col, text in enumerate((name, settings, out, params)):
             item = self.table.item(row, col)
             if item is None:
@@ -369,8 +419,11 @@ class LayerPanel(QWidget):
             item.setForeground(QBrush(FIXED_FOREGROUND) if fixed else QBrush())
             item.setBackground(QBrush(ERROR_BACKGROUND) if error else QBrush())
             if col == 0:
-                item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-                             if error else QIcon())
+                item.setIcon(
+                    self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+                    if error
+                    else QIcon()
+                )
 
     def _sync_editor(self) -> None:
         layers = self.state.experiment.model["layers"]
@@ -384,8 +437,9 @@ class LayerPanel(QWidget):
             if row == 0:
                 self.layer_hint.setText("The input: its width is the number of features in the dataset.")
             elif row == len(layers) + 1:
-                self.layer_hint.setText("The output layer LossLab adds: its width follows the task and its "
-                                        "activation the loss.")
+                self.layer_hint.setText(
+                    "The output layer LossLab adds: its width follows the task and its activation the loss."
+                )
             else:
                 self.layer_hint.setText("Select a hidden layer to edit it, or add one.")
             return
@@ -406,8 +460,9 @@ class LayerPanel(QWidget):
             return
         params: tuple[Param, ...] = spec.params if spec is not None else ()
         old = self.form
-        self.form = ParamForm(params, {}, old.parentWidget(),
-                              choice_labels=_choice_labels(spec) if spec is not None else None)
+        self.form = ParamForm(
+            params, {}, old.parentWidget(), choice_labels=_choice_labels(spec) if spec is not None else None
+        )
         self.form.valueChanged.connect(self._on_param_changed)
         self.form_holder.replaceWidget(old, self.form)
         old.hide()
@@ -526,7 +581,7 @@ class LayerPanel(QWidget):
         if index is None:
             return False
         layers = self.layers
-        after = layers[:index] + layers[index + 1:]
+        after = layers[:index] + layers[index + 1 :]
         name = LAYERS[layers[index]["type"]].name
         select = min(index, len(after) - 1) if after else None
         return self._push(SetLayersCommand(self.state, layers, after, f"Remove {name}"), select=select)
@@ -540,8 +595,9 @@ class LayerPanel(QWidget):
         after[index], after[index + delta] = after[index + delta], after[index]
         name = LAYERS[layers[index]["type"]].name
         direction = "up" if delta < 0 else "down"
-        return self._push(SetLayersCommand(self.state, layers, after, f"Move {name} {direction}"),
-                          select=index + delta)
+        return self._push(
+            SetLayersCommand(self.state, layers, after, f"Move {name} {direction}"), select=index + delta
+        )
 
     @Slot()
     def move_up(self) -> bool:
@@ -557,7 +613,7 @@ class LayerPanel(QWidget):
         if index is None:
             return False
         layers = self.layers
-        after = [*layers[:index + 1], copy.deepcopy(layers[index]), *layers[index + 1:]]
+        after = [*layers[: index + 1], copy.deepcopy(layers[index]), *layers[index + 1 :]]
         name = LAYERS[layers[index]["type"]].name
         return self._push(SetLayersCommand(self.state, layers, after, f"Duplicate {name}"), select=index + 1)
 
@@ -568,8 +624,9 @@ class LayerPanel(QWidget):
         after[index][name] = value
         spec = LAYERS[layers[index]["type"]]
         label = next((p.label for p in spec.params if p.name == name), name)
-        command = SetLayersCommand(self.state, layers, after, f"Set {spec.name} {label.lower()}",
-                                merge_key=("param", index, name))
+        command = SetLayersCommand(
+            self.state, layers, after, f"Set {spec.name} {label.lower()}", merge_key=("param", index, name)
+        )
         return self._push(command, select=index)
 
     def set_layer_type(self, index: int, type_id: str) -> bool:
@@ -607,8 +664,11 @@ class LayerPanel(QWidget):
             return
         self.error.clear_message()
         if not self.set_layer_param(self._selected, name, value):
-            self.form.set_values(self.state.experiment.model["layers"][self._selected]
-                                 if self._selected < len(self.state.experiment.model["layers"]) else {})
+            self.form.set_values(
+                self.state.experiment.model["layers"][self._selected]
+                if self._selected < len(self.state.experiment.model["layers"])
+                else {}
+            )
 
     @Slot(int)
     def _on_type_activated(self, index: int) -> None:
