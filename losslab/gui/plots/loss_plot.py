@@ -388,7 +388,10 @@ class LossView(QWidget):
             if pyramid is None:
                 if series.dirty:
                     self._fit_symbols(key, series.n)
-                    self.items[key].setData(*series.view())
+                    x, y = series.view()
+                    if not np.isfinite(y).any():  # e.g. no validation split: all NaN
+                        x, y = x[:0], y[:0]
+                    self.items[key].setData(x, y)
                     series.dirty = False
                     self._update_legend(key)
                 continue

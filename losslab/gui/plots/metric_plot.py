@@ -94,7 +94,7 @@ class MetricPlot(pg.PlotWidget):
             return False
         for key, series, item in (("train", self._train, self.train_item), ("val", self._val, self.val_item)):
             x, y = series.view()
-            item.setData(x, y)
+            item.setData(*((x, y) if np.isfinite(y).any() else (x[:0], y[:0])))
             series.dirty = False
             if key not in self._in_legend and np.isfinite(y).any():
                 self._in_legend.add(key)
