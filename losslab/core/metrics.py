@@ -27,15 +27,19 @@ LABELS = {
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray, scale: float = 1.0) -> dict[str, float]:
-    """R² (unitless) plus MAE and RMSE in display units (``scale`` undoes target standardization)."""
-    err = pred - target
-    ss_res = float(np.sum(err**2))
-    ss_tot = float(np.sum((target - target.mean()) ** 2))
-    return {
-        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
-        "mae": float(np.mean(np.abs(err))) * scale,
-        "rmse": float(np.sqrt(np.mean(err**2))) * scale,
-    }
+    """R² (unitless) plus MAE and RMSE in display units (``scale`` undoes target standardization).
+
+    Predictions of a diverging model may be huge or infinite: the metrics are then inf/nan, quietly.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = pred - target
+        ss_res = float(np.sum(err**2))
+        ss_tot = float(np.sum((target - target.mean()) ** 2))
+        return {
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+            "mae": float(np.mean(np.abs(err))) * scale,
+            "rmse": float(np.sqrt(np.mean(err**2))) * scale,
+        }
 
 
 def classification_metrics(labels: np.ndarray, target: np.ndarray, n_classes: int) -> dict[str, float]:
