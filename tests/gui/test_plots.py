@@ -359,6 +359,9 @@ def test_task_view_multiclass_and_2d_regression(qtbot):
     assert not view.surface.isVisible()  # a late payload for the old dataset is ignored
     view.set_view(TaskView.view_function(trainer.dataset)(trainer))
     assert view.surface.isVisible() and view.surface.image.shape == (GRID, GRID)
+    view.set_dataset(trainer.dataset)  # again: the old colour bar goes, a new one comes
+    view.set_dataset(None)
+    assert view.colorbar is None and view.mode == "empty"
 
 
 def test_task_view_many_features_uses_parity_and_misclassification(qtbot):

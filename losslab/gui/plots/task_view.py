@@ -442,8 +442,10 @@ class TaskView(pg.PlotWidget):
     ) -> None:
         pi = self.plot_item
         if self.colorbar is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                self.surface.sigLevelsChanged.disconnect(self.colorbar._levelsChangedHandler)
+            levels_changed = getattr(self.surface, "sigLevelsChanged", None)  # absent in pyqtgraph 0.14
+            if levels_changed is not None:
+                with contextlib.suppress(RuntimeError, TypeError):
+                    levels_changed.disconnect(self.colorbar._levelsChangedHandler)
             pi.layout.removeItem(self.colorbar)
             self.colorbar.hide()
             self.colorbar.setParentItem(None)
