@@ -15,6 +15,7 @@ from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_ite
 
 R2_FLOOR = -1.0  # an untrained regressor's R² can be -1e6; below this the curve leaves the chart
 R2_TOP = 1.05
+Y_MARGIN = 0.06
 
 
 class MetricPlot(pg.PlotWidget):
@@ -70,7 +71,8 @@ class MetricPlot(pg.PlotWidget):
         self._set_label()
         vb = self.plot_item.getViewBox()
         vb.enableAutoRange(x=True, y=False)
-        self.plot_item.setYRange(0.0, 1.0, padding=0.02)  # accuracy stays here; R² adapts in redraw
+        # Accuracy stays here; R² adapts in redraw. The margin leaves room for the 0 and 1 tick labels.
+        self.plot_item.setYRange(-Y_MARGIN, 1.0 + Y_MARGIN, padding=0)
         self.redraw()
 
     def _set_label(self) -> None:
@@ -113,7 +115,7 @@ class MetricPlot(pg.PlotWidget):
         clipped = lo < R2_FLOOR
         lo = max(lo, R2_FLOOR)
         lo = min(lo, 0.9)  # keep at least a little range even when every value is near 1
-        self.plot_item.setYRange(lo, R2_TOP, padding=0.02)
+        self.plot_item.setYRange(lo - Y_MARGIN * (R2_TOP - lo), R2_TOP + Y_MARGIN * (R2_TOP - lo), padding=0)
         if clipped != self._clipped:
             self._clipped = clipped
             self._set_label()

@@ -119,6 +119,8 @@ def style_plot_item(plot_item: pg.PlotItem, dark: bool | None = None) -> None:
         axis = plot_item.getAxis(name)
         axis.setPen(fg)
         axis.setTextPen(fg)  # also recolours the axis label
+        # Without units pyqtgraph's SI prefix shows as "loss (x0.001)" over ticks 0..700: confusing.
+        axis.enableAutoSIPrefix(False)
     plot_item.showGrid(x=True, y=True, alpha=pal["grid_alpha"])
     for name in ("left", "bottom"):
         # Two tick levels: the third (sub-minor) level's faint grid lines cost ~8 ms a frame per axis.
