@@ -3,7 +3,7 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python -m losslab.gui.screenshot resources/screenshot.png
 
 Runs the real app (real window, real worker thread) with throw-away settings, grabs the window
-after a few seconds of training, and exits.
+after a few epochs of training (paused, so the frame is consistent), and exits.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -20,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out", type=Path, help="PNG file to write")
     parser.add_argument("--example", default="05_moons_bce_logits", help="example name in resources/examples")
-    parser.add_argument("--seconds", type=float, default=4.0, help="training time before the grab")
+    parser.add_argument("--epochs", type=int, default=12, help="grab once this many epochs have run")
+    parser.add_argument("--timeout", type=float, default=60.0, help="grab after this long at the latest (s)")
     parser.add_argument("--size", default="1500x920", help="window size WxH")
     args = parser.parse_args(argv)
 
@@ -47,8 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         window.state.mark_saved()  # nothing to ask about on close
         window.close()
 
+    started = time.monotonic()
+
+    def poll() -> None:
+        trainer = window.trainer
+        done = trainer is not None and trainer.epoch >= args.epochs
+        if done or time.monotonic() - started > args.timeout:
+            window.controller.pause()  # a still frame: the grab shows one consistent moment
+            QTimer.singleShot(200, grab)
+        else:
+            QTimer.singleShot(50, poll)
+
     QTimer.singleShot(300, window.train)
-    QTimer.singleShot(int(300 + args.seconds * 1000), grab)
+    QTimer.singleShot(400, poll)
     app.exec()
     return 0 if args.out.exists() else 1
 
