@@ -100,6 +100,7 @@ class LossView(QWidget):
         # Per-step curves are drawn from min/max summaries: ~2 points per pixel however long the run.
         self._pyramids = {RAW: PeakPyramid(), SMOOTH: PeakPyramid(), REG: PeakPyramid()}
         self._view_dirty = False  # zoom, pan, resize or log mode changed what the step curves need
+        self._decim_key: tuple[Any, ...] | None = None  # what the drawn step curves were made for
         self._epoch_ends = GrowingSeries(64)  # x = step at which epoch y ended
         self._last_step = 0
         self._marks: list[pg.InfiniteLine] = []
@@ -357,11 +358,20 @@ class LossView(QWidget):
             return False  # hidden step curves catch up when shown again
         return self._view_dirty or self._smooth_stale or any(self._series[k].dirty for k in self._pyramids)
 
+    def _decimation_key(self) -> tuple[Any, ...]:
+        """What the drawn step curves depend on besides the data: x range (None while auto-ranging,
+        which draws everything), pixel budget and log mode."""
+        vb = self.plot_item.getViewBox()
+        x_range = None if vb.autoRangeEnabled()[0] else tuple(vb.viewRange()[0])
+        return (x_range, max(int(vb.width()), 200) // 2, self.log_y)
+
     @Slot()
     def _on_view_changed(self) -> None:
-        # Cheap: the step curves are re-summarised (O(pixels)) once the event loop turns.
-        self._view_dirty = True
-        self._range_timer.start()
+        # While auto-ranging, new data moves the range every frame but the curves (everything) stay
+        # valid: re-summarising them would cost a second paint per frame. Zoom, pan, resize do need it.
+        if self._decimation_key() != self._decim_key:
+            self._view_dirty = True
+            self._range_timer.start()
 
     @Slot()
     def _on_range_timer(self) -> None:
@@ -378,11 +388,10 @@ class LossView(QWidget):
             self._pyramids[SMOOTH].clear()
             self._pyramids[SMOOTH].update(self._series[SMOOTH].view()[1])
             self._smooth_stale = False
-        vb = self.plot_item.getViewBox()
-        buckets = max(int(vb.width()), 200) // 2  # min/max blocks: 1..4 points per pixel
         # Auto-ranging in x: summarise everything so the range can grow to new data; zoomed: the view.
-        x_range = None if vb.autoRangeEnabled()[0] else vb.viewRange()[0]
-        log = self.log_y
+        # Buckets: min/max blocks, so 1..4 points per pixel.
+        decim_key = self._decimation_key()
+        x_range, buckets, log = decim_key
         for key, series in self._series.items():
             pyramid = self._pyramids.get(key)
             if pyramid is None:
@@ -407,6 +416,7 @@ class LossView(QWidget):
             self._update_legend(key)
         if show_steps:
             self._view_dirty = False
+            self._decim_key = decim_key
         if self._epoch_ends.dirty:
             self._epoch_axis.set_epoch_ends(self._epoch_ends.view()[0])
             self._epoch_ends.dirty = False
