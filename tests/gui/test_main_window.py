@@ -211,16 +211,18 @@ w.show()
 w.state.update("training", epochs=100000)
 w.state.mark_saved()
 QTimer.singleShot(100, w.train)
-def close():
-    assert w.controller.running and w.trainer.step > 0, "training had not started"
-    w.close()
-QTimer.singleShot(1500, close)
-QTimer.singleShot(8000, lambda: sys.exit(5))
+def close_once_training():
+    if w.controller.running and w.trainer.step > 50:
+        w.close()
+    else:
+        QTimer.singleShot(50, close_once_training)
+QTimer.singleShot(200, close_once_training)
+QTimer.singleShot(40000, lambda: sys.exit(5))  # a hang fails the test instead of blocking it
 app.exec()
 print("closed", w.controller.running)
 """
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90, env=env)
     assert result.returncode == 0, result.stderr
     assert "closed False" in result.stdout
     assert "QThread: Destroyed while thread is still running" not in result.stderr
