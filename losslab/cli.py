@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,losses} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,losses,bench} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -48,10 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("losses", help="print the loss registry as a table")
+
+    bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
+    bench.add_argument("--quick", action="store_true", help="fewer, shorter repeats (under a minute)")
+    bench.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     return parser
 
 
-COMMANDS = ("run", "losses")
+COMMANDS = ("run", "losses", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "losses":
             return cmd_losses()
+        if args.command == "bench":
+            from losslab.bench.runner import main as bench_main
+
+            return bench_main(args.quick, args.json)
         from losslab.gui.app import main as gui_main
 
         return gui_main([file] if file else [])

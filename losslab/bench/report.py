@@ -1,0 +1,348 @@
+"""Statistics, targets, the printed table and the checks on the JSON document.
+
+Every figure in the document is a number, a ``{"median", "min", "max"}`` summary of repeats, or a
+``{"na": reason}`` entry; ``missing_figures`` lists anything that is none of these, which the
+tests use to prove a run produced every figure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NA = "na"
+SIZES = ("1000", "10000", "100000", "1000000")
+THROUGHPUT_KEYS = (
+    "plain_steps_per_s",
+    "headless_steps_per_s",
+    "headless_ratio",
+    "headless_cpu_ratio",
+    "window_plain_steps_per_s",
+    "window_steps_per_s",
+    "window_ratio",
+)
+LATENESS_KEYS = ("p50", "p99", "max")
+STARTUP_KEYS = ("first_paint_s", "ready_s", "peak_rss_mb")
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    vals = sorted(float(v) for v in values)
+    if not vals:
+        return {"median": math.nan, "min": math.nan, "max": math.nan, "n": 0}
+    mid = len(vals) // 2
+    median = vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+    return {"median": median, "min": vals[0], "max": vals[-1], "n": len(vals)}
+
+
+def ratios(num: list[float], den: list[float]) -> list[float]:
+    return [a / b for a, b in zip(num, den, strict=True) if b > 0]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    vals = sorted(values)
+    if not vals:
+        return math.nan
+    rank = max(1, math.ceil(q / 100 * len(vals)))
+    return float(vals[rank - 1])
+
+
+def na(reason: str) -> dict[str, str]:
+    return {NA: reason}
+
+
+def _is_figure(value: Any) -> bool:
+    if isinstance(value, dict):
+        if NA in value:
+            return isinstance(value[NA], str) and bool(value[NA])
+        return all(_is_number(value.get(k)) for k in ("median", "min", "max"))
+    return _is_number(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def missing_figures(doc: dict[str, Any]) -> list[str]:
+    """Figures the issue asks for that the document lacks (neither a number nor an explained n/a)."""
+    missing: list[str] = []
+
+    def need(path: str, value: Any) -> None:
+        if not _is_figure(value):
+            missing.append(f"{path} = {value!r}")
+
+    throughput = doc.get("throughput", {})
+    for wid in ("moons_b32", "moons_full", "mlp64_b64"):
+        row = throughput.get(wid, {})
+        for key in THROUGHPUT_KEYS:
+            need(f"throughput.{wid}.{key}", row.get(key))
+    need("throughput.shapes_cnn", throughput.get("shapes_cnn"))
+    lateness = doc.get("lateness_ms", {})
+    for key in LATENESS_KEYS:
+        need(f"lateness_ms.{key}", lateness.get(key))
+    redraw = doc.get("redraw_ms", {})
+    for n in SIZES:
+        need(f"redraw_ms.{n}", redraw.get(n))
+    startup = doc.get("startup", {})
+    for key in STARTUP_KEYS:
+        need(f"startup.{key}", startup.get(key))
+    need("race", doc.get("race"))
+    for target in doc.get("targets", []):
+        need(f"targets.{target.get('id')}.value", target.get("value"))
+    if not doc.get("targets"):
+        missing.append("targets")
+    return missing
+
+
+# -- targets -----------------------------------------------------------------------------------
+def _median(value: Any) -> float | None:
+    if isinstance(value, dict):
+        return None if NA in value else value.get("median")
+    return value
+
+
+def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its measured value, whether it is met, and what limits it when it is not."""
+    out: list[dict[str, Any]] = []
+    diag = doc.get("diagnostics", {})
+
+    def add(tid: str, what: str, goal: str, value: Any, met: bool | None, limit: str = "") -> None:
+        out.append(
+            {
+                "id": tid,
+                "what": what,
+                "target": goal,
+                "value": value,
+                "met": met,
+                "limit": "" if met else limit,
+            }
+        )
+
+    for wid, row in doc["throughput"].items():
+        if NA in row:
+            add(
+                f"headless_ratio.{wid}",
+                f"losslab.train / plain loop, {row.get('title', wid)}",
+                ">= 0.95x",
+                na(row[NA]),
+                None,
+            )
+            add(
+                f"window_ratio.{wid}",
+                f"window / plain loop, {row.get('title', wid)}",
+                ">= 0.85x",
+                na(row[NA]),
+                None,
+            )
+            continue
+        h, w = _median(row["headless_ratio"]), _median(row["window_ratio"])
+        eval_share = row.get("epoch_end_share")
+        h_limit = (
+            f"per-epoch evaluation (train and validation loss and metrics, which the plain loop "
+            f"does not do) takes {100 * eval_share:.0f}% of LossLab's run"
+            if eval_share is not None
+            else "per-epoch evaluation"
+        ) + "; the rest is per-step bookkeeping (loss registry call, events, controls)"
+        gui = row.get("gui_busy_fraction")
+        w_limit = (
+            f"the GUI thread is busy {100 * gui:.0f}% of the run painting the live plots (pyqtgraph, "
+            "Python) and holds the GIL meanwhile, so the training thread waits"
+            if gui is not None
+            else "GUI-thread painting competes with training for the GIL"
+        )
+        add(
+            f"headless_ratio.{wid}",
+            f"losslab.train / plain loop, {row['title']}",
+            ">= 0.95x",
+            row["headless_ratio"],
+            h >= 0.95,
+            h_limit,
+        )
+        add(
+            f"window_ratio.{wid}",
+            f"window / plain loop, {row['title']}",
+            ">= 0.85x",
+            row["window_ratio"],
+            w >= 0.85,
+            w_limit,
+        )
+
+    lat = doc["lateness_ms"]
+    load = diag.get("load_average_per_core")
+    lat_limit = (
+        "the GUI thread's own paint work (a full window repaint takes tens of ms in pyqtgraph) and "
+        "GIL hand-over from the training thread (Python's switch interval is 5 ms)"
+        + (f"; machine load average {load:.1f} per core during the run" if load else "")
+    )
+    add(
+        "lateness_p99",
+        "5 ms timer lateness p99 while training + plotting",
+        "<= 15 ms",
+        lat["p99"],
+        lat["p99"] <= 15,
+        lat_limit,
+    )
+    add(
+        "lateness_max",
+        "5 ms timer lateness max while training + plotting",
+        "<= 25 ms",
+        lat["max"],
+        lat["max"] <= 25,
+        lat_limit,
+    )
+
+    red = doc["redraw_ms"]
+    r6, r5 = red["1000000"], red["100000"]
+    add(
+        "redraw_1e6",
+        "loss-plot redraw at 1e6 points",
+        "<= 15 ms",
+        r6,
+        r6 <= 15,
+        "one paint of the 800x500 plot (axes, text, legend) costs this much here, whatever N",
+    )
+    flat = red.get("flat_1e6_over_1e5", r6 / r5 if r5 else math.inf)
+    add(
+        "redraw_flat",
+        "redraw 1e6 / redraw 1e5 (flat from 1e5 up)",
+        "<= 1.25x",
+        flat,
+        flat <= 1.25,
+        "the per-step curves are decimated, but something still scales with N",
+    )
+
+    st = doc["startup"]
+    paint = _median(st["first_paint_s"])
+    early = diag.get("torch_before_window")
+    paint_limit = (
+        "torch (import ~"
+        + (f"{diag['torch_import_s']:.1f}" if diag.get("torch_import_s") else "2")
+        + " s) is imported while the window is built, before it is shown: the layer panel's table "
+        "calls losslab.core.model.describe_model (LayerPanel._fill_table)"
+        if early
+        else "Qt, pyqtgraph and window construction"
+    )
+    add(
+        "first_paint",
+        "process start -> first painted window",
+        "<= 1.0 s",
+        st["first_paint_s"],
+        paint <= 1.0,
+        paint_limit,
+    )
+    mem = _median(st["peak_rss_mb"])
+    add(
+        "peak_memory",
+        "peak memory after the first training",
+        "<= 400 MB",
+        st["peak_rss_mb"],
+        mem <= 400,
+        "torch's CPU library alone maps ~300 MB resident once imported; Qt + pyqtgraph + numpy the rest",
+    )
+    add("race", "race of 8 vs sequential, aggregate steps/s", ">= 4x", doc["race"], None)
+    return out
+
+
+# -- the table -----------------------------------------------------------------------------------
+def _fmt(value: Any, unit: str = "", digits: int = 3) -> str:
+    if isinstance(value, dict):
+        if NA in value:
+            return value[NA]
+        lo, hi = _num(value["min"], digits), _num(value["max"], digits)
+        return f"{_num(value['median'], digits)}{unit} ({lo}–{hi})"
+    if _is_number(value):
+        return f"{_num(value, digits)}{unit}"
+    return str(value)
+
+
+def _num(v: float, digits: int) -> str:
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_report(doc: dict[str, Any]) -> str:
+    env = doc["environment"]
+    lines = [
+        f"LossLab bench{' (quick)' if doc['quick'] else ''}: Python {env['python']}, torch {env['torch']}, "
+        f"PySide6 {env['pyside6']}, pyqtgraph {env['pyqtgraph']}, {env['cpus']} CPUs, {env['platform']}",
+        "torch.set_num_threads(1) for the plain loop and LossLab alike; medians (min–max) over repeats; "
+        "ratios are taken pair by pair (each pair ran back to back, alternating which went first).",
+        f"Load average per core: {env.get('load_before', '?')} before, {env.get('load_after', '?')} after "
+        "(other work on this machine slows both sides of a pair alike, but widens the ranges).",
+        "",
+        "Training throughput (steps/s)",
+    ]
+    rows = [
+        ["workload", "plain loop", "losslab.train", "ratio", "ratio (CPU time)", "plain*", "window", "ratio"]
+    ]
+    for wid, row in doc["throughput"].items():
+        if NA in row:
+            rows.append([row.get("title", wid), row[NA], "", "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                f"{row['title']} ({row['steps_per_run']} steps/run)",
+                _fmt(row["plain_steps_per_s"]),
+                _fmt(row["headless_steps_per_s"]),
+                _fmt(row["headless_ratio"], "x"),
+                _fmt(row["headless_cpu_ratio"], "x"),
+                _fmt(row["window_plain_steps_per_s"]),
+                _fmt(row["window_steps_per_s"]),
+                _fmt(row["window_ratio"], "x"),
+            ]
+        )
+    lines += _table(rows)
+    lines.append(
+        "* plain* is the plain loop run in the window's process between its runs, the window's "
+        "baseline. Same weights at the end (plain vs LossLab): "
+        + ", ".join(
+            f"{w}: {'yes' if r.get('same_weights') else 'NO'}"
+            for w, r in doc["throughput"].items()
+            if NA not in r
+        )
+    )
+    lat = doc["lateness_ms"]
+    lines += [
+        "",
+        f"Event-loop lateness while training + plotting in the window ({lat['interval_ms']} ms timer, "
+        f"{lat['samples']} samples): p50 {_fmt(lat['p50'], ' ms')}, p99 {_fmt(lat['p99'], ' ms')}, "
+        f"max {_fmt(lat['max'], ' ms')}",
+    ]
+    for wid, by in lat.get("by_workload", {}).items():
+        lines.append(
+            f"  {wid}: p50 {_fmt(by['p50'], ' ms')}, p99 {_fmt(by['p99'], ' ms')}, "
+            f"max {_fmt(by['max'], ' ms')}"
+            f"; GUI thread busy {100 * by['gui_busy_fraction']:.0f}% of the run"
+        )
+    red = doc["redraw_ms"]
+    lines += [
+        "",
+        "Loss-plot redraw (median of repeats, 800x500): "
+        + ", ".join(f"{int(n):.0e} pts {_fmt(red[n], ' ms')}" for n in SIZES)
+        + f"; 1e6/1e5 = {_fmt(red['flat_1e6_over_1e5'], 'x')}",
+    ]
+    st = doc["startup"]
+    lines += [
+        "",
+        f"Start-up ({st['runs']} run{'s' if st['runs'] != 1 else ''}): first painted window "
+        f"{_fmt(st['first_paint_s'], ' s')}, ready to train (torch imported) {_fmt(st['ready_s'], ' s')}, "
+        f"peak memory after the first training {_fmt(st['peak_rss_mb'], ' MB')}",
+    ]
+    lines += ["", f"Race of 8 variants vs sequential: {_fmt(doc['race'])}", "", "Targets"]
+    rows = [["target", "goal", "measured", "met", "what limits it"]]
+    for t in doc["targets"]:
+        met = {True: "yes", False: "NO", None: "n/a"}[t["met"]]
+        rows.append([t["what"], t["target"], _fmt(t["value"]), met, t["limit"]])
+    lines += _table(rows)
+    return "\n".join(lines) + "\n"

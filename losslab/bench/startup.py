@@ -1,0 +1,124 @@
+"""Start-up: process start -> first painted window -> ready to train (torch imported), and peak memory.
+
+``losslab bench`` runs this module as a child with ``LOSSLAB_BENCH_T0`` set to its own ``time.time()``
+taken just before starting the process, so interpreter start-up counts. The child runs the real
+``losslab.gui.app.main`` (which shows the window before importing torch) with hooks installed
+from outside: an application event filter notes the window's first paint, a 10 ms poll notes when
+torch has been imported (the import runs on the GUI thread, so the poll only sees it complete), and
+then the moons example is opened and trained once; peak memory (ru_maxrss) is read after it.
+Settings go to a temporary folder, never the user's. Run as
+``python -m losslab.bench.startup RESULT.json EXAMPLE.losslab``.
+"""
+
+from __future__ import annotations
+
+import time
+
+T_IMPORTED = time.time()  # before anything heavy: nearly the moment the interpreter ran this file
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+TIMEOUT_S = 120.0
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
+def run(result_path: Path, example: Path) -> int:
+    t0 = float(os.environ.get("LOSSLAB_BENCH_T0", T_IMPORTED))
+    marks: dict[str, Any] = {"python_started_s": T_IMPORTED - t0}
+
+    def mark(name: str) -> None:
+        marks[name] = time.time() - t0
+        marks[name.replace("_s", "_peak_rss_mb")] = peak_rss_mb()
+        if "torch" in sys.modules and "torch_loaded_by" not in marks:
+            marks["torch_loaded_by"] = name  # the first mark reached with torch already imported
+
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+
+    # The user's settings are never touched: QSettings() writes under a temporary folder.
+    settings_dir = tempfile.mkdtemp(prefix="losslab-bench-")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+
+    from losslab.gui import app as gui_app
+
+    app = gui_app.create_app()
+
+    def window() -> Any:
+        from losslab.gui.main_window import MainWindow
+
+        return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+
+    def finish() -> None:
+        mark("trained_s")
+        marks["peak_rss_mb"] = peak_rss_mb()
+        marks["steps"] = window().trainer.step
+        result_path.write_text(json.dumps(marks), encoding="utf-8")
+        window().close()  # the app quits with its last window
+
+    def train() -> None:
+        mark("ready_s")
+        w = window()
+        if not w.open_file(example):
+            raise RuntimeError(f"cannot open {example}")
+        w.controller.finished.connect(lambda _result: QTimer.singleShot(0, finish))
+        w.train()
+
+    poll = QTimer()
+    poll.setInterval(10)
+
+    def check_torch() -> None:
+        if "torch" in sys.modules:  # the import runs on this thread: seen here only once complete
+            poll.stop()
+            train()
+
+    poll.timeout.connect(check_torch)
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            kind = event.type()
+            if kind in (QEvent.Type.Show, QEvent.Type.Paint) and "losslab.gui.main_window" in sys.modules:
+                from losslab.gui.main_window import MainWindow
+
+                if isinstance(obj, MainWindow) and kind == QEvent.Type.Show:
+                    mark("window_shown_s")
+                elif (
+                    kind == QEvent.Type.Paint
+                    and hasattr(obj, "window")
+                    and isinstance(obj.window(), MainWindow)
+                ):
+                    app.removeEventFilter(self)
+                    # The whole first paint pass is done when the event loop turns again.
+                    QTimer.singleShot(0, lambda: (mark("first_paint_s"), poll.start()))
+            return False
+
+    first_paint = FirstPaint()
+    app.installEventFilter(first_paint)
+    mark("qt_app_s")
+    return gui_app.main([])
+
+
+def main(argv: list[str]) -> int:
+    def bail() -> None:
+        print(f"losslab bench: start-up measurement hung for {TIMEOUT_S:.0f} s", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    timer = threading.Timer(TIMEOUT_S, bail)
+    timer.daemon = True
+    timer.start()
+    return run(Path(argv[0]), Path(argv[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

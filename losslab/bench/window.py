@@ -1,0 +1,142 @@
+"""Training inside the real window with live plots (offscreen), in a subprocess of its own.
+
+A second QApplication in one process aborts, so ``losslab bench`` runs this module as a child:
+``python -m losslab.bench.window SPEC.json RESULT.json``. For each workload it opens the workload's
+``.losslab`` file in a MainWindow, presses Train (``window.train()``) and waits for the run to end,
+reading ``trainer.step / trainer.elapsed``; interleaved with those runs, the plain loop trains the
+same experiment on the GUI thread (the window idle meanwhile) for a same-process baseline. While the
+window trains, a 5 ms single-shot precise timer re-arms itself and records how late it fires: the
+event loop's responsiveness while training and plotting.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+LATENESS_INTERVAL_MS = 5
+RUN_TIMEOUT_S = 300.0
+
+
+def _watchdog(seconds: float) -> None:
+    def bail() -> None:
+        print(f"losslab bench: the window benchmark hung for {seconds:.0f} s", file=sys.stderr, flush=True)
+        import os
+
+        os._exit(3)
+
+    timer = threading.Timer(seconds, bail)
+    timer.daemon = True
+    timer.start()
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Slot
+
+    from losslab.gui.app import create_app
+    from losslab.gui.main_window import MainWindow
+
+    class LatenessProbe(QObject):
+        """A 5 ms timer that re-arms itself; records lateness (ms) while ``samples`` is a list."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.samples: list[float] | None = None
+            self.timer = QTimer(self)
+            self.timer.setSingleShot(True)
+            self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+            self.timer.timeout.connect(self._fired)
+            self._armed = time.perf_counter()
+            self._arm()
+
+        def _arm(self) -> None:
+            self._armed = time.perf_counter()
+            self.timer.start(LATENESS_INTERVAL_MS)
+
+        @Slot()
+        def _fired(self) -> None:
+            late = (time.perf_counter() - self._armed) * 1000.0 - LATENESS_INTERVAL_MS
+            if self.samples is not None:
+                self.samples.append(max(late, 0.0))
+            self._arm()
+
+    app = create_app()
+    import torch
+
+    from losslab.bench.plain import PlainLoop, same_weights
+    from losslab.core.experiment import load_experiment
+
+    torch.set_num_threads(1)
+    window = MainWindow(settings=QSettings(spec["settings"], QSettings.Format.IniFormat))
+    window.show()
+    app.processEvents()
+    probe = LatenessProbe()
+
+    busy: list[float] = []  # the GUI thread's CPU time / wall time over each window run
+
+    def train_in_window(samples: list[float] | None) -> Any:
+        loop = QEventLoop()
+        window.controller.finished.connect(loop.quit)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(loop.quit)
+        guard.start(int(RUN_TIMEOUT_S * 1000))
+        probe.samples = samples
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        window.train()
+        loop.exec()
+        busy.append((time.thread_time() - cpu0) / (time.perf_counter() - wall0))
+        probe.samples = None
+        window.controller.finished.disconnect(loop.quit)
+        if window.controller.running:
+            raise RuntimeError("a window training run did not finish in time")
+        return window.trainer
+
+    results: dict[str, Any] = {}
+    warmed = False
+    for job in spec["workloads"]:
+        path = Path(job["path"])
+        if not window.open_file(path):
+            raise RuntimeError(f"the window could not open {path}")
+        experiment = load_experiment(path)
+        dataset = window.state.dataset
+        if not warmed:  # first paints of every view, torch kernels: not part of any figure
+            train_in_window(None)
+            PlainLoop(experiment, dataset).run(1)
+            warmed = True
+        out: dict[str, Any] = {"plain": [], "window": [], "lateness_ms": [], "same_weights": True}
+        busy.clear()
+        for i in range(spec["repeats"]):
+            for side in ("plain", "window") if i % 2 == 0 else ("window", "plain"):
+                if side == "plain":
+                    loop = PlainLoop(experiment, dataset)
+                    seconds = loop.run(experiment.training["epochs"])
+                    out["plain"].append(loop.step / seconds)
+                else:
+                    trainer = train_in_window(out["lateness_ms"])
+                    out["window"].append(trainer.step / trainer.elapsed)
+            out["same_weights"] = (
+                out["same_weights"] and loop.step == trainer.step and same_weights(loop.model, trainer.model)
+            )
+            app.processEvents()
+        out["gui_busy"] = list(busy)
+        results[job["id"]] = out
+    window.controller.stop()
+    window.hide()
+    return results
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    _watchdog(spec.get("timeout_s", 600.0))
+    result = run(spec)
+    Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
