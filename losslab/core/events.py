@@ -12,7 +12,7 @@ import numpy as np
 class StepBatch:
     """Per-step values since the last report, coalesced (~every 50 ms) so a GUI is not flooded."""
 
-    epoch: int
+    epoch: int  # epochs completed before these steps (so 0 during the first epoch)
     steps: np.ndarray  # global step numbers, 1-based
     loss: np.ndarray  # total loss that was minimised: data loss + regularization
     data_loss: np.ndarray
@@ -59,3 +59,4 @@ class Finished:
     stopped: bool  # True when the user stopped it early
     diverged: Diverged | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    early_stop: Any = None  # what a probe ended the run with (early_stopping.EarlyStopped), else None

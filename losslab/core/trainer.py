@@ -7,9 +7,11 @@ through a callback with coalesced events (see events.py).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,24 @@ from losslab.core.tasks import GAN, REGRESSION
 
 Callback = Callable[[Any], None]
 FLUSH_SECONDS = 0.05
+# A step loss above this many times the starting loss counts as divergence even while still finite.
+EXPLOSION_FACTOR = 1e3
+# Epoch-end weights are kept as "last good" while their training loss is within this factor of the best.
+GOOD_FACTOR = 10.0
+
+
+@dataclass
+class GoodWeights:
+    """A copy of the weights (and optimizer state) from an epoch end where the loss was still sane."""
+
+    epoch: int  # completed epochs at the time (0: the initial weights)
+    step: int
+    states: dict[str, dict[str, Any]]  # attribute name -> state_dict copy
+
+
+def clone_state(module: Any) -> dict[str, Any]:
+    """A deep copy of a module's or optimizer's state_dict, safe to keep while training goes on."""
+    return copy.deepcopy(module.state_dict())
 
 
 def divergence_advice(lr: float, loss_id: str) -> str:
@@ -71,7 +91,7 @@ class Trainer:
             torch.set_num_threads(threads)
         self.device, self.device_notice = resolve_device(device or experiment.training["device"])
         self.controls = Controls()
-        self.probes: list[Probe] = []  # see probe.py
+        self.probes: list[Probe] = default_probes(experiment)  # see probe.py
         self.history = History()
         self.epoch = 0  # completed epochs
         self.step = 0  # completed optimizer steps
@@ -124,6 +144,11 @@ class Trainer:
         self.history = History()
         self.epoch = self.step = 0
         self.elapsed = 0.0
+        self.initial_state = clone_state(self.model)  # where this run started (landscape, LR finder)
+        self.last_good: GoodWeights | None = None  # see restore_last_good
+        self._best_train_loss = math.inf
+        self._explode_at = math.inf  # set from the starting loss when the first run begins
+        self.early_stop: Any = None  # set by end_run(); reported in Finished.early_stop
 
     @property
     def batch_size(self) -> int:
@@ -151,6 +176,44 @@ class Trainer:
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate now (the schedule keeps applying on top)."""
         self.lr.set_base_lr(lr)
+
+    # -- divergence recovery and early ends ---------------------------------------------------
+    detect_explosion = True  # GAN losses legitimately wander far from where they started
+    _stateful = ("model", "optimizer")  # what a GoodWeights snapshot holds
+
+    def _snapshot(self) -> None:
+        self.last_good = GoodWeights(
+            self.epoch, self.step, {name: clone_state(getattr(self, name)) for name in self._stateful}
+        )
+
+    def restore_last_good(self, halve_lr: bool = True) -> GoodWeights | None:
+        """Load the last good weights and optimizer state (after a divergence); the run can go on.
+
+        The step and epoch counts keep going forward, so the curves continue where they stopped.
+        With ``halve_lr`` the base learning rate is halved. Returns the snapshot, or None if there is none.
+        """
+        good = self.last_good
+        if good is None:
+            return None
+        for name, state in good.states.items():
+            getattr(self, name).load_state_dict(copy.deepcopy(state))
+        if halve_lr:
+            self.lr.set_base_lr(self.lr.base_lr / 2)
+        return good
+
+    def end_run(self, event: Any) -> None:
+        """Called by a probe (early stopping) to end the run after the current epoch."""
+        self.early_stop = event
+
+    @torch.no_grad()
+    def _set_explosion_limit(self) -> None:
+        if not self.detect_explosion or len(self.x_train) == 0:
+            return
+        start, _ = self.evaluate(self.x_train, self.y_train)
+        l1, l2 = self.regularization()
+        start += float(l1 or 0.0) + float(l2 or 0.0)
+        if math.isfinite(start):
+            self._explode_at = EXPLOSION_FACTOR * max(start, 1e-2)
 
     # -- the loss -----------------------------------------------------------------------------
     def regularization(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -243,12 +306,17 @@ class Trainer:
         n, bs = len(x_all), self.batch_size
         full_batch = bs >= n
         batch_ends = self.batch_ends
+        if self.last_good is None:  # the first run from these weights
+            self._snapshot()
+            self._set_explosion_limit()
+        explode_at = self._explode_at
+        self.early_stop = None
         rec = _Recorder(self, emit)
 
         self.model.train()
         stopped = False
         diverged: Diverged | None = None
-        while self.epoch < total_epochs and not stopped and diverged is None:
+        while self.epoch < total_epochs and not stopped and diverged is None and self.early_stop is None:
             lr.begin_epoch(self.epoch)
             perm = None if full_batch else torch.randperm(n, generator=self._perm_gen).to(self.device)
             start = 0
@@ -276,21 +344,23 @@ class Trainer:
                         event = probe.on_step(self, xb, yb)
                         if event is not None:
                             emit(event)
-                if not math.isfinite(value):
+                if not value <= explode_at:  # NaN, infinite, or a loss explosion
                     diverged = Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
                     break
                 if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
                     rec.flush()
             else:
+                rec.flush()  # before the count moves on: these steps belong to the epoch just run
                 self.epoch += 1
                 self.elapsed = time.perf_counter() - rec.started
-                rec.flush()
                 self._end_epoch(emit)
         self.elapsed = time.perf_counter() - rec.started
         rec.flush()
+        if stopped:
+            controls.clear_stop()  # that request is spent: a later run() goes on
         if diverged is not None:
             emit(diverged)
-        finished = Finished(self.history, stopped, diverged)
+        finished = Finished(self.history, stopped, diverged, early_stop=self.early_stop)
         emit(finished)
         return finished
 
@@ -312,6 +382,9 @@ class Trainer:
             self.elapsed,
         )
         self.history.add(event)
+        if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
+            self._best_train_loss = min(self._best_train_loss, train_loss)
+            self._snapshot()
         self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
         emit(event)
         for probe in self.probes:
@@ -320,12 +393,30 @@ class Trainer:
                 emit(extra)
 
     def _divergence_message(self, value: float) -> str:
-        what = "NaN (not a number)" if math.isnan(value) else "infinite"
+        if math.isnan(value):
+            what = "became NaN (not a number)"
+        elif math.isinf(value):
+            what = "became infinite"
+        else:
+            what = f"exploded to {value:.3g}, over {EXPLOSION_FACTOR:g} times its starting value,"
         return (
-            f"Training diverged: the loss became {what} at epoch {self.epoch + 1}, step {self.step} "
+            f"Training diverged: the loss {what} at epoch {self.epoch + 1}, step {self.step} "
             f"(learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
             + divergence_advice(self.lr.lr, self.loss_spec.id)
         )
+
+
+def default_probes(experiment: Experiment) -> list[Probe]:
+    """The probes every trainer carries, as the experiment's training section asks."""
+    from losslab.core.diagnostics import GradientHealthProbe
+    from losslab.core.early_stopping import EarlyStopping
+
+    training = experiment.training
+    probes: list[Probe] = [EarlyStopping(training.get("early_stopping", 0))]  # also spots overfitting
+    every = training.get("diagnostics_every", 0)
+    if every:
+        probes.append(GradientHealthProbe(every))
+    return probes
 
 
 class _Recorder:

@@ -665,8 +665,7 @@ class MainWindow(QMainWindow):
         apply_plot_theme(dark)
         self.dataset_panel.set_theme(dark)
         for plot in (self.loss_view, self.metric_plot, self.task_view):
-            if hasattr(plot, "apply_theme"):
-                plot.apply_theme()
+            plot.set_theme(dark)
 
     # -- help -------------------------------------------------------------------------------
     @Slot()

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 
-VIEW_SECONDS = 0.05  # task-view predictions at most 20 times a second, never per step
+VIEW_SECONDS = 0.08  # task-view predictions ~12 times a second, never per step: the paint is the cost
 
 
 class TrainingWorker(QObject):
