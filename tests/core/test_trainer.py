@@ -326,6 +326,28 @@ def test_lr_too_high_diverges_with_epoch_and_step():
     assert rec.events[-2] is diverged and rec.events[-1] is result
 
 
+def test_nan_loss_is_caught_at_its_step():
+    trainer = Trainer(experiment(training={"epochs": 3}))
+    assert trainer.steps_per_epoch == 8
+    real, calls = trainer.data_loss, []
+
+    def data_loss(out, target):
+        value = real(out, target)
+        if torch.is_grad_enabled():  # a training step, not an evaluation (those run under no_grad)
+            calls.append(1)
+            if len(calls) == 11:
+                return value * math.nan
+        return value
+
+    trainer.data_loss = data_loss
+    rec = Recorder()
+    result = trainer.run(rec)
+    assert result.diverged is not None and math.isnan(result.diverged.value)
+    assert (result.diverged.epoch, result.diverged.step) == (2, 11)
+    assert "NaN" in result.diverged.message and "epoch 2, step 11" in result.diverged.message
+    assert len(result.history) == 1 and trainer.step == 11
+
+
 def test_gradient_clipping_runs_and_is_applied(monkeypatch):
     calls = []
     real = torch.nn.utils.clip_grad_norm_
