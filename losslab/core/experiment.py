@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
+from losslab.core.files import save_text_atomic
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
@@ -264,18 +264,3 @@ def load_experiment(path: str | os.PathLike[str]) -> Experiment:
     if data["kind"] == CSV_KIND and not Path(data["path"]).is_absolute():
         data["path"] = str(path.parent.absolute() / data["path"])
     return experiment
-
-
-def save_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path`` and rename it over, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from losslab.core.events import EpochEnd
+from losslab.core.files import save_text_atomic
 
 
 class History:
@@ -47,6 +48,4 @@ class History:
         return out.getvalue()
 
     def save_csv(self, path: str | Path) -> None:
-        from losslab.core.experiment import save_text_atomic
-
         save_text_atomic(Path(path), self.to_csv())

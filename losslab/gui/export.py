@@ -10,7 +10,6 @@ import importlib
 import io
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from pyqtgraph.exporters import ImageExporter, SVGExporter
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
 from losslab.core.errors import LossLabError
-from losslab.core.experiment import save_text_atomic
+from losslab.core.files import save_bytes_atomic, save_text_atomic
 
 IMAGE_SUFFIXES = (".png", ".svg")
 
@@ -86,20 +85,6 @@ def _plot_item(target: Any) -> Any:
     raise TypeError(f"cannot export {type(target).__name__}: expected a plot widget or a plot item")
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_plot(widget_or_plotitem: Any, path: str | os.PathLike[str], width: int | None = None) -> Path:
     """Save a plot as PNG or SVG, chosen by the suffix of ``path``.
 
@@ -115,7 +100,7 @@ def export_plot(widget_or_plotitem: Any, path: str | os.PathLike[str], width: in
         data = SVGExporter(item).export(toBytes=True)
         if isinstance(data, str):
             data = data.encode("utf-8")
-        _write_bytes_atomic(path, bytes(data))
+        save_bytes_atomic(path, bytes(data))
         return path
     exporter = ImageExporter(item)
     if width is not None:
@@ -128,7 +113,7 @@ def export_plot(widget_or_plotitem: Any, path: str | os.PathLike[str], width: in
     buf.close()
     if not ok:
         raise LossLabError(f"could not encode the plot as PNG for {path}")
-    _write_bytes_atomic(path, bytes(data.data()))
+    save_bytes_atomic(path, bytes(data.data()))
     return path
 
 
