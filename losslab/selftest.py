@@ -151,7 +151,8 @@ class SelfTest:
             if self.problems:
                 raise CheckFailed("; ".join(self.problems))
         except CheckFailed as exc:
-            raise CheckFailed(f"{name}: {exc}") from None
+            extra = [p for p in self.problems if p not in str(exc)]  # e.g. the exception behind it
+            raise CheckFailed("; ".join([f"{name}: {exc}", *extra])) from None
         except Exception as exc:
             details = traceback.format_exc()
             raise CheckFailed(f"{name}: {type(exc).__name__}: {exc}\n{details}") from None
@@ -402,9 +403,11 @@ def run_self_test(stream: TextIO | None = None, timeout_s: float | None = None) 
 
     report = Report(stream if stream is not None else _console())
     timeout_s = _timeout_s() if timeout_s is None else timeout_s
-    frozen = "frozen bundle" if getattr(sys, "frozen", False) else "Python"
+    import losslab
+
+    where = "frozen bundle" if getattr(sys, "frozen", False) else f"from {Path(losslab.__file__).parent}"
     report.say(
-        f"LossLab {__version__} self-test: {frozen}, Python {platform.python_version()}, "
+        f"LossLab {__version__} self-test ({where}): Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()} ({platform.machine()})"
     )
     watchdog = threading.Timer(timeout_s + 5.0, _hard_timeout, (report, timeout_s))  # if the event loop hangs
