@@ -18,8 +18,19 @@ def losses() -> list[str]:
     return list(LOSSES)
 
 
-def loss(loss_id: str, **params: Any) -> Callable[[Any, Any], Any]:
-    """A callable ``(pred, target) -> scalar tensor``: the mean loss, with training's target conventions."""
+def loss(loss_id: str | dict[str, Any], **params: Any) -> Callable[[Any, Any], Any]:
+    """A callable ``(pred, target) -> scalar tensor``: the mean loss, with training's target conventions.
+
+    ``loss_id`` is a built-in id, or an experiment's loss section (``experiment.loss``); a custom loss
+    can also be given as ``loss("custom", code="def loss(pred, target): ...", tasks=[...],
+    output="raw", name="...")``.
+    """
+    from losslab.core.custom_loss import CUSTOM_ID, SECTION_KEYS
+
+    if loss_id == CUSTOM_ID:  # the definition's keys describe the loss; a custom loss has no parameters
+        section = {k: v for k, v in params.items() if k in SECTION_KEYS}
+        rest = {k: v for k, v in params.items() if k not in SECTION_KEYS}
+        return make_loss({"params": rest, **section, "id": CUSTOM_ID})
     return make_loss(loss_id, **params)
 
 
@@ -28,17 +39,26 @@ def train(
     epochs: int | None = None,
     callback: Callable[[Any], None] | None = None,
     device: str | None = None,
+    trust_code: bool = False,
 ) -> Any:
     """Train an experiment (an Experiment, a dict, or a path) and return its History.
 
-    ``callback`` receives the trainer's events (losslab.core.events) as they happen.
+    ``callback`` receives the trainer's events (losslab.core.events) as they happen. A file whose
+    custom loss carries code LossLab has not been told to trust is refused unless ``trust_code``.
     """
     from losslab.core.trainer import make_trainer
 
     if isinstance(experiment, dict):
         experiment = Experiment.from_dict(experiment)
     elif not isinstance(experiment, Experiment):
-        experiment = load_experiment(experiment)
+        from losslab.core.trust import refusal_message, untrusted_code
+
+        path = os.fspath(experiment)
+        experiment = load_experiment(path)
+        if not trust_code and untrusted_code(experiment) is not None:
+            raise LossLabError(
+                refusal_message(os.path.basename(path), experiment).replace("--trust-code", "trust_code=True")
+            )
     if epochs is not None:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")

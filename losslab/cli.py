@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="folder for history.csv, weights.pt and the experiment (default: <name>-run)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="run the Python code (a custom loss) in the experiment file; read it first",
+    )
 
     sub.add_parser("losses", help="print the loss registry as a table")
 
@@ -163,6 +168,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     path = Path(args.experiment)
     exp = load_experiment(path)  # torch-free, so a bad file is reported without waiting for torch to load
+    from losslab.core.trust import refusal_message, untrusted_code
+
+    if not args.trust_code and untrusted_code(exp) is not None:
+        raise LossLabError(refusal_message(path.name, exp))
     if args.epochs is not None:
         if args.epochs < 1:
             raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")

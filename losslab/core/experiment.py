@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from losslab.core.custom_loss import is_custom, loss_spec_for, validate_custom_section
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
 from losslab.core.files import save_text_atomic
@@ -151,11 +152,15 @@ class Experiment:
         }
 
         loss = _section(doc, "loss")
-        _check_keys(loss, {"id", "params"}, "loss")
-        spec = get_loss(loss.get("id"))
+        if is_custom(loss):  # the user's own code (custom_loss.py): parsed, never run here
+            loss = validate_custom_section(loss)
+            spec = loss_spec_for(loss, task)
+        else:
+            _check_keys(loss, {"id", "params"}, "loss")
+            spec = get_loss(loss.get("id"))
+            loss = {"id": spec.id, "params": validate_params(spec.params, loss.get("params"), "loss.params")}
         if task:  # a CSV's task is known only once the file is read
-            check_pairing(spec.id, task, get_dataset_spec(dataset["kind"]).name)
-        loss = {"id": spec.id, "params": validate_params(spec.params, loss.get("params"), "loss.params")}
+            check_pairing(spec, task, get_dataset_spec(dataset["kind"]).name)
 
         opt = _section(doc, "optimizer")
         _check_keys(opt, {"id", "lr", "params", "schedule", "grad_clip"}, "optimizer")

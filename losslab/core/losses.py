@@ -33,7 +33,7 @@ torch is imported inside functions only, so the window can paint before torch lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,9 @@ class LossSpec:
     sample_weight: Callable[..., Tensor | None] | None = None
     # (pred, target, **params) -> scalar for set-level losses.
     set_value: Callable[..., Tensor] | None = None
+    # A user's own loss (core/custom_loss.py): its traits (convex, robust, smooth) are unknown, not
+    # claimed, and its batch value comes from the user's function (set_value).
+    custom: bool = False
 
     def compute(self, pred: Tensor, target: Tensor, **params: Any) -> Tensor:
         """The training loss of a batch: a scalar."""
@@ -686,6 +689,21 @@ def get_loss(loss_id: str) -> LossSpec:
         raise LossLabError(f"unknown loss {loss_id!r}; known: {', '.join(LOSSES)}", "loss.id") from None
 
 
+
+def resolve_loss(loss: LossSpec | str | Mapping[str, Any], task: str | None = None) -> LossSpec:
+    """A LossSpec from a spec, a built-in id, or an experiment's loss section (custom losses included).
+
+    A custom loss's code is not run here; it is compiled on the first call of its functions.
+    """
+    if isinstance(loss, LossSpec):
+        return loss
+    if isinstance(loss, Mapping):
+        from losslab.core.custom_loss import loss_spec_for  # custom_loss imports this module
+
+        return loss_spec_for(loss, task)
+    return get_loss(loss)
+
+
 def losses_for_task(task: str) -> list[LossSpec]:
     return [spec for spec in LOSSES.values() if task in spec.tasks]
 
@@ -710,9 +728,9 @@ _TASK_DETAIL = {
 }
 
 
-def check_pairing(loss_id: str, task: str, dataset: str | None = None) -> None:
+def check_pairing(loss_id: LossSpec | str, task: str, dataset: str | None = None) -> None:
     """Raise LossLabError (field ``loss.id``) saying why ``loss_id`` does not fit ``task`` and what does."""
-    spec = get_loss(loss_id)
+    spec = resolve_loss(loss_id)
     if task not in TASKS:
         raise LossLabError(f"unknown task {task!r}; known: {', '.join(TASKS)}", "task")
     if task in spec.tasks:
@@ -720,6 +738,12 @@ def check_pairing(loss_id: str, task: str, dataset: str | None = None) -> None:
     needs = " or ".join(_NEEDS[t] for t in _TASK_ORDER if t in spec.tasks)
     subject = f"{dataset!r}" if dataset else "this"
     fitting = ", ".join(s.name for s in losses_for_task(task))
+    if spec.custom:
+        raise LossLabError(
+            f"your loss {spec.name!r} is declared for {needs}, but {subject} is {_TASK_DETAIL[task]}. "
+            f"Tick {_FOR_TASK[task]} in its editor if the code handles it, or use: {fitting}.",
+            "loss.tasks",
+        )
     raise LossLabError(
         f"{spec.name} needs {needs}, but {subject} is {_TASK_DETAIL[task]}. "
         f"For {_FOR_TASK[task]} use: {fitting}.",
@@ -730,13 +754,17 @@ def check_pairing(loss_id: str, task: str, dataset: str | None = None) -> None:
 # --- the public callable ----------------------------------------------------------------------
 
 
-def make_loss(loss_id: str, **params: Any) -> Callable[[Tensor, Tensor], Tensor]:
+def make_loss(
+    loss_id: LossSpec | str | Mapping[str, Any], **params: Any
+) -> Callable[[Tensor, Tensor], Tensor]:
     """Return ``(pred, target) -> scalar`` for ``loss_id`` with validated ``params``.
 
+    ``loss_id`` is a built-in id, a LossSpec, or a loss section such as an experiment's
+    ``{"id": "custom", "code": "def loss(pred, target): ..."}``.
     Accepts any float dtype (float16/bfloat16 are computed in float32), (N,) and (N, 1) alike for
     single-output tasks, and int/bool/float targets, converted as the loss needs.
     """
-    spec = get_loss(loss_id)
+    spec = resolve_loss(loss_id)
     values = validate_params(spec.params, params, PARAMS_FIELD)
     multiclass_only = spec.tasks == {MULTICLASS}
     may_be_multiclass = MULTICLASS in spec.tasks
@@ -823,35 +851,44 @@ def primary_task(spec: LossSpec) -> str:
 
 
 def curve(
-    loss_id: str, x: np.ndarray, target: float, task: str | None = None, **params: Any
+    loss_id: LossSpec | str,
+    x: np.ndarray,
+    target: float,
+    task: str | None = None,
+    classes: int = CURVE_CLASSES,
+    **params: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The loss of a single sample and its derivative d loss / d prediction along ``x``.
 
     x is: regression — the prediction (residual = x − target); binary — the model output in its
     own space (a probability in (0, 1) for "probabilities" losses, a logit or score otherwise) for
     a label ``target`` (0 or 1; a probability for kl_div); multiclass — the logit of the true class
-    ``int(target)`` with the other logits at 0 and K = CURVE_CLASSES; gan — the discriminator logit
+    ``int(target)`` with the other logits at 0 and K = ``classes`` (for a loss on probabilities:
+    the true class's probability, the others sharing the rest); gan — the discriminator logit
     (target 1 real, 0 fake). ``task`` picks binary or multiclass for losses fitting both.
     Each value equals ``make_loss(loss_id, **params)`` on that one sample.
     """
     import numpy as np
     import torch
 
-    spec = get_loss(loss_id)
+    spec = resolve_loss(loss_id)
     task = task or primary_task(spec)
-    check_pairing(loss_id, task)
+    check_pairing(spec, task)
     values = validate_params(spec.params, params, PARAMS_FIELD)
     xs = torch.tensor(np.asarray(x, dtype=np.float64).ravel(), requires_grad=True)
     n = xs.shape[0]
     if task == MULTICLASS:
         cls = int(target)
-        if not 0 <= cls < CURVE_CLASSES:
-            raise LossLabError(f"the true class must be 0 … {CURVE_CLASSES - 1}, got {target!r}")
-        _check_class_lists(spec, values, CURVE_CLASSES)
-        others = torch.zeros(n, CURVE_CLASSES, dtype=torch.float64)
-        onehot = torch.zeros(CURVE_CLASSES, dtype=torch.float64)
+        if classes < 2 or not 0 <= cls < classes:
+            raise LossLabError(f"the true class must be 0 … {classes - 1}, got {target!r}")
+        _check_class_lists(spec, values, classes)
+        onehot = torch.zeros(classes, dtype=torch.float64)
         onehot[cls] = 1.0
-        pred = others + xs[:, None] * onehot
+        if spec.output == "probabilities":  # the true class gets x, the others share 1 − x
+            rest = ((1.0 - xs) / (classes - 1))[:, None]
+            pred = rest + (xs[:, None] - rest) * onehot
+        else:
+            pred = torch.zeros(n, classes, dtype=torch.float64) + xs[:, None] * onehot
         targets = torch.full((n,), cls, dtype=torch.int64)
     else:
         if MULTICLASS in spec.tasks:
@@ -868,9 +905,13 @@ def curve(
     return loss.detach().numpy().reshape(shape), grad.numpy().reshape(shape)
 
 
-def kinks(loss_id: str, target: float, task: str | None = None, **params: Any) -> tuple[float, ...]:
-    """Where curve(loss_id, x, target, task, **params) has a kink, in x."""
-    spec = get_loss(loss_id)
+def kinks(
+    loss_id: LossSpec | str, target: float, task: str | None = None, **params: Any
+) -> tuple[float, ...]:
+    """Where curve(loss_id, x, target, task, **params) has a kink, in x (none known for custom losses)."""
+    spec = resolve_loss(loss_id)
+    if spec.custom:
+        return ()
     values = validate_params(spec.params, params, PARAMS_FIELD)
     if spec.id == "mae":
         return (float(target),)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from losslab.core.controls import Controls
+from losslab.core.custom_loss import loss_spec_for
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.device import resolve_device
 from losslab.core.errors import LossLabError
@@ -25,7 +26,7 @@ from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
 from losslab.core.layers import network_io
-from losslab.core.losses import check_pairing, get_loss
+from losslab.core.losses import check_pairing
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController, get_optimizer_spec
@@ -85,8 +86,8 @@ class Trainer:
     ) -> None:
         self.experiment = experiment
         self.dataset = dataset if dataset is not None else make_dataset(experiment.dataset)
-        self.loss_spec = get_loss(experiment.loss["id"])
-        check_pairing(self.loss_spec.id, self.dataset.task, self.dataset.name)
+        self.loss_spec = loss_spec_for(experiment.loss, self.dataset.task)  # built-in or custom
+        check_pairing(self.loss_spec, self.dataset.task, self.dataset.name)
         if threads is not None:
             torch.set_num_threads(threads)
         self.device, self.device_notice = resolve_device(device or experiment.training["device"])
