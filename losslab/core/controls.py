@@ -40,6 +40,11 @@ class Controls:
             self.pending = True
             self._cond.notify_all()
 
+    def clear_stop(self) -> None:
+        """Forget a stop request once the run it ended is over, so the trainer can run again."""
+        with self._cond:
+            self.stop_requested = False
+
     def set_lr(self, lr: float) -> None:
         with self._cond:
             self._lr_request = lr

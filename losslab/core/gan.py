@@ -38,6 +38,9 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32, 
 
 
 class GanTrainer(Trainer):
+    detect_explosion = False  # the generator's loss rises whenever the discriminator gets ahead
+    _stateful = ("model", "optimizer", "discriminator", "d_optimizer")
+
     def reset_weights(self) -> None:
         self.latent_dim = self.in_features  # the generator maps noise to points (layers.network_io)
         super().reset_weights()

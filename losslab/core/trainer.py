@@ -51,8 +51,21 @@ class GoodWeights:
 
 
 def clone_state(module: Any) -> dict[str, Any]:
-    """A deep copy of a module's or optimizer's state_dict, safe to keep while training goes on."""
-    return copy.deepcopy(module.state_dict())
+    """A deep copy of a module's or optimizer's state_dict, safe to keep while training goes on.
+
+    Tensors are cloned directly: copy.deepcopy took ~6 ms for a small network's weights and Adam state.
+    """
+    return _clone(module.state_dict())
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone(v) for v in value)
+    return copy.copy(value)
 
 
 def divergence_advice(lr: float, loss_id: str) -> str:
@@ -197,7 +210,7 @@ class Trainer:
         if good is None:
             return None
         for name, state in good.states.items():
-            getattr(self, name).load_state_dict(copy.deepcopy(state))
+            getattr(self, name).load_state_dict(_clone(state))
         if halve_lr:
             self.lr.set_base_lr(self.lr.base_lr / 2)
         return good

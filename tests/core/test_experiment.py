@@ -120,7 +120,14 @@ def test_save_creates_missing_folders(tmp_path):
 
 def test_defaults_are_filled_in():
     exp = Experiment.from_dict(MINIMAL)
-    assert exp.training == {"epochs": 50, "batch_size": 32, "seed": 0, "device": "auto"}
+    assert exp.training == {
+        "epochs": 50,
+        "batch_size": 32,
+        "seed": 0,
+        "device": "auto",
+        "early_stopping": 0,
+        "diagnostics_every": 10,
+    }
     assert exp.regularization == {"l1": 0.0, "l2": 0.0}
     assert exp.optimizer["lr"] == 0.01 and exp.optimizer["grad_clip"] == 0.0
     assert exp.optimizer["params"] == {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}

@@ -315,7 +315,8 @@ def test_lr_too_high_diverges_with_epoch_and_step():
     result = trainer.run(rec)
     (diverged,) = rec.of(Diverged)
     assert result.diverged is diverged and not result.stopped
-    assert not math.isfinite(diverged.value)
+    # Caught as a loss explosion (over 1000x the starting loss) before it overflows to inf/NaN.
+    assert not math.isfinite(diverged.value) or "exploded" in diverged.message
     assert diverged.step == trainer.step and diverged.epoch == trainer.epoch + 1
     assert f"epoch {diverged.epoch}, step {diverged.step}" in diverged.message
     assert "learning rate" in diverged.message and "Huber" in diverged.message  # advice for MSE

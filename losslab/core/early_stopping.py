@@ -1,0 +1,169 @@
+"""Early stopping and overfitting detection, watched once per epoch.
+
+Overfitting shows as a validation loss that turns upward while the training loss keeps falling.
+Both curves are smoothed over a few epochs first, so one noisy epoch never raises the alarm.
+Early stopping keeps a copy of the weights from the epoch with the lowest validation loss; when
+``patience`` epochs pass without beating it, those weights are loaded back and the run ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from losslab.core.probe import Probe
+from losslab.core.tasks import GAN
+
+SMOOTH_EPOCHS = 3  # the mean over this many epochs is what gets compared
+RISE = 0.03  # the smoothed validation loss must sit this fraction above its best
+MIN_IMPROVEMENT = 1e-4  # relative: a smaller drop in validation loss is not an improvement
+
+
+@dataclass
+class OverfittingStarted:
+    """Validation loss bottomed out at ``epoch`` and has risen since, while training loss kept falling."""
+
+    epoch: int
+    step: int
+    val_loss: float
+    notice: str
+
+    @property
+    def loss_mark(self) -> tuple[float, str]:
+        return float(self.step), f"overfitting from epoch {self.epoch}"
+
+
+@dataclass
+class EarlyStopped:
+    """The run ended at ``epoch`` and the weights of ``best_epoch`` were loaded back."""
+
+    epoch: int
+    step: int
+    best_epoch: int
+    best_step: int
+    best_val_loss: float
+    notice: str
+
+    @property
+    def loss_mark(self) -> tuple[float, str]:
+        return float(self.best_step), f"best epoch {self.best_epoch} (restored)"
+
+
+@dataclass
+class _Epoch:
+    epoch: int
+    step: int
+    train: float
+    val: float
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+class OverfittingWatch:
+    """Finds the epoch where validation loss starts rising while training loss still falls."""
+
+    def __init__(self, window: int = SMOOTH_EPOCHS, rise: float = RISE) -> None:
+        self.window, self.rise = window, rise
+        self.epochs: list[_Epoch] = []
+        self.reported = False
+
+    def smoothed(self, i: int) -> tuple[float, float]:
+        """Mean training and validation loss over the ``window`` epochs ending at index ``i``."""
+        part = self.epochs[max(0, i - self.window + 1) : i + 1]
+        return _mean([e.train for e in part]), _mean([e.val for e in part])
+
+    def add(self, epoch: int, step: int, train: float, val: float) -> OverfittingStarted | None:
+        if not (math.isfinite(train) and math.isfinite(val)):
+            return None
+        self.epochs.append(_Epoch(epoch, step, train, val))
+        if self.reported or len(self.epochs) < 2 * self.window:
+            return None
+        smooth = [self.smoothed(i) for i in range(self.window - 1, len(self.epochs))]
+        best = min(range(len(smooth)), key=lambda i: smooth[i][1])
+        now_train, now_val = smooth[-1]
+        best_train, best_val = smooth[best]
+        sustained = len(smooth) - 1 - best >= self.window
+        if not (sustained and now_val > best_val * (1 + self.rise) + 1e-12 and now_train < best_train):
+            return None
+        # The turning point: the lowest raw validation loss within the best smoothing window.
+        first = best  # smooth[i] ends at epochs[i + window - 1]
+        window = self.epochs[first : best + self.window]
+        turn = min(window, key=lambda e: e.val)
+        self.reported = True
+        return OverfittingStarted(
+            turn.epoch,
+            turn.step,
+            turn.val,
+            f"Overfitting: validation loss was lowest at epoch {turn.epoch} ({turn.val:.4g}) and has "
+            f"risen since, while the training loss kept falling. The network is learning the training "
+            f"points rather than the pattern: try early stopping, L2 regularization, dropout, a smaller "
+            f"network or more data.",
+        )
+
+
+class EarlyStopping(Probe):
+    """Watches for overfitting every epoch; with ``patience`` > 0 also stops and restores the best weights."""
+
+    every = 0
+
+    def __init__(self, patience: int = 0, min_improvement: float = MIN_IMPROVEMENT) -> None:
+        self.patience = patience
+        self.min_improvement = min_improvement
+        self._reset(None)
+
+    def _reset(self, model: Any) -> None:
+        self._model = model
+        self.watch = OverfittingWatch()
+        self.best_val = math.inf
+        self.best_epoch = 0
+        self.best_step = 0
+        self.best_state: dict[str, Any] | None = None
+        self._last_epoch = 0
+        self._warned = False
+
+    def on_epoch(self, trainer: Any) -> Any:
+        if trainer.model is not self._model or trainer.epoch <= self._last_epoch:
+            self._reset(trainer.model)  # fresh weights: a new run
+        self._last_epoch = trainer.epoch
+        if trainer.dataset.task == GAN:
+            return None
+        row = trainer.history.rows[-1]
+        epoch, step, train, val = int(row["epoch"]), int(row["step"]), row["train_loss"], row["val_loss"]
+        if not math.isfinite(val):
+            if self.patience and not self._warned:
+                self._warned = True
+                return _notice("Early stopping needs a validation split (set a validation fraction); it "
+                               "is off for this run.")
+            return None
+        event = self.watch.add(epoch, step, train, val)
+        if not self.patience:
+            return event
+        if val < self.best_val * (1 - self.min_improvement) or self.best_state is None:
+            from losslab.core.trainer import clone_state
+
+            self.best_val, self.best_epoch, self.best_step = val, epoch, step
+            self.best_state = clone_state(trainer.model)
+        elif epoch - self.best_epoch >= self.patience:
+            trainer.model.load_state_dict(self.best_state)
+            stopped = EarlyStopped(
+                epoch,
+                step,
+                self.best_epoch,
+                self.best_step,
+                self.best_val,
+                f"Early stopping at epoch {epoch}: the validation loss has not improved for "
+                f"{self.patience} epoch{'s' if self.patience != 1 else ''}. The weights from epoch "
+                f"{self.best_epoch} (validation loss {self.best_val:.4g}) are back in place.",
+            )
+            trainer.end_run(stopped)
+            return stopped
+        return event
+
+
+def _notice(message: str) -> Any:
+    from losslab.core.events import Notice
+
+    return Notice(message)
