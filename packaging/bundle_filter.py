@@ -12,6 +12,7 @@ library copied from the build machine that nothing left in the bundle links to.
 
 from __future__ import annotations
 
+import posixpath
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
@@ -66,9 +67,10 @@ def prune_unlinked(entries: list[Entry], needed: Callable[[str], Iterable[str]])
     ``needed(source_path)`` gives the names a binary links to (ELF NEEDED). Binaries collected for
     their own sake (extension modules, plugins, torch's libraries) are the roots.
     """
-    by_name = {PurePath(e[0]).name: e for e in entries if is_dependency_slot(e[0])}
+    files = [e for e in entries if e[2] != "SYMLINK"]
+    by_name = {PurePath(e[0]).name: e for e in files if is_dependency_slot(e[0])}
     keep: set[str] = set()
-    todo = [src for dest, src, _ in entries if not is_dependency_slot(dest)]
+    todo = [src for dest, src, _ in files if not is_dependency_slot(dest)]
     seen: set[str] = set()
     while todo:
         src = todo.pop()
@@ -80,7 +82,20 @@ def prune_unlinked(entries: list[Entry], needed: Callable[[str], Iterable[str]])
             if hit is not None and hit[0] not in keep:
                 keep.add(hit[0])
                 todo.append(hit[1])
-    return [e for e in entries if not is_dependency_slot(e[0]) or e[0] in keep]
+    kept = [e for e in files if not is_dependency_slot(e[0]) or e[0] in keep]
+    return kept + kept_symlinks(entries, {e[0] for e in kept})
+
+
+def kept_symlinks(entries: list[Entry], kept_files: set[str]) -> list[Entry]:
+    """Symlink entries (dest, target relative to dest's folder, "SYMLINK") whose target is kept."""
+    out = []
+    for dest, target, kind in entries:
+        if kind == "SYMLINK":
+            folder = posixpath.dirname(PurePath(dest).as_posix())
+            resolved = posixpath.normpath(posixpath.join(folder, target))
+            if resolved in kept_files:
+                out.append((dest, target, kind))
+    return out
 
 
 def pyinstaller_needed(path: str) -> list[str]:
@@ -98,6 +113,9 @@ def prune(
     kept_data = [e for e in datas if not is_dropped_plugin(e[0])]
     if sys.platform.startswith("linux"):
         kept_bin = prune_unlinked(kept_bin, needed or pyinstaller_needed)
+    # PyInstaller lists the links it makes to libraries (top level -> PySide6/Qt/lib) among the data.
+    files = {e[0] for e in [*kept_bin, *kept_data] if e[2] != "SYMLINK"}
+    kept_data = [e for e in kept_data if e[2] != "SYMLINK"] + kept_symlinks(kept_data, files)
     kept = {e[0] for e in kept_bin} | {e[0] for e in kept_data}
     dropped = sorted({e[0] for e in [*binaries, *datas]} - kept)
     return kept_bin, kept_data, dropped
