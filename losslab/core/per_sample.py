@@ -1,0 +1,140 @@
+"""Per-sample losses while training: every training sample's loss, prediction and gradient, a few times
+a second, plus where the batch just trained on sits.
+
+``PerSampleProbe`` runs on the training thread (see probe.py). At most ``interval`` seconds apart
+(10 Hz) and never more than ``budget`` of the training time (it measures its own cost and waits
+longer when one measurement is expensive, e.g. a custom loss that must be called sample by sample),
+it runs the model once over the training set without gradients, takes the per-sample losses, and gets
+every sample's gradient with respect to its own output from one autograd call on their sum. The
+result is a ``PerSampleLosses`` of plain numpy arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from losslab.core.probe import Probe
+from losslab.core.tasks import GAN, REGRESSION
+
+INTERVAL_SECONDS = 0.1  # at most ~10 measurements a second
+BUDGET = 0.05  # and at most ~5% of the training time
+
+
+@dataclass
+class PerSampleLosses:
+    """Every training sample's loss now, and the last batch's (output, loss) pairs. Plain numpy."""
+
+    epoch: int  # completed epochs when measured
+    step: int
+    loss: np.ndarray  # (N,) each training sample's loss on its own (the term it adds to the batch loss)
+    grad: np.ndarray  # (N,) |∂loss/∂output| of each sample (the norm over the K outputs for K classes)
+    output: np.ndarray  # (N,) or (N, K): the model's output as the loss sees it (model units)
+    prediction: np.ndarray  # regression: ŷ in display units; classification: P(class 1) or (N, K) probs
+    cost: float  # the training loss of the whole training set: what training minimises (without L1/L2)
+    batch_output: np.ndarray  # (B,) or (B, K): outputs for the batch just trained on, after its step
+    batch_target: np.ndarray  # (B,)
+    batch_loss: np.ndarray  # (B,)
+    batch_grad: np.ndarray  # (B,) or (B, K): signed ∂loss/∂output of each batch sample
+
+
+class PerSampleProbe(Probe):
+    every = 1  # asked every step; measures only when its time has come
+
+    def __init__(self, interval: float = INTERVAL_SECONDS, budget: float = BUDGET) -> None:
+        self.interval = interval
+        self.budget = budget
+        self._due = 0.0
+        self._last_batch: tuple[Any, Any] | None = None
+        self._measured_step = -1
+        self.measurements = 0
+        self.seconds = 0.0  # time spent measuring, for reports
+
+    def on_step(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses | None:
+        self._last_batch = (xb, yb)
+        if time.perf_counter() < self._due:
+            return None
+        return self._timed(trainer, xb, yb)
+
+    def on_epoch(self, trainer: Any) -> PerSampleLosses | None:
+        # The end of the planned training always gets a fresh picture; other epoch ends only when due.
+        last = trainer.epoch >= trainer.experiment.training["epochs"]
+        if self._last_batch is None or trainer.step == self._measured_step:
+            return None
+        if last or time.perf_counter() >= self._due:
+            return self._timed(trainer, *self._last_batch)
+        return None
+
+    def _timed(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
+        start = time.perf_counter()
+        event = measure(trainer, xb, yb)
+        spent = time.perf_counter() - start
+        self.seconds += spent
+        self.measurements += 1
+        self._measured_step = trainer.step
+        self._due = start + max(self.interval, spent / self.budget)
+        return event
+
+
+def measure(trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
+    """Per-sample losses of the training set and of the batch (xb, yb), with the model in eval mode."""
+    import torch
+
+    model = trainer.model
+    spec = trainer.loss_spec
+    params = trainer.experiment.loss["params"]
+    x_all, y_all = trainer.x_train, trainer.y_train
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out_all = model(x_all)
+            out_b = model(xb)
+            cost = float(spec.compute(out_all, y_all, **params)) if len(out_all) else float("nan")
+    finally:
+        model.train(was_training)
+    n = out_all.shape[0]
+    with torch.enable_grad():
+        out = torch.cat([out_all, out_b]).detach().requires_grad_(True)
+        values = spec.per_sample(out, torch.cat([y_all, yb]), **params)
+        (grad,) = torch.autograd.grad(values.sum(), out)
+    values = values.detach()
+    g_all = grad[:n]
+    grad_norm = g_all.abs() if g_all.ndim == 1 else g_all.norm(dim=1)
+    ds = trainer.dataset
+    with torch.no_grad():
+        if ds.task == REGRESSION:
+            prediction = ds.y_to_display(out_all.cpu().numpy().astype(np.float64))
+        else:
+            prediction = trainer.probabilities(out_all).cpu().numpy().astype(np.float64)
+
+    def host(t: Any) -> np.ndarray:
+        return t.detach().cpu().numpy().astype(np.float64)
+
+    return PerSampleLosses(
+        epoch=trainer.epoch,
+        step=trainer.step,
+        loss=host(values[:n]),
+        grad=host(grad_norm),
+        output=host(out_all),
+        prediction=np.asarray(prediction),
+        cost=cost,
+        batch_output=host(out_b),
+        batch_target=yb.detach().cpu().numpy().copy(),
+        batch_loss=host(values[n:]),
+        batch_grad=host(grad[n:]),
+    )
+
+
+def per_sample_probes(trainer: Any) -> list[Probe]:
+    """[a PerSampleProbe] for a trainer that has none yet (views share one), [] for GAN training."""
+    if trainer.dataset.task == GAN or any(isinstance(p, PerSampleProbe) for p in trainer.probes):
+        return []
+    return [PerSampleProbe()]
+
+
+def latest_probe(trainer: Any) -> PerSampleProbe | None:
+    return next((p for p in getattr(trainer, "probes", ()) if isinstance(p, PerSampleProbe)), None)
