@@ -384,8 +384,9 @@ def _show_result_dialog(report: Report, passed: bool, saved: Path | None) -> Non
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication, QMessageBox
 
-        if QApplication.instance() is None:
-            return
+        app = QApplication.instance()
+        if app is None or app.platformName() in ("offscreen", "minimal"):
+            return  # nobody could see it
         title = "LossLab self-test passed" if passed else "LossLab self-test FAILED"
         box = QMessageBox(QMessageBox.Icon.Information if passed else QMessageBox.Icon.Critical, title, title)
         box.setDetailedText(report.text())

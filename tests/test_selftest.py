@@ -113,3 +113,21 @@ def test_pick_example_prefers_two_moons():
     paths = [Path("01_house.losslab"), Path("05_moons_bce.losslab"), Path("07_spiral.losslab")]
     assert pick_example(paths).name == "05_moons_bce.losslab"
     assert pick_example(paths[:1]).name == "01_house.losslab"
+
+
+def test_without_a_console_the_report_goes_to_a_file(tmp_path):
+    """A windowed app started from a shortcut has no console: the report lands in the temp folder."""
+    code = (
+        "import os, sys\n"
+        "sys.stdout = open(os.devnull, 'w')\n"
+        "from losslab.cli import main\n"
+        "sys.exit(main(['--self-test']))\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    result = run(["-c", code], headless_env(home) | {"TMPDIR": str(temp), "TEMP": str(temp)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = (temp / "losslab-self-test.txt").read_text(encoding="utf-8")
+    assert "ok    train" in report and "self-test passed" in report
