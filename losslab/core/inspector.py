@@ -33,6 +33,7 @@ POINTS = 200
 RESIDUAL, PROBABILITY, LOGIT, SCORE = "residual", "probability", "logit", "score"
 TRUE_LOGIT, TRUE_SCORE, TRUE_PROBABILITY = "true_logit", "true_score", "true_probability"
 P_EDGE = 1e-3  # probabilities are drawn on [P_EDGE, 1 − P_EDGE]
+P_MIN = 1e-7  # and never asked for outside [P_MIN, 1 − P_MIN]
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,8 @@ def loss_curves(
     axis = axis_for(spec, task, values)
     lo = axis.lo if lo is None else lo
     hi = axis.hi if hi is None else hi
-    if axis.kind in (PROBABILITY, TRUE_PROBABILITY):
-        lo, hi = max(lo, P_EDGE), min(hi, 1 - P_EDGE)
+    if axis.kind in (PROBABILITY, TRUE_PROBABILITY):  # a probability stays inside (0, 1)
+        lo, hi = max(lo, P_MIN), min(hi, 1 - P_MIN)
     x = np.linspace(lo, hi, n)
     curves = []
     for value, label in curve_targets(spec, task, target):
