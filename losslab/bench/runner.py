@@ -41,7 +41,7 @@ class Plan:
 
 
 FULL = Plan(run_s=1.5, repeats=7, startup_runs=3, redraw_repeats=15, startup_epochs=None)
-QUICK = Plan(run_s=0.3, repeats=3, startup_runs=1, redraw_repeats=5, startup_epochs=5)
+QUICK = Plan(run_s=0.2, repeats=3, startup_runs=1, redraw_repeats=5, startup_epochs=5)
 
 
 def _say(message: str) -> None:
@@ -156,9 +156,15 @@ def measure_window(folder: Path, paths: dict[str, Path], plan: Plan, rows: dict[
         row["window_plain_steps_per_s"] = report.summary(r["plain"])
         row["window_steps_per_s"] = report.summary(r["window"])
         row["window_ratio"] = report.summary(report.ratios(r["window"], r["plain"]))
+        row["window_cpu_ratio"] = report.summary(report.ratios(r["window_cpu"], r["plain_cpu"]))
         row["gui_busy_fraction"] = report.summary(r["gui_busy"])["median"]
         row["same_weights"] = row["same_weights"] and r["same_weights"]
-        row["raw"].update(window_plain=r["plain"], window=r["window"])
+        row["raw"].update(
+            {
+                f"window_{k}" if k.startswith("plain") else k: r[k]
+                for k in ("plain", "plain_cpu", "window", "window_cpu")
+            }
+        )
         lat = r["lateness_ms"]
         every += lat
         by_workload[w.id] = {
@@ -167,6 +173,7 @@ def measure_window(folder: Path, paths: dict[str, Path], plan: Plan, rows: dict[
             "max": max(lat, default=float("nan")),
             "samples": len(lat),
             "gui_busy_fraction": row["gui_busy_fraction"],
+            "train_press_ms": report.summary(r["train_press_ms"]),
         }
     return {
         "interval_ms": 5,
@@ -209,21 +216,34 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
     with tempfile.TemporaryDirectory(prefix="losslab-bench-") as tmp:
         folder = Path(tmp)
         paths = write_workloads(folder / "workloads")
+        stages = doc["stage_seconds"] = {}
+        mark = time.perf_counter()
+
+        def stage(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            stages[name] = round(now - mark, 2)
+            mark = now
+
         _say(f"start-up: {plan.startup_runs} run(s) of a fresh window process")
         doc["startup"], d = measure_startup(folder, plan)
         diag.update(d)
+        stage("startup")
         t0 = time.perf_counter()
         import torch  # noqa: F401 - timed: the import the window must not wait for
 
         diag["torch_import_s"] = time.perf_counter() - t0
         rows = measure_throughput(paths, plan)
+        stage("headless")
         _say(f"the window with live plots, offscreen: {len(WORKLOADS)} workloads, {plan.repeats} pairs each")
         doc["lateness_ms"] = measure_window(folder, paths, plan, rows)
+        stage("window")
         for wid, title in MISSING_WORKLOADS.items():
             rows[wid] = {"title": title, report.NA: NOT_YET}
         doc["throughput"] = rows
         _say("loss-plot redraw at 1e3..1e6 points")
         doc["redraw_ms"] = measure_redraw(folder, plan)
+        stage("redraw")
     doc["race"] = report.na(NOT_YET)
     doc["environment"]["load_after"] = _rounded(_load_per_core())
     loads = [

@@ -53,6 +53,10 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             self._armed = time.perf_counter()
             self._arm()
 
+        def restart(self, samples: list[float] | None) -> None:
+            self.samples = samples
+            self._arm()
+
         def _arm(self) -> None:
             self._armed = time.perf_counter()
             self.timer.start(LATENESS_INTERVAL_MS)
@@ -64,6 +68,28 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
                 self.samples.append(max(late, 0.0))
             self._arm()
 
+    from losslab.core.probe import Probe
+
+    class CpuProbe(Probe):
+        """The training thread's CPU time between its first and last epoch ends (on that thread).
+
+        It is the thread's own work per step (training, the task view's predictions, events),
+        without the time it waited for the GIL or a core.
+        """
+
+        def __init__(self) -> None:
+            self.first: tuple[int, float] | None = None
+            self.last: tuple[int, float] | None = None
+
+        def on_epoch(self, trainer: Any) -> None:
+            mark = (trainer.step, time.thread_time())
+            self.first = self.first or mark
+            self.last = mark
+
+        def steps_per_cpu_s(self) -> float:
+            (s0, c0), (s1, c1) = self.first, self.last
+            return (s1 - s0) / (c1 - c0) if c1 > c0 else float("nan")
+
     app = create_app()
     import torch
 
@@ -74,9 +100,20 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     window = MainWindow(settings=QSettings(spec["settings"], QSettings.Format.IniFormat))
     window.show()
     app.processEvents()
+    cpu_probes: list[CpuProbe] = []
+    make_trainer = window._make_trainer
+
+    def make_trainer_with_probe() -> Any:
+        trainer = make_trainer()
+        cpu_probes.append(CpuProbe())
+        trainer.probes.append(cpu_probes[-1])
+        return trainer
+
+    window._make_trainer = make_trainer_with_probe
     probe = LatenessProbe()
 
     busy: list[float] = []  # the GUI thread's CPU time / wall time over each window run
+    press_ms: list[float] = []  # how long window.train() blocks the GUI thread
 
     def train_in_window(samples: list[float] | None) -> Any:
         loop = QEventLoop()
@@ -85,9 +122,10 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         guard.setSingleShot(True)
         guard.timeout.connect(loop.quit)
         guard.start(int(RUN_TIMEOUT_S * 1000))
-        probe.samples = samples
         cpu0, wall0 = time.thread_time(), time.perf_counter()
-        window.train()
+        window.train()  # builds the trainer on the GUI thread, then starts the worker thread
+        press_ms.append((time.perf_counter() - wall0) * 1000.0)
+        probe.restart(samples)  # lateness while training, not the Train press itself (timed above)
         loop.exec()
         busy.append((time.thread_time() - cpu0) / (time.perf_counter() - wall0))
         probe.samples = None
@@ -108,22 +146,34 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             train_in_window(None)
             PlainLoop(experiment, dataset).run(1)
             warmed = True
-        out: dict[str, Any] = {"plain": [], "window": [], "lateness_ms": [], "same_weights": True}
+        out: dict[str, Any] = {
+            "plain": [],
+            "plain_cpu": [],
+            "window": [],
+            "window_cpu": [],
+            "lateness_ms": [],
+            "same_weights": True,
+        }
         busy.clear()
+        press_ms.clear()
         for i in range(spec["repeats"]):
             for side in ("plain", "window") if i % 2 == 0 else ("window", "plain"):
                 if side == "plain":
                     loop = PlainLoop(experiment, dataset)
+                    cpu0 = time.thread_time()
                     seconds = loop.run(experiment.training["epochs"])
+                    out["plain_cpu"].append(loop.step / (time.thread_time() - cpu0))
                     out["plain"].append(loop.step / seconds)
                 else:
                     trainer = train_in_window(out["lateness_ms"])
                     out["window"].append(trainer.step / trainer.elapsed)
+                    out["window_cpu"].append(cpu_probes[-1].steps_per_cpu_s())
             out["same_weights"] = (
                 out["same_weights"] and loop.step == trainer.step and same_weights(loop.model, trainer.model)
             )
             app.processEvents()
         out["gui_busy"] = list(busy)
+        out["train_press_ms"] = list(press_ms)
         results[job["id"]] = out
     window.controller.stop()
     window.hide()
