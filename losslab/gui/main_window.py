@@ -358,6 +358,11 @@ class MainWindow(QMainWindow):
         except LossLabError as exc:
             QMessageBox.warning(self, "Cannot open experiment", str(exc))
             return False
+        from losslab.gui.trust_dialog import confirm_trust
+
+        if not confirm_trust(self, experiment, Path(path)):  # code from elsewhere never runs silently
+            self.statusBar().showMessage(f"Did not open {Path(path).name}: its code was not trusted", 6000)
+            return False
         self._load(experiment, None if as_example else Path(path))
         if not as_example:
             self._remember_recent(Path(path))
