@@ -228,7 +228,7 @@ class CustomLossDialog(QDialog):
             pred = f"pred: ({n}, {ds.n_classes}) float {what}, one column per class"
             target = f"target: ({n},) whole numbers 0 … {ds.n_classes - 1}"
         elif task == BINARY:
-            pred, target = f"pred: ({n},) float {what}", f"target: ({n},) floats, 0. or 1."
+            pred, target = f"pred: ({n},) float {what}", f"target: ({n},) floats, 0 or 1"
         else:
             pred, target = f"pred: ({n},) float {what}", f"target: ({n},) floats (standardized)"
         self.shapes.setText(f"With the current data ({ds.name}, {TASKS.get(task, task).lower()}): "

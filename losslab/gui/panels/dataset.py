@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from losslab.core.custom_loss import loss_spec_for
 from losslab.core.data import COMMON_PARAMS, CSV_KIND, DATASETS, Dataset, dataset_params, read_csv_table
 from losslab.core.data.csv_import import CSV_TASKS
 from losslab.core.errors import LossLabError
@@ -324,7 +325,7 @@ class DatasetPanel(QWidget):
         doc = self.state.experiment.to_dict()
         doc["dataset"] = cfg
         sections: tuple[str, ...] = ("dataset",)
-        old_loss = LOSSES[doc["loss"]["id"]]
+        old_loss = loss_spec_for(doc["loss"])  # a custom loss declares its own tasks
         new_loss: LossSpec | None = None
         if task and task not in old_loss.tasks:
             new_loss = first_fitting_loss(task)

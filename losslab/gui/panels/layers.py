@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from losslab.core.custom_loss import loss_spec_for
 from losslab.core.errors import LossLabError
 from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, LayerSpec, network_io, validate_layer
-from losslab.core.losses import LOSSES
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
@@ -278,7 +278,10 @@ class LayerPanel(QWidget):
 
     def _shape(self) -> tuple[int, int, str | None]:
         dataset = self.state.dataset
-        spec = LOSSES.get(self.state.experiment.loss["id"])
+        try:
+            spec = loss_spec_for(self.state.experiment.loss, dataset.task)  # custom losses too
+        except LossLabError:
+            spec = None
         return network_io(
             dataset.task, dataset.n_features, dataset.n_classes, spec.output_activation if spec else None
         )

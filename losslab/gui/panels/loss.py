@@ -2,20 +2,24 @@
 
 Losses that do not fit the current dataset's task stay visible but disabled, with the reason
 (core's ``check_pairing`` message) as their tooltip, so the list itself teaches which loss goes with
-which task.
+which task. The user's own losses (custom_loss_dialog.py) are listed under the tasks they declare,
+and the pairing advisor's warnings (core/advisor.py) appear under the list with a Fix button.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
@@ -23,10 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from losslab.core.advisor import Advice, advise, apply_fix
+from losslab.core.custom_loss import CUSTOM_ID, is_custom, loss_spec_for
 from losslab.core.errors import LossLabError
-from losslab.core.experiment import REGULARIZATION_PARAMS
+from losslab.core.experiment import REGULARIZATION_PARAMS, Experiment
 from losslab.core.losses import LOSSES, LossSpec, check_pairing
 from losslab.core.tasks import TASKS
+from losslab.core.trust import trust
+from losslab.gui.custom_losses import library_for
 from losslab.gui.panels._common import (
     BAD,
     GOOD,
@@ -39,11 +47,14 @@ from losslab.gui.panels._common import (
     set_badge,
     try_update,
 )
+from losslab.gui.panels.advice import AdviceBox
 from losslab.gui.param_form import ParamForm, error_message
 from losslab.gui.state import ExperimentState
 
 LOSS_ROLE = Qt.ItemDataRole.UserRole
 TASK_ROLE = Qt.ItemDataRole.UserRole + 1
+CUSTOM_ROLE = Qt.ItemDataRole.UserRole + 2  # a custom loss's name
+ADVICE_DELAY_MS = 120  # edits come in bursts; look at the set-up once they settle
 TREE_HEIGHT = 230
 # Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
 # stays upright (function names such as log and max are upright in mathematical writing).
@@ -70,7 +81,7 @@ def math_font(base: QFont) -> QFont:
     return font
 
 
-def pairing_problem(loss_id: str, task: str, dataset_name: str | None = None) -> str | None:
+def pairing_problem(loss_id: str | LossSpec, task: str, dataset_name: str | None = None) -> str | None:
     """Why ``loss_id`` does not fit ``task`` (core's message), or None when it fits."""
     try:
         check_pairing(loss_id, task, dataset_name)
@@ -104,9 +115,23 @@ class LossPanel(QWidget):
         pick_layout.addWidget(self.tree)
         self.fit_hint = hint_label("", pick_box)
         pick_layout.addWidget(self.fit_hint)
+        custom_row = QHBoxLayout()
+        self.new_custom_button = QPushButton("New custom loss…", pick_box)
+        self.new_custom_button.setObjectName("newCustomLoss")
+        self.new_custom_button.setToolTip("Write your own loss in Python: def loss(pred, target): …")
+        self.edit_custom_button = QPushButton("Edit code…", pick_box)
+        self.edit_custom_button.setObjectName("editCustomLoss")
+        self.edit_custom_button.setToolTip("Change the code of the custom loss in use")
+        custom_row.addWidget(self.new_custom_button)
+        custom_row.addWidget(self.edit_custom_button)
+        custom_row.addStretch(1)
+        pick_layout.addLayout(custom_row)
         self.error = ErrorLabel(pick_box)
         pick_layout.addWidget(self.error)
         column.addWidget(pick_box)
+
+        self.advice = AdviceBox(content)
+        column.addWidget(self.advice)
 
         self.details = QGroupBox("", content)
         details_layout = QVBoxLayout(self.details)
@@ -163,11 +188,21 @@ class LossPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll_area(content, self))
 
+        self.library = library_for(state)
         self._fill_tree()
         self.tree.currentItemChanged.connect(self._on_current_item_changed)
         self.reg_form.valueChanged.connect(self._on_reg_changed)
+        self.new_custom_button.clicked.connect(self.new_custom_loss)
+        self.edit_custom_button.clicked.connect(self.edit_custom_loss)
+        self.advice.fixRequested.connect(self.apply_advice)
+        self.library.changed.connect(self._on_library_changed)
         state.changed.connect(self._on_state_changed)
+        self._advice_timer = QTimer(self)
+        self._advice_timer.setSingleShot(True)
+        self._advice_timer.setInterval(ADVICE_DELAY_MS)
+        self._advice_timer.timeout.connect(self.update_advice)
         self._sync()
+        self.update_advice()
 
     def _fact_label(self) -> QLabel:
         label = QLabel(self)
@@ -191,7 +226,33 @@ class LossPanel(QWidget):
                 item = QTreeWidgetItem(group, [spec.name])
                 item.setData(0, LOSS_ROLE, spec.id)
                 item.setData(0, TASK_ROLE, task)
+        self._fill_custom_items()
         self.tree.expandAll()
+
+    def _fill_custom_items(self) -> None:
+        """The session's custom losses, under each task they declare, after the built-in ones."""
+        italic = QFont(self.tree.font())
+        italic.setItalic(True)
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            for c in reversed(range(group.childCount())):
+                if group.child(c).data(0, LOSS_ROLE) == CUSTOM_ID:
+                    group.removeChild(group.child(c))
+            task = group.data(0, TASK_ROLE)
+            for section in self.library.sections():
+                if task in section["tasks"]:
+                    item = QTreeWidgetItem(group, [f"{section['name']}  (your code)"])
+                    item.setFont(0, italic)
+                    item.setData(0, LOSS_ROLE, CUSTOM_ID)
+                    item.setData(0, TASK_ROLE, task)
+                    item.setData(0, CUSTOM_ROLE, section["name"])
+
+    @Slot()
+    def _on_library_changed(self) -> None:
+        blocked = self.tree.blockSignals(True)
+        self._fill_custom_items()
+        self.tree.blockSignals(blocked)
+        self._sync()
 
     def loss_items(self, loss_id: str) -> list[QTreeWidgetItem]:
         """Every tree entry for ``loss_id`` (a loss fitting two tasks is listed under both)."""
@@ -203,9 +264,11 @@ class LossPanel(QWidget):
                     items.append(group.child(c))
         return items
 
-    def loss_item(self, loss_id: str) -> QTreeWidgetItem | None:
+    def loss_item(self, loss_id: str, custom_name: str | None = None) -> QTreeWidgetItem | None:
         """The entry for ``loss_id`` under the current task's group, else its first entry."""
         items = self.loss_items(loss_id)
+        if loss_id == CUSTOM_ID:
+            items = [i for i in items if i.data(0, CUSTOM_ROLE) == custom_name]
         task = self._task()
         return next((i for i in items if i.data(0, TASK_ROLE) == task), items[0] if items else None)
 
@@ -229,8 +292,10 @@ class LossPanel(QWidget):
             group = self.tree.topLevelItem(g)
             for c in range(group.childCount()):
                 item = group.child(c)
-                spec = LOSSES[item.data(0, LOSS_ROLE)]
-                problem = pairing_problem(spec.id, task, dataset_name) if task else None
+                spec = self._item_spec(item)
+                if spec is None:
+                    continue
+                problem = pairing_problem(spec, task, dataset_name) if task else None
                 item.setFlags(selectable if problem is None else Qt.ItemFlag.NoItemFlags)
                 item.setToolTip(0, problem or self._summary(spec))
 
@@ -238,9 +303,18 @@ class LossPanel(QWidget):
     def _summary(spec: LossSpec) -> str:
         return spec.notes
 
+    def _item_spec(self, item: QTreeWidgetItem) -> LossSpec | None:
+        loss_id = item.data(0, LOSS_ROLE)
+        if loss_id != CUSTOM_ID:
+            return LOSSES.get(loss_id)
+        section = self.library.get(item.data(0, CUSTOM_ROLE))
+        return loss_spec_for(section, item.data(0, TASK_ROLE)) if section else None
+
     # -- state -> widgets -------------------------------------------------------------------
     @Slot(str)
     def _on_state_changed(self, section: str) -> None:
+        if section in ("loss", "dataset", "model", "all"):
+            self._advice_timer.start()
         if section in ("loss", "dataset", "regularization", "all"):
             if section == "all":
                 self.error.clear_message()
@@ -253,8 +327,9 @@ class LossPanel(QWidget):
     def _sync(self) -> None:
         self._update_enabled()
         loss = self.state.experiment.loss
-        spec = LOSSES[loss["id"]]
-        item = self.loss_item(spec.id)
+        spec = loss_spec_for(loss, self._task())
+        item = self.loss_item(spec.id, loss.get("name"))
+        self.edit_custom_button.setEnabled(spec.custom)
         blocked = self.tree.blockSignals(True)
         self.tree.setCurrentItem(item)
         self.tree.blockSignals(blocked)
@@ -266,13 +341,29 @@ class LossPanel(QWidget):
             if task else ""
         )
         self._show_spec(spec)
-        self._rebuild_form(spec)
+        self._rebuild_form(spec, loss.get("code"))
         self.form.set_values(loss["params"])
         self.reg_form.set_values(self.state.experiment.regularization)
 
     def _show_spec(self, spec: LossSpec) -> None:
         self.details.setTitle(spec.name)
         self.formula.setText(spec.formula)
+        for b in (self.robust_badge, self.smooth_badge):
+            b.setVisible(not spec.custom)
+        if spec.custom:  # its traits are not claimed: the Loss inspector measures them on its curve
+            set_badge(self.convex_badge, "your code", INFO,
+                      "Convexity and kinks of your loss are measured in the Loss inspector tab")
+        else:
+            self._show_traits(spec)
+        self.fits_label.setText(", ".join(title for task, title in TASKS.items() if task in spec.tasks))
+        self.target_label.setText(spec.target_format)
+        output = OUTPUT_TEXT.get(spec.output, spec.output)
+        if spec.output_activation:
+            output += f"; LossLab adds a {spec.output_activation} after the last layer"
+        self.output_label.setText(output)
+        self.notes.setText(spec.notes)
+
+    def _show_traits(self, spec: LossSpec) -> None:
         set_badge(self.convex_badge, "convex" if spec.convex else "non-convex", GOOD if spec.convex else BAD,
                   "Convex in the prediction: one bowl, no bad local minima from the loss itself"
                   if spec.convex else "Not convex in the prediction")
@@ -284,16 +375,10 @@ class LossPanel(QWidget):
                   INFO if spec.differentiable else BAD,
                   "Differentiable everywhere" if spec.differentiable
                   else "Not differentiable everywhere: the gradient jumps at a kink")
-        self.fits_label.setText(", ".join(title for task, title in TASKS.items() if task in spec.tasks))
-        self.target_label.setText(spec.target_format)
-        output = OUTPUT_TEXT.get(spec.output, spec.output)
-        if spec.output_activation:
-            output += f"; LossLab adds a {spec.output_activation} after the last layer"
-        self.output_label.setText(output)
-        self.notes.setText(spec.notes)
 
-    def _rebuild_form(self, spec: LossSpec) -> None:
-        if spec.id == self._form_loss:
+    def _rebuild_form(self, spec: LossSpec, code: str | None = None) -> None:
+        key = spec.id if not spec.custom else f"{spec.id}:{code}"
+        if key == self._form_loss:
             return
         old = self.form
         self.form = ParamForm(spec.params, {}, old.parentWidget())
@@ -301,7 +386,7 @@ class LossPanel(QWidget):
         self.form_holder.replaceWidget(old, self.form)
         old.hide()
         old.deleteLater()
-        self._form_loss = spec.id
+        self._form_loss = key
         self.params_title.setText("<b>Parameters</b>" if spec.params else "<i>No parameters</i>")
 
     # -- widgets -> state -------------------------------------------------------------------
@@ -311,22 +396,96 @@ class LossPanel(QWidget):
         if loss_id is None:  # a task heading
             self._sync()
             return
+        if loss_id == CUSTOM_ID:
+            self.select_custom(current.data(0, CUSTOM_ROLE))
+            return
         self.select_loss(loss_id)
 
     def select_loss(self, loss_id: str) -> bool:
         """Use ``loss_id`` (default parameters) if it fits the task; True if the state now uses it."""
         if loss_id == self.state.experiment.loss["id"]:
             return True
+        return self._use_loss_section({"id": loss_id, "params": {}}, loss_id)
+
+    def select_custom(self, name: str) -> bool:
+        """Use the session's custom loss called ``name``."""
+        section = self.library.get(name)
+        if section is None:
+            self._sync()
+            return False
+        if section == self.state.experiment.loss:
+            return True
+        return self._use_loss_section(section, loss_spec_for(section, self._task()))
+
+    def _use_loss_section(self, section: dict[str, Any], spec: str | LossSpec) -> bool:
+        """Replace the whole loss section (a custom loss's keys go when a built-in comes, and back)."""
         task = self._task()
-        problem = pairing_problem(loss_id, task, self._dataset_name()) if task else None
+        problem = pairing_problem(spec, task, self._dataset_name()) if task else None
         if problem is not None:
             self.error.show_message(problem)
             self._sync()
             return False
-        applied = try_update(self.state, "loss", {"id": loss_id, "params": {}}, None, self.error)
-        if applied is not True:
+        doc = self.state.experiment.to_dict()
+        doc["loss"] = section
+        try:
+            applied = self.state.set_experiment_sections(Experiment.from_dict(doc), ("loss",))
+        except LossLabError as exc:
+            self.error.show_message(str(exc))
+            applied = False
+        else:
+            if applied:
+                self.error.clear_message()
+        if not applied:
             self._sync()
-        return bool(applied)
+        return applied
+
+    # -- custom losses ----------------------------------------------------------------------
+    @Slot()
+    def new_custom_loss(self) -> bool:
+        return self._edit(None)
+
+    @Slot()
+    def edit_custom_loss(self) -> bool:
+        loss = self.state.experiment.loss
+        return self._edit(loss if is_custom(loss) else None)
+
+    def _edit(self, section: dict[str, Any] | None) -> bool:
+        from losslab.gui.custom_loss_dialog import CustomLossDialog
+
+        dialog = CustomLossDialog(self.state, section, self.window())
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.section() is None:
+            return False
+        return self.use_custom_section(dialog.section())
+
+    def use_custom_section(self, section: dict[str, Any]) -> bool:
+        """Use a checked custom loss written here: its code is trusted (the user wrote it)."""
+        trust(section["code"])
+        self.library.add(section)
+        return self._use_loss_section(section, loss_spec_for(section, self._task()))
+
+    # -- advice -----------------------------------------------------------------------------
+    @Slot()
+    def update_advice(self) -> None:
+        try:
+            dataset = self.state.dataset
+        except LossLabError:
+            self.advice.set_advice([])
+            return
+        self.advice.set_advice(advise(self.state.experiment, dataset))
+
+    @Slot(object)
+    def apply_advice(self, advice: Advice) -> bool:
+        try:
+            new = apply_fix(self.state.experiment, advice)
+        except LossLabError as exc:
+            self.error.show_message(str(exc))
+            return False
+        if is_custom(new.loss):
+            trust(new.loss["code"])  # LossLab's own edit of code the user already trusted
+        applied = self.state.set_experiment_sections(new, tuple(advice.fix))
+        if applied:
+            self.update_advice()
+        return applied
 
     @Slot(str, object)
     def _on_param_changed(self, name: str, value: Any) -> None:
