@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QColor
 from PySide6.QtWidgets import QWidget
 
 from losslab.core.data import Dataset
@@ -41,6 +41,9 @@ MARGIN = 0.1  # share of the data range added on each side
 SURFACE_STRENGTH = 0.5  # how much of a class colour the decision surface shows at full confidence
 
 ViewFunction = Callable[[Any], dict[str, Any] | None]
+# How training points show their loss (set_point_weights): not at all, as ring size, as fill colour.
+LOSS_DISPLAY = {"off": "Off", "size": "Ring size", "colour": "Colour"}
+LOSS_COLORMAP = "plasma"
 
 
 def view_mode(ds: Dataset | None) -> str:
@@ -137,6 +140,8 @@ def _point_size(n: int) -> int:
 class TaskView(pg.PlotWidget):
     """The data in display units with the model's current predictions drawn over it."""
 
+    pointWeightModeChanged = Signal(str)  # the user picked how points show their loss (LOSS_DISPLAY)
+
     def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None) -> None:
         super().__init__(parent, background=palette_colors(dark)["background"])
         self._pal = palette_colors(dark)
@@ -178,6 +183,7 @@ class TaskView(pg.PlotWidget):
             pi.addItem(item, ignoreBounds=True)  # predictions never move the view; the data sets it
             item.hide()
         self.colorbar: pg.ColorBarItem | None = None
+        self._init_sample_overlays()
         self.set_theme(dark)
 
     # -- appearance ---------------------------------------------------------------------------
@@ -205,9 +211,13 @@ class TaskView(pg.PlotWidget):
                 self.colorbar.getAxis(name).setTextPen(pal["foreground"])
         if self.dataset is not None:
             ds, last = self.dataset, self._last_payload
+            highlighted, weights = self._highlighted, self._weights
             self.set_dataset(ds)
             if last is not None:
                 self.set_view(last)
+            self._weights = weights  # the same data, so the same samples stay marked
+            self._redraw_sample_overlays()
+            self.highlight(highlighted)
 
     def class_color(self, k: int) -> str:
         colors = self._pal["classes"]
@@ -232,6 +242,7 @@ class TaskView(pg.PlotWidget):
             item.hide()
         self._show_colorbar(None)
         self._last_payload = None
+        self._clear_sample_overlays()
         self.dataset = ds
         self.mode = view_mode(ds)
         self._key = dataset_key(ds) if ds is not None else None
@@ -329,6 +340,7 @@ class TaskView(pg.PlotWidget):
                            ds: Dataset) -> None:
         k_max = max(ds.n_classes, 2)
         size = _point_size(len(xtr) + len(xva))
+        self._train_pos = np.asarray(xtr, dtype=np.float64)[:, :2]
         names = ds.class_names or [f"class {k}" for k in range(k_max)]
         for k in range(k_max):
             color = self.class_color(k)
@@ -367,6 +379,7 @@ class TaskView(pg.PlotWidget):
         n_hint: int | None = None,
     ) -> tuple[pg.ScatterPlotItem, pg.ScatterPlotItem]:
         size = _point_size(n_hint if n_hint is not None else len(xtr) + len(xva))
+        self._train_pos = np.column_stack([xtr, ytr]).astype(np.float64)
         item = pg.ScatterPlotItem(xtr, ytr, size=size, pen=self._outline(), brush=pg.mkBrush(color))
         item.setZValue(10)
         self._add(item, "training data")
@@ -384,6 +397,7 @@ class TaskView(pg.PlotWidget):
         lo, hi = self._value_levels(ds)
         cmap = pg.colormap.get("viridis")
         size = _point_size(len(xtr) + len(xva))
+        self._train_pos = np.asarray(xtr, dtype=np.float64)[:, :2]
 
         def brushes(v: np.ndarray) -> list[Any]:
             return [pg.mkBrush(c) for c in cmap.map(np.clip((v - lo) / (hi - lo), 0, 1), mode="qcolor")]
@@ -655,3 +669,107 @@ class TaskView(pg.PlotWidget):
         pairs = ((train_item, ds.y_train, payload["train_pred"]), (val_item, ds.y_val, payload["val_pred"]))
         for item, y, pred in pairs:
             item.setData(ds.y_to_display(y), np.asarray(pred, dtype=np.float64).ravel())
+        self._train_pos = np.column_stack(
+            [ds.y_to_display(ds.y_train), np.asarray(payload["train_pred"], dtype=np.float64).ravel()]
+        )
+        self._redraw_sample_overlays()  # parity points move with every prediction
+
+    # -- per-sample overlays: a highlighted selection, each training point's loss ----------------
+    def _init_sample_overlays(self) -> None:
+        self._train_pos: np.ndarray | None = None  # (N_train, 2) where training point i is drawn
+        self._highlighted = np.empty(0, dtype=np.int64)
+        self._weights: np.ndarray | None = None
+        self.point_weight_mode = "off"
+        self.weight_marks = pg.ScatterPlotItem(pxMode=True)
+        self.weight_marks.setZValue(14)
+        self.highlight_marks = pg.ScatterPlotItem(symbol="o", pxMode=True, brush=pg.mkBrush(None))
+        self.highlight_marks.setZValue(40)
+        for item in (self.weight_marks, self.highlight_marks):
+            self.plot_item.addItem(item, ignoreBounds=True)
+            item.hide()
+        menu = self.plot_item.getViewBox().menu
+        self.loss_menu = menu.addMenu("Training points by loss") if menu is not None else None
+        self.loss_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for mode, text in LOSS_DISPLAY.items():
+            action = QAction(text, self)
+            action.setCheckable(True)
+            action.setChecked(mode == self.point_weight_mode)
+            action.setData(mode)
+            group.addAction(action)
+            if self.loss_menu is not None:
+                self.loss_menu.addAction(action)
+            self.loss_actions[mode] = action
+        group.triggered.connect(self._on_loss_action)
+
+    def _clear_sample_overlays(self) -> None:
+        self._train_pos = None
+        self._highlighted = np.empty(0, dtype=np.int64)
+        self._weights = None
+        self.weight_marks.hide()
+        self.highlight_marks.hide()
+
+    @property
+    def highlighted(self) -> np.ndarray:
+        """Indices (into the training set) of the highlighted samples."""
+        return self._highlighted.copy()
+
+    def training_positions(self) -> np.ndarray | None:
+        """(N_train, 2): where each training sample is drawn, or None (nothing drawn per sample)."""
+        return None if self._train_pos is None else self._train_pos.copy()
+
+    def highlight(self, indices: Any) -> None:
+        """Ring the training samples ``indices`` (e.g. the rows selected in a table); [] clears."""
+        idx = np.asarray(indices, dtype=np.int64).ravel()
+        pos = self._train_pos
+        if pos is not None:
+            idx = idx[(idx >= 0) & (idx < len(pos))]
+        self._highlighted = idx
+        if pos is None or idx.size == 0:
+            self.highlight_marks.hide()
+            return
+        size = _point_size(len(pos)) + 12
+        self.highlight_marks.setData(pos[idx, 0], pos[idx, 1], size=size,
+                                     pen=pg.mkPen(self._pal["mark"], width=2.5), brush=pg.mkBrush(None))
+        self.highlight_marks.show()
+
+    def set_point_weight_mode(self, mode: str) -> None:
+        """How training points show their loss: a key of LOSS_DISPLAY."""
+        if mode not in LOSS_DISPLAY:
+            raise ValueError(f"unknown mode {mode!r}")
+        if mode != self.point_weight_mode:
+            self.point_weight_mode = mode
+            self.loss_actions[mode].setChecked(True)
+            self._redraw_sample_overlays()
+            self.pointWeightModeChanged.emit(mode)
+
+    @Slot(QAction)
+    def _on_loss_action(self, action: QAction) -> None:
+        self.set_point_weight_mode(action.data())
+
+    def set_point_weights(self, values: np.ndarray | None) -> None:
+        """Each training sample's loss (N_train,), shown as the current mode says; None hides it."""
+        self._weights = None if values is None else np.asarray(values, dtype=np.float64).ravel()
+        self._redraw_sample_overlays()
+
+    def _redraw_sample_overlays(self) -> None:
+        pos, w = self._train_pos, self._weights
+        if self.point_weight_mode == "off" or pos is None or w is None or len(w) != len(pos) or not len(w):
+            self.weight_marks.hide()
+        else:
+            finite = np.isfinite(w)
+            top = float(np.percentile(w[finite], 99)) if finite.any() else 0.0
+            share = np.clip(np.nan_to_num(w / top if top > 0 else w * 0.0), 0.0, 1.0)
+            base = _point_size(len(pos))
+            if self.point_weight_mode == "size":  # a ring whose area grows with the loss
+                ring = pg.mkPen(self._pal["foreground"], width=1.2)
+                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 22 * np.sqrt(share), symbol="o",
+                                          pen=ring, brush=pg.mkBrush(None))
+            else:
+                cmap = pg.colormap.get(LOSS_COLORMAP)
+                brushes = [pg.mkBrush(c) for c in cmap.map(share, mode="qcolor")]
+                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 1, symbol="o", brush=brushes,
+                                          pen=pg.mkPen(self._pal["background"], width=0.8))
+            self.weight_marks.show()
+        if self._highlighted.size:
+            self.highlight(self._highlighted)
