@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from losslab.core.events import EpochEnd, StepBatch
+from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
 from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
 
@@ -36,6 +37,8 @@ LEGEND_NAMES = {
     REG: "regularization (L1+L2)",
 }
 READOUT_NAMES = {RAW: "loss", SMOOTH: "smoothed loss", REG: "regularization"}
+BAND_NAME = "batch losses: epoch mean ± 1 sd"
+BAND_ALPHA = 45  # fill opacity of the batch-spread band, of 255
 
 
 def _fmt(v: float) -> str:
@@ -130,6 +133,7 @@ class LossView(QWidget):
         self.items[VAL_EPOCH] = pi.plot([], [], symbol="s", symbolSize=7, antialias=True)
         for z, key in enumerate((RAW, REG, SMOOTH, TRAIN_EPOCH, VAL_EPOCH)):
             self.items[key].setZValue(z)
+        self._init_band()
 
         # Hover readout: a crosshair, a dot on the nearest point, and a text line under the plot.
         self._vline = pg.InfiniteLine(angle=90, movable=False)
@@ -168,6 +172,12 @@ class LossView(QWidget):
         self.steps_check.setObjectName("showStepsCheck")
         self.steps_check.setChecked(True)
         self.steps_check.setToolTip("Show the loss of every optimizer step, not only at epoch ends.")
+        self.band_check = QCheckBox("Batch spread")
+        self.band_check.setObjectName("batchSpreadCheck")
+        self.band_check.setChecked(True)
+        self.band_check.setToolTip(
+            "A band over each epoch: the mean of its per-batch losses ± one standard deviation. Wide: "
+            "batches disagree a lot (small batches, noisy data, a high learning rate).")
         self.readout = QLabel()
         self.readout.setObjectName("lossReadout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -181,6 +191,7 @@ class LossView(QWidget):
         row.addSpacing(12)
         row.addWidget(self.log_check)
         row.addWidget(self.steps_check)
+        row.addWidget(self.band_check)
         row.addStretch(1)
         row.addWidget(self.readout, 2)
         layout = QVBoxLayout(self)
@@ -192,6 +203,7 @@ class LossView(QWidget):
         self.smoothing_slider.valueChanged.connect(self._on_slider)
         self.log_check.toggled.connect(self.set_log_y)
         self.steps_check.toggled.connect(self.set_show_steps)
+        self.band_check.toggled.connect(self.set_show_band)
         self._update_smoothing_label()
         self.set_theme(dark)
 
@@ -221,6 +233,7 @@ class LossView(QWidget):
         self._dot.setBrush(pg.mkBrush(None))
         for line in self._marks:
             self._style_mark(line)
+        self._style_band()
 
     def _style_mark(self, line: pg.InfiniteLine) -> None:
         line.setPen(pg.mkPen(self._pal["mark"], width=1.5, style=Qt.PenStyle.DashLine))
@@ -251,6 +264,10 @@ class LossView(QWidget):
         self._vline.hide()
         self._dot.setData([], [])
         self.readout.clear()
+        self._spread.clear()
+        if self._band_in_legend:
+            self.legend.removeItem(self.band_mean)
+            self._band_in_legend = False
         self.redraw()
 
     def add_steps(self, batch: StepBatch) -> None:
@@ -261,6 +278,7 @@ class LossView(QWidget):
         if steps[0] <= self._last_step:  # the step count started over: a new run without reset()
             self.reset()
         loss = np.asarray(batch.loss, dtype=np.float64).ravel()
+        self._spread.add(batch.epoch, steps, batch.data_loss)
         self._append(RAW, steps, loss)
         if not self._smooth_stale:
             self._append(SMOOTH, steps, self._ema.update(loss))
@@ -354,6 +372,8 @@ class LossView(QWidget):
         """Whether redraw() has anything to do."""
         if self._epoch_ends.dirty or self._series[TRAIN_EPOCH].dirty or self._series[VAL_EPOCH].dirty:
             return True
+        if self._spread.dirty and self.band_check.isChecked():
+            return True
         if not self.steps_check.isChecked():
             return False  # hidden step curves catch up when shown again
         return self._view_dirty or self._smooth_stale or any(self._series[k].dirty for k in self._pyramids)
@@ -420,6 +440,8 @@ class LossView(QWidget):
         if self._epoch_ends.dirty:
             self._epoch_axis.set_epoch_ends(self._epoch_ends.view()[0])
             self._epoch_ends.dirty = False
+        if self._spread.dirty and self.band_check.isChecked():
+            self._draw_band()
         return True
 
     def _fit_symbols(self, key: str, n: int) -> None:
@@ -460,6 +482,55 @@ class LossView(QWidget):
         if key == REG:
             return f"regularization ({'+'.join(sorted(self._reg_kinds)) or 'L1+L2'})"
         return LEGEND_NAMES[key]
+
+    # -- the batch-spread band ----------------------------------------------------------------
+    def _init_band(self) -> None:
+        self._spread = BatchSpread()
+        pi = self.plot_item
+        self.band_low = pg.PlotDataItem([], [])
+        self.band_high = pg.PlotDataItem([], [])
+        self.band_mean = pg.PlotDataItem([], [])
+        self.band_fill = pg.FillBetweenItem(self.band_low, self.band_high)
+        for z, item in enumerate((self.band_fill, self.band_low, self.band_high, self.band_mean)):
+            item.setZValue(-3 + z * 0.1)  # under every curve
+            pi.addItem(item)
+        self._band_in_legend = False
+
+    def _style_band(self) -> None:
+        color = pg.mkColor(self._pal["smooth"])
+        edge = pg.mkColor(color)
+        edge.setAlpha(110)
+        fill = pg.mkColor(color)
+        fill.setAlpha(BAND_ALPHA)
+        self.band_fill.setBrush(pg.mkBrush(fill))
+        for item in (self.band_low, self.band_high):
+            item.setPen(pg.mkPen(edge, width=0.8))
+        self.band_mean.setPen(pg.mkPen(edge, width=1.2, style=Qt.PenStyle.DotLine))
+
+    def _draw_band(self) -> None:
+        x, lo, mid, hi = self._spread.band()
+        self.band_low.setData(x, lo)
+        self.band_high.setData(x, hi)
+        self.band_mean.setData(x, mid)
+        self._spread.dirty = False
+        if x.size and not self._band_in_legend:
+            self.legend.addItem(self.band_mean, BAND_NAME)
+            self._band_in_legend = True
+
+    def band(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(x, low, mean, high) of the batch-spread band as drawn (see batch_spread.py)."""
+        return self._spread.band()
+
+    @Slot(bool)
+    def set_show_band(self, on: bool) -> None:
+        if self.band_check.isChecked() != on:
+            self.band_check.setChecked(on)
+            return
+        for item in (self.band_fill, self.band_low, self.band_high, self.band_mean):
+            item.setVisible(on)
+        if on:
+            self._spread.dirty = True
+            self.redraw()
 
     # -- hover --------------------------------------------------------------------------------
     def epoch_of_step(self, step: float) -> int:
