@@ -46,23 +46,41 @@ def _timed_plain(experiment: Any, dataset: Any, epochs: int) -> tuple[float, flo
     return loop.step / wall, loop.step / max(cpu, 1e-9), loop
 
 
+class _CpuTimer:
+    """Wraps a callable and adds up the thread CPU time spent in it."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *args: Any) -> Any:
+        t0 = time.thread_time()
+        try:
+            return self.fn(*args)
+        finally:
+            self.seconds += time.thread_time() - t0
+
+
 def _timed_losslab(experiment: Any, dataset: Any) -> tuple[float, float, Any]:
     from losslab.core.trainer import make_trainer
 
     trainer = make_trainer(experiment, dataset)
-    # Time spent in the per-epoch evaluation (the plain loop has none), for the report.
-    end_epoch, trainer.epoch_end_s = trainer._end_epoch, 0.0
-
-    def timed_end_epoch(emit: Any) -> None:
-        t0 = time.perf_counter()
-        end_epoch(emit)
-        trainer.epoch_end_s += time.perf_counter() - t0
-
-    trainer._end_epoch = timed_end_epoch
+    # Where LossLab's extra time goes (the plain loop does none of this), for the report: the
+    # epoch-end work (evaluation, weight snapshot, probes' on_epoch) and each probe's own share.
+    end_epoch = trainer._end_epoch = _CpuTimer(trainer._end_epoch)
+    timers: list[tuple[str, str, _CpuTimer]] = []  # (probe class, method, timer)
+    for probe in trainer.probes:
+        for method in ("on_step", "on_epoch"):
+            timer = _CpuTimer(getattr(probe, method))
+            setattr(probe, method, timer)
+            timers.append((type(probe).__name__, method, timer))
     cpu0, wall0 = time.thread_time(), time.perf_counter()
     trainer.run()
     wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
-    trainer.epoch_end_share = trainer.epoch_end_s / wall
+    in_end_epoch = sum(t.seconds for _, method, t in timers if method == "on_epoch")
+    shares = {"epoch-end evaluation and snapshot": (end_epoch.seconds - in_end_epoch) / cpu}
+    for name, _, t in timers:
+        shares[f"{name} (probe)"] = shares.get(f"{name} (probe)", 0.0) + t.seconds / cpu
+    trainer.bench_shares = shares
     return trainer.step / wall, trainer.step / max(cpu, 1e-9), trainer
 
 
@@ -81,7 +99,7 @@ def measure(path: Path, repeats: int) -> dict[str, Any]:
         "plain_cpu": [],
         "headless": [],
         "headless_cpu": [],
-        "epoch_end_share": [],
+        "shares": [],
     }
     same = True
     for i in range(repeats):
@@ -95,7 +113,7 @@ def measure(path: Path, repeats: int) -> dict[str, Any]:
         out["plain_cpu"].append(p_cpu)
         out["headless"].append(l_wall)
         out["headless_cpu"].append(l_cpu)
-        out["epoch_end_share"].append(trainer.epoch_end_share)
+        out["shares"].append(trainer.bench_shares)
         same = same and loop.step == trainer.step and same_weights(loop.model, trainer.model)
     out["same_weights"] = same
     out["steps"] = trainer.step

@@ -38,10 +38,13 @@ class Plan:
     startup_runs: int
     redraw_repeats: int
     startup_epochs: int | None  # None: the moons example's own 40 epochs
+    memory_baseline: bool  # also measure a bare `import torch` (for what limits peak memory)
 
 
-FULL = Plan(run_s=1.5, repeats=7, startup_runs=3, redraw_repeats=15, startup_epochs=None)
-QUICK = Plan(run_s=0.2, repeats=3, startup_runs=1, redraw_repeats=5, startup_epochs=5)
+FULL = Plan(
+    run_s=1.5, repeats=7, startup_runs=3, redraw_repeats=15, startup_epochs=None, memory_baseline=True
+)
+QUICK = Plan(run_s=0.2, repeats=3, startup_runs=1, redraw_repeats=5, startup_epochs=5, memory_baseline=False)
 
 
 def _say(message: str) -> None:
@@ -105,7 +108,19 @@ def measure_startup(folder: Path, plan: Plan) -> tuple[dict[str, Any], dict[str,
         "training_steps": runs[0]["steps"],
         "details": runs,
     }
-    diag = {"torch_before_window": runs[0].get("torch_loaded_by") in ("qt_app_s", "window_shown_s")}
+    first = runs[0]
+    for key in (
+        "qt_app_peak_rss_mb",
+        "first_paint_peak_rss_mb",
+        "torch_import_started_s",
+        "torch_imported_from",
+    ):
+        startup[key] = first.get(key)
+    if plan.memory_baseline:
+        out = folder / "torch-only.json"
+        _child("losslab.bench.startup", ["--torch-only", str(out)], timeout=120)
+        startup.update(json.loads(out.read_text(encoding="utf-8")))
+    diag = {"torch_before_window": first.get("torch_loaded_by") in ("qt_app_s", "window_shown_s")}
     return startup, diag
 
 
@@ -130,7 +145,11 @@ def measure_throughput(paths: dict[str, Path], plan: Plan) -> dict[str, Any]:
             "headless_steps_per_s": report.summary(m["headless"]),
             "headless_ratio": report.summary(report.ratios(m["headless"], m["plain"])),
             "headless_cpu_ratio": report.summary(report.ratios(m["headless_cpu"], m["plain_cpu"])),
-            "epoch_end_share": report.summary(m["epoch_end_share"])["median"],
+            # Fractions of LossLab's CPU time spent on work the plain loop does not do.
+            "cpu_shares": {
+                key: report.summary([sh.get(key, 0.0) for sh in m["shares"]])["median"]
+                for key in m["shares"][0]
+            },
             "same_weights": m["same_weights"],
             "raw": {k: m[k] for k in ("plain", "headless", "plain_cpu", "headless_cpu")},
         }
@@ -158,6 +177,7 @@ def measure_window(folder: Path, paths: dict[str, Path], plan: Plan, rows: dict[
         row["window_ratio"] = report.summary(report.ratios(r["window"], r["plain"]))
         row["window_cpu_ratio"] = report.summary(report.ratios(r["window_cpu"], r["plain_cpu"]))
         row["gui_busy_fraction"] = report.summary(r["gui_busy"])["median"]
+        row["task_view_share"] = report.summary(r["view_share"])["median"]
         row["same_weights"] = row["same_weights"] and r["same_weights"]
         row["raw"].update(
             {

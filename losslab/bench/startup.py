@@ -7,7 +7,8 @@ from outside: an application event filter notes the window's first paint, a 10 m
 torch has been imported (the import runs on the GUI thread, so the poll only sees it complete), and
 then the moons example is opened and trained once; peak memory (ru_maxrss) is read after it.
 Settings go to a temporary folder, never the user's. Run as
-``python -m losslab.bench.startup RESULT.json EXAMPLE.losslab``.
+``python -m losslab.bench.startup RESULT.json EXAMPLE.losslab`` (or ``--torch-only RESULT.json`` for the
+memory of torch alone).
 """
 
 from __future__ import annotations
@@ -34,13 +35,36 @@ def peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
+class TorchImportWatch:
+    """A meta-path finder that only notes where in LossLab ``import torch`` first came from."""
+
+    def __init__(self) -> None:
+        self.importer: str | None = None
+        self.started: float | None = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch" and self.importer is None:
+            import traceback
+
+            self.started = time.time()
+            ours = [
+                f
+                for f in traceback.extract_stack()
+                if "losslab" in f.filename and "bench" not in f.filename and f.name != "<module>"
+            ]
+            self.importer = " <- ".join(f"{Path(f.filename).name}:{f.name}" for f in reversed(ours[-5:]))
+        return None  # the normal finders do the import
+
+
 def run(result_path: Path, example: Path) -> int:
     t0 = float(os.environ.get("LOSSLAB_BENCH_T0", T_IMPORTED))
     marks: dict[str, Any] = {"python_started_s": T_IMPORTED - t0}
+    watch = TorchImportWatch()
+    sys.meta_path.insert(0, watch)
 
     def mark(name: str) -> None:
         marks[name] = time.time() - t0
-        marks[name.replace("_s", "_peak_rss_mb")] = peak_rss_mb()
+        marks[name.removesuffix("_s") + "_peak_rss_mb"] = peak_rss_mb()
         if "torch" in sys.modules and "torch_loaded_by" not in marks:
             marks["torch_loaded_by"] = name  # the first mark reached with torch already imported
 
@@ -64,6 +88,9 @@ def run(result_path: Path, example: Path) -> int:
         mark("trained_s")
         marks["peak_rss_mb"] = peak_rss_mb()
         marks["steps"] = window().trainer.step
+        marks["torch_imported_from"] = watch.importer
+        if watch.started is not None:
+            marks["torch_import_started_s"] = watch.started - t0
         result_path.write_text(json.dumps(marks), encoding="utf-8")
         window().close()  # the app quits with its last window
 
@@ -109,7 +136,24 @@ def run(result_path: Path, example: Path) -> int:
     return gui_app.main([])
 
 
+def torch_baseline(result_path: Path) -> int:
+    """Peak memory of a bare ``import torch``, then with one optimizer step: what any torch program pays."""
+    import torch
+
+    marks = {"torch_only_peak_rss_mb": peak_rss_mb()}
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(layer.parameters(), fused=True)  # imports torch._dynamo (and sympy)
+    layer(torch.zeros(4, 2)).sum().backward()
+    optimizer.step()
+    marks["torch_optimizer_peak_rss_mb"] = peak_rss_mb()
+    result_path.write_text(json.dumps(marks), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "--torch-only":
+        return torch_baseline(Path(argv[1]))
+
     def bail() -> None:
         print(f"losslab bench: start-up measurement hung for {TIMEOUT_S:.0f} s", file=sys.stderr, flush=True)
         os._exit(3)

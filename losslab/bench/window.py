@@ -78,17 +78,44 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         """
 
         def __init__(self) -> None:
-            self.first: tuple[int, float] | None = None
-            self.last: tuple[int, float] | None = None
+            self.first: tuple[int, float, float] | None = None
+            self.last: tuple[int, float, float] | None = None
 
         def on_epoch(self, trainer: Any) -> None:
-            mark = (trainer.step, time.thread_time())
+            mark = (trainer.step, time.thread_time(), view_cpu[0])
             self.first = self.first or mark
             self.last = mark
 
         def steps_per_cpu_s(self) -> float:
-            (s0, c0), (s1, c1) = self.first, self.last
+            (s0, c0, _), (s1, c1, _) = self.first, self.last
             return (s1 - s0) / (c1 - c0) if c1 > c0 else float("nan")
+
+        def view_share(self) -> float:
+            """The task view's predictions' share of the training thread's CPU time."""
+            (_, c0, v0), (_, c1, v1) = self.first, self.last
+            return (v1 - v0) / (c1 - c0) if c1 > c0 else float("nan")
+
+    # The task view's predictions run on the training thread (~12 Hz): time them there.
+    from losslab.gui.plots.task_view import TaskView
+
+    view_cpu = [0.0]
+    base_view_function = TaskView.view_function
+
+    def timed_view_function(dataset: Any) -> Any:
+        fn = base_view_function(dataset)
+        if fn is None:
+            return None
+
+        def timed(trainer: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return fn(trainer)
+            finally:
+                view_cpu[0] += time.thread_time() - t0
+
+        return timed
+
+    TaskView.view_function = staticmethod(timed_view_function)
 
     app = create_app()
     import torch
@@ -152,6 +179,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             "window": [],
             "window_cpu": [],
             "lateness_ms": [],
+            "view_share": [],
             "same_weights": True,
         }
         busy.clear()
@@ -168,6 +196,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
                     trainer = train_in_window(out["lateness_ms"])
                     out["window"].append(trainer.step / trainer.elapsed)
                     out["window_cpu"].append(cpu_probes[-1].steps_per_cpu_s())
+                    out["view_share"].append(cpu_probes[-1].view_share())
             out["same_weights"] = (
                 out["same_weights"] and loop.step == trainer.step and same_weights(loop.model, trainer.model)
             )

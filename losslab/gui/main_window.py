@@ -671,6 +671,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.set_theme(dark)
         for plot in (self.loss_view, self.metric_plot, self.task_view):
             plot.set_theme(dark)
+        self._notify_views("apply_theme")
 
     # -- help -------------------------------------------------------------------------------
     @Slot()
