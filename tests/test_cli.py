@@ -65,23 +65,14 @@ def runs(tmp_path_factory):
     Returns {name: (CompletedProcess, output folder)}.
     """
     out = tmp_path_factory.mktemp("runs")
-    first = EXAMPLES_DIR / "01_house_prices_mse.losslab"
-    tiny = out / "tiny"
-    tiny.mkdir()
-    doc = json.loads(first.read_text(encoding="utf-8"))
-    doc["training"]["epochs"] = 1
-    (tiny / "tiny.losslab").write_text(json.dumps(doc))
+    # A 30-epoch file cut to 2 by --epochs, run without --out or --quiet from its own folder.
+    short = out / "short"
+    short.mkdir()
+    (short / "short.losslab").write_text((EXAMPLES_DIR / "01_house_prices_mse.losslab").read_text("utf-8"))
 
     jobs = {ex.stem: (["run", str(ex), "--out", str(out / ex.stem), "--quiet"], None) for ex in EXAMPLES}
-    jobs["epochs_override"] = (
-        ["run", str(first), "--epochs", "2", "--out", str(out / "override"), "--quiet"],
-        None,
-    )
-    jobs["default_out"] = (["run", "tiny.losslab"], tiny)
-    folders = {name: out / name for name in jobs} | {
-        "epochs_override": out / "override",
-        "default_out": tiny / "tiny-run",
-    }
+    jobs["epochs_override"] = (["run", "short.losslab", "--epochs", "2"], short)
+    folders = {name: out / name for name in jobs} | {"epochs_override": short / "short-run"}
     results = run_all(jobs)
     return {name: (results[name], folders[name]) for name in jobs}
 
@@ -211,20 +202,15 @@ def test_learning_rate_from_the_finder_trains_where_ten_diverged(runs):
     assert rows[-1]["val_r2"] > 0.9
 
 
-def test_epochs_override(runs):
+def test_epochs_override_and_default_out_folder(runs):
     result, folder = runs["epochs_override"]
     assert result.returncode == 0, result.stderr
+    assert folder.name == "short-run"  # <experiment name>-run in the current folder
     assert [r["epoch"] for r in read_history(folder / "history.csv")] == [1, 2]
+    assert (folder / "weights.pt").is_file()
     saved = json.loads((folder / "experiment.losslab").read_text())
     assert saved["training"]["epochs"] == 2
-
-
-def test_default_out_folder_is_named_after_the_experiment(runs):
-    result, folder = runs["default_out"]
-    assert result.returncode == 0, result.stderr
-    assert folder.name == "tiny-run"
-    assert (folder / "history.csv").is_file() and (folder / "weights.pt").is_file()
-    assert "epoch 1/1" in result.stderr  # the progress line, since --quiet was not given
+    assert "2 epochs" in result.stderr and "epoch 2/2" in result.stderr  # progress, as --quiet was not given
 
 
 def test_losses_prints_every_id():
