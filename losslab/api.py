@@ -10,7 +10,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment, load_experiment
 from losslab.core.losses import LOSSES, make_loss
 
-__all__ = ["load_experiment", "loss", "losses", "train"]
+__all__ = ["landscape", "load_experiment", "loss", "losses", "lr_find", "train"]
 
 
 def losses() -> list[str]:
@@ -65,3 +65,67 @@ def train(
         # Through the experiment, not run(epochs): schedules such as cosine span the epochs trained.
         experiment = experiment.replace("training", epochs=epochs)
     return make_trainer(experiment, device=device).run(callback).history
+
+
+def _experiment(
+    experiment: Experiment | dict[str, Any] | str | os.PathLike[str], trust_code: bool
+) -> Experiment:
+    """An Experiment from an Experiment, a dict or a path; untrusted custom-loss code is refused."""
+    if isinstance(experiment, Experiment):
+        return experiment
+    if isinstance(experiment, dict):
+        return Experiment.from_dict(experiment)
+    from losslab.core.trust import refusal_message, untrusted_code
+
+    path = os.fspath(experiment)
+    loaded = load_experiment(path)
+    if not trust_code and untrusted_code(loaded) is not None:
+        raise LossLabError(
+            refusal_message(os.path.basename(path), loaded).replace("--trust-code", "trust_code=True")
+        )
+    return loaded
+
+
+def lr_find(
+    experiment: Experiment | dict[str, Any] | str | os.PathLike[str],
+    start: float = 1e-6,
+    end: float = 10.0,
+    steps: int = 100,
+    device: str | None = None,
+    trust_code: bool = False,
+) -> Any:
+    """The learning-rate range test from the experiment's initial weights.
+
+    Returns an ``LRFinderResult``: ``suggestion`` (a learning rate, or None when the loss never
+    fell), ``lrs`` and ``losses`` (the smoothed curve), ``raw_losses`` and a ``message``.
+    """
+    from losslab.core.lr_finder import lr_find as find
+
+    return find(_experiment(experiment, trust_code), start, end, steps, device=device)
+
+
+def landscape(
+    experiment: Experiment | dict[str, Any] | str | os.PathLike[str],
+    weights: Any = None,
+    steps: int = 31,
+    span: float = 1.0,
+    directions: str = "random",
+    seed: int = 0,
+    trajectory: Any = None,
+    device: str | None = None,
+    trust_code: bool = False,
+) -> Any:
+    """The training loss around ``weights`` on a ``steps`` x ``steps`` grid, plus the 1-D line to them.
+
+    ``weights``: a state_dict, a path to a weights.pt (``losslab run --out``) or a module; None
+    means the experiment's initial weights. The grid runs along two filter-normalized random
+    directions, or with ``directions="pca"`` along the principal directions of ``trajectory`` (a
+    list of flat weight vectors). Returns a ``Landscape``: ``.grid`` (xs, ys, losses, center_loss,
+    trajectory) and ``.line`` (alphas, losses: 0 = initial weights, 1 = ``weights``).
+    """
+    from losslab.core.landscape import compute_landscape
+
+    return compute_landscape(
+        _experiment(experiment, trust_code), weights, steps, span, directions, seed=seed,
+        trajectory=trajectory, device=device,
+    )

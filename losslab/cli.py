@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,losses,bench} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,lr-find,losses,bench} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -52,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the Python code (a custom loss) in the experiment file; read it first",
     )
 
+    find = sub.add_parser(
+        "lr-find", help="learning-rate range test: sweep the rate, print the loss curve and a suggestion"
+    )
+    find.add_argument("experiment", help="path to a .losslab file")
+    find.add_argument("--start", type=float, default=1e-6, help="smallest learning rate (default 1e-6)")
+    find.add_argument("--end", type=float, default=10.0, help="largest learning rate (default 10)")
+    find.add_argument("--steps", type=int, default=100, help="training steps in the sweep (default 100)")
+    find.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the device")
+    find.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="run the Python code (a custom loss) in the experiment file; read it first",
+    )
+
     sub.add_parser("losses", help="print the loss registry as a table")
 
     bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
@@ -60,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "losses", "bench")
+COMMANDS = ("run", "lr-find", "losses", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_self_test()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "lr-find":
+            return cmd_lr_find(args)
         if args.command == "losses":
             return cmd_losses()
         if args.command == "bench":
@@ -138,6 +154,8 @@ class Progress:
 
         if isinstance(event, Notice):
             print(f"losslab: {event.message}", file=self.stream)
+        elif getattr(event, "notice", ""):  # probe findings: gradient warnings, overfitting, early stop
+            print(("\n" if self.tty else "") + f"losslab: {event.notice}", file=self.stream)
         elif isinstance(event, StepBatch):
             self.rate = event.steps_per_second
         elif isinstance(event, EpochEnd) and not self.quiet:
@@ -206,4 +224,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.diverged is not None:
         print(f"losslab: {result.diverged.message}", file=sys.stderr)
         return EXIT_DIVERGED
+    return EXIT_OK
+
+
+def _load_trusted(path: Path, trust_code: bool) -> Any:
+    from losslab.core.experiment import load_experiment
+    from losslab.core.trust import refusal_message, untrusted_code
+
+    exp = load_experiment(path)
+    if not trust_code and untrusted_code(exp) is not None:
+        raise LossLabError(refusal_message(path.name, exp))
+    return exp
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    path = Path(args.experiment)
+    exp = _load_trusted(path, args.trust_code)
+    if not (math.isfinite(args.start) and math.isfinite(args.end)) or not 0 < args.start < args.end:
+        raise LossLabError(f"need 0 < --start < --end, got {args.start:g} and {args.end:g}", "--start")
+    if args.steps < 5:
+        raise LossLabError(f"must be at least 5, got {args.steps}", "--steps")
+    print(
+        f"losslab: learning-rate range test on {path.name}: {args.steps} steps from {args.start:g} "
+        f"to {args.end:g}, starting from the initial weights",
+        file=sys.stderr,
+    )
+    import torch
+
+    from losslab.core.lr_finder import lr_find
+
+    torch.set_num_threads(1)  # small nets are dispatch-bound, as in `losslab run`
+    result = lr_find(exp, args.start, args.end, args.steps, device=args.device)
+    rows = result.summary(15)
+    finite = [loss for _, loss in rows if math.isfinite(loss)]
+    top = max(finite) if finite else 1.0
+    near = -1
+    if result.suggestion is not None:
+        near = min(range(len(rows)), key=lambda i: abs(math.log10(rows[i][0] / result.suggestion)))
+    print(f"{'learning rate':>13}  {'loss':>10}")
+    for i, (lr, loss) in enumerate(rows):
+        bar = "#" * max(0, round(40 * loss / top)) if math.isfinite(loss) and top > 0 else ""
+        print(f"{lr:>13.3g}  {loss:>10.4g}  {bar}{'  <- near the suggestion' if i == near else ''}")
+    if result.stopped_early:
+        print(f"(the loss blew up at {result.lrs[-1]:.3g}, so the sweep stopped there)")
+    print(result.message)
+    if result.suggestion is not None:
+        print(f"suggested learning rate: {result.suggestion:g}")
     return EXIT_OK

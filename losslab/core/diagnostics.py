@@ -148,7 +148,7 @@ class HistogramHistory:
     """Histograms of one layer over time as an image (time x bins), re-binned when the range grows.
 
     Ranges from :func:`nice_range` only double, so re-binning old columns is exact. At most
-    ``max_columns`` columns are kept: when full, neighbouring columns are merged pairwise.
+    ``max_columns`` columns are kept: when full, neighbouring columns are averaged pairwise.
     """
 
     def __init__(self, bins: int = HIST_BINS, max_columns: int = 400) -> None:
@@ -172,12 +172,14 @@ class HistogramHistory:
             counts = self._rebin(counts, lo, hi, self.lo, self.hi)
         self.steps.append(float(step))
         self.columns.append(counts)
-        if len(self.columns) > self.max_columns:
-            self.steps = self.steps[1::2]
-            merged = [self.columns[i] + self.columns[i + 1] for i in range(0, len(self.columns) - 1, 2)]
-            if len(self.columns) % 2:
-                merged.append(self.columns[-1])
-            self.columns = merged[: len(self.steps)]
+        if len(self.columns) > self.max_columns:  # average neighbours; a pair is dated by its later step
+            n = len(self.columns)
+            columns = [(self.columns[i] + self.columns[i + 1]) / 2 for i in range(0, n - 1, 2)]
+            steps = self.steps[1::2]
+            if n % 2:
+                columns.append(self.columns[-1])
+                steps.append(self.steps[-1])
+            self.columns, self.steps = columns, steps
 
     def _rebin(self, counts: np.ndarray, lo: float, hi: float, new_lo: float, new_hi: float) -> np.ndarray:
         n = len(counts)
@@ -274,13 +276,15 @@ class GradientHealthProbe(Probe):
     # -- the probe --------------------------------------------------------------------------
     def on_step(self, trainer: Any, xb: Any, yb: Any) -> GradientStats | None:
         model = trainer.model
-        if model is not self._model:
+        first = model is not self._model
+        if first:
             if self._model is not None:
                 self._unhook()
             self._attach(model)
         step = trainer.step
         report = None
-        if step % self.interval == 0:
+        # The very first step is always reported: a network can blow up before the first interval.
+        if step % self.interval == 0 or (first and step == 1):
             report = self.measure(trainer)
         if (step + 1) % self.interval == 0:
             self._prepare(step)
@@ -381,7 +385,7 @@ class GradientHealthProbe(Probe):
         explode_reason = None
         if full and ratio > EXPLODE_RATIO:
             explode_reason = f"the first layer's gradient is {_orders(ratio)} larger than the output layer's"
-        elif full and typical > EXPLODE_NORM:
+        elif typical > EXPLODE_NORM:  # no need to wait for more reports: this is far out of bounds
             explode_reason = f"the gradient norm is {typical:.3g}"
         elif full and math.isfinite(w.start_total) and typical > EXPLODE_GROWTH * max(w.start_total, 1e-3):
             explode_reason = f"the gradient norm grew from {w.start_total:.3g} to {typical:.3g}"

@@ -1,13 +1,17 @@
 """Early stopping and overfitting detection, watched once per epoch.
 
 Overfitting shows as a validation loss that turns upward while the training loss keeps falling.
-Both curves are smoothed over a few epochs first, so one noisy epoch never raises the alarm.
+Both curves are smoothed first (the median of the last few epochs, which ignores single noisy
+epochs), and the rise must be clear: 10% above the lowest point, more than twice the epoch-to-epoch
+noise of the validation loss itself, lasting, and a real upward trend since the lowest point (a
+Mann-Kendall test), so mini-batch noise does not raise the alarm.
 Early stopping keeps a copy of the weights from the epoch with the lowest validation loss; when
 ``patience`` epochs pass without beating it, those weights are loaded back and the run ends.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +19,10 @@ from typing import Any
 from losslab.core.probe import Probe
 from losslab.core.tasks import GAN
 
-SMOOTH_EPOCHS = 3  # the mean over this many epochs is what gets compared
-RISE = 0.03  # the smoothed validation loss must sit this fraction above its best
+SMOOTH_EPOCHS = 5  # the median over this many epochs is what gets compared
+RISE = 0.10  # the smoothed validation loss must sit this fraction above its best ...
+TRAIN_FALL = 0.05  # ... while the smoothed training loss fell by at least this fraction since then
+TREND_Z = 2.5  # Mann-Kendall z-score the validation loss must show since its lowest point
 MIN_IMPROVEMENT = 1e-4  # relative: a smaller drop in validation loss is not an improvement
 
 
@@ -58,8 +64,29 @@ class _Epoch:
     val: float
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
+
+
+def _noise(values: list[float]) -> float:
+    """Robust standard deviation of epoch-to-epoch jitter, trend removed: 1.4826 MAD of differences / √2."""
+    if len(values) < 3:
+        return 0.0
+    diffs = [b - a for a, b in itertools.pairwise(values)]
+    centre = _median(diffs)
+    return 1.4826 * _median([abs(d - centre) for d in diffs]) / math.sqrt(2)
+
+
+def trend_z(values: list[float]) -> float:
+    """Mann-Kendall trend statistic: about N(0, 1) for values in random order, large for a steady rise."""
+    n = len(values)
+    if n < 4:
+        return 0.0
+    s = sum((b > a) - (b < a) for i, a in enumerate(values) for b in values[i + 1 :])
+    var = n * (n - 1) * (2 * n + 5) / 18
+    return (s - (s > 0) + (s < 0)) / math.sqrt(var)
 
 
 class OverfittingWatch:
@@ -71,9 +98,9 @@ class OverfittingWatch:
         self.reported = False
 
     def smoothed(self, i: int) -> tuple[float, float]:
-        """Mean training and validation loss over the ``window`` epochs ending at index ``i``."""
+        """Median training and validation loss over the ``window`` epochs ending at index ``i``."""
         part = self.epochs[max(0, i - self.window + 1) : i + 1]
-        return _mean([e.train for e in part]), _mean([e.val for e in part])
+        return _median([e.train for e in part]), _median([e.val for e in part])
 
     def add(self, epoch: int, step: int, train: float, val: float) -> OverfittingStarted | None:
         if not (math.isfinite(train) and math.isfinite(val)):
@@ -83,10 +110,18 @@ class OverfittingWatch:
             return None
         smooth = [self.smoothed(i) for i in range(self.window - 1, len(self.epochs))]
         best = min(range(len(smooth)), key=lambda i: smooth[i][1])
-        now_train, now_val = smooth[-1]
+        now_train = smooth[-1][0]
         best_train, best_val = smooth[best]
-        sustained = len(smooth) - 1 - best >= self.window
-        if not (sustained and now_val > best_val * (1 + self.rise) + 1e-12 and now_train < best_train):
+        # Jitter of a median of `window` epochs, from every epoch after the first fast descent.
+        noise = _noise([e.val for e in self.epochs[self.window :]]) / math.sqrt(self.window)
+        above = best_val * (1 + self.rise) + 2 * noise + 1e-12
+        recent = smooth[-self.window :]
+        sustained = len(smooth) - 1 - best >= 2 * self.window - 1 and all(v > above for _, v in recent)
+        if not (sustained and now_train < best_train * (1 - TRAIN_FALL)):
+            return None
+        # The trend after the lowest window: those epochs were picked for being low, which alone
+        # would make whatever follows look like a rise.
+        if trend_z([e.val for e in self.epochs[best + self.window :]]) < TREND_Z:
             return None
         # The turning point: the lowest raw validation loss within the best smoothing window.
         first = best  # smooth[i] ends at epochs[i + window - 1]
