@@ -11,6 +11,7 @@ methods the view defines (all optional):
 - ``on_finished(result)``      a run ended (Finished, or None after a failure)
 - ``redraw()``                 called at ~30 Hz; redraw only if something changed
 - ``set_trainer(trainer)``     the trainer in use (None after a reset); read-only use on the GUI thread
+- ``apply_theme()``            the light/dark scheme changed (colours from plots.theme)
 
 Adding a view is one entry here; the main window hard-codes none of them.
 """
@@ -31,4 +32,19 @@ class ViewDef:
     factory: Callable[[Any], QWidget]  # (main window) -> widget
 
 
-VIEWS: list[ViewDef] = []
+def _loss_inspector(window: Any) -> QWidget:
+    from losslab.gui.plots.loss_inspector import LossInspector
+
+    return LossInspector(window)
+
+
+def _samples(window: Any) -> QWidget:
+    from losslab.gui.plots.samples_view import SamplesView
+
+    return SamplesView(window)
+
+
+VIEWS: list[ViewDef] = [
+    ViewDef("Loss inspector", "lossInspector", _loss_inspector),
+    ViewDef("Samples", "samplesView", _samples),
+]

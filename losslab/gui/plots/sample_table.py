@@ -1,0 +1,211 @@
+"""Every training sample as a table row: features, target, prediction, error, loss, gradient.
+
+The model holds numpy arrays and formats only the cells the view asks for, so an update (at most ~10
+times a second, from the per-sample probe) costs a sort and a repaint of the visible rows. Rows are
+sorted by one column (the loss, worst first, unless the user clicks another header); when an update
+reorders them, Qt's persistent indexes are moved with their samples, so a selection stays on the
+samples selected, not on the row numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from losslab.core.data import Dataset
+from losslab.core.per_sample import PerSampleLosses
+from losslab.core.tasks import MULTICLASS, REGRESSION
+
+MAX_FEATURE_COLUMNS = 3
+Index = QModelIndex | QPersistentModelIndex
+
+
+def fmt(v: float) -> str:
+    if not math.isfinite(v):
+        return "–" if math.isnan(v) else ("∞" if v > 0 else "−∞")
+    if abs(v) >= 1e4:
+        return f"{v:,.0f}"
+    return f"{v:.4g}"
+
+
+class SampleTableModel(QAbstractTableModel):
+    """Rows are training samples; ``sample_at(row)`` says which."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dataset: Dataset | None = None
+        self._columns: list[tuple[str, str]] = []  # (header, key)
+        self._n = 0
+        self._order = np.empty(0, dtype=np.int64)
+        self._sort_key = "loss"
+        self._descending = True
+        self._values: dict[str, np.ndarray] = {}
+        self._text: dict[str, list[str]] = {}
+        self.step: int | None = None
+
+    # -- data ---------------------------------------------------------------------------------
+    def set_dataset(self, ds: Dataset | None) -> None:
+        self.beginResetModel()
+        self.dataset = ds
+        self._values, self._text = {}, {}
+        self.step = None
+        if ds is None:
+            self._n, self._columns = 0, []
+        else:
+            n = ds.n_train
+            self._n = n
+            names = list(ds.feature_names) or [f"x{i + 1}" for i in range(ds.n_features)]
+            x = ds.x_to_display(ds.x_train)
+            # The loss first (rows are sorted by it), then what it is made of, then the sample itself.
+            cols = [("sample", "sample"), ("loss", "loss"), ("|∂loss/∂output|", "grad")]
+            self._values["sample"] = np.arange(n, dtype=np.float64)
+            if ds.task == REGRESSION:
+                cols += [("error ŷ − y", "error"), ("prediction ŷ", "pred")]
+            elif ds.task == MULTICLASS:
+                cols += [("error 1 − P(true)", "error"), ("predicted class", "pred")]
+            else:
+                cols += [("error 1 − P(true)", "error"), ("P(class 1)", "pred")]
+            if np.any(ds.outliers_train):
+                cols.append(("note", "note"))
+                mark = "outlier" if ds.task == REGRESSION else "flipped label"
+                self._text["note"] = [mark if o else "" for o in ds.outliers_train]
+                self._values["note"] = np.asarray(ds.outliers_train, dtype=np.float64)
+            target = ds.target_name or "y"
+            cols.append((target if ds.task == REGRESSION else "label", "target"))
+            if ds.task == REGRESSION:
+                self._values["target"] = ds.y_to_display(ds.y_train).astype(np.float64)
+            else:
+                y = np.asarray(ds.y_train).astype(np.int64)
+                self._values["target"] = y.astype(np.float64)
+                self._text["target"] = [self._class_name(int(k)) for k in y]
+            for i in range(min(ds.n_features, MAX_FEATURE_COLUMNS)):
+                cols.append((names[i], f"x{i}"))
+                self._values[f"x{i}"] = x[:, i]
+            for key in ("pred", "error", "loss", "grad"):
+                self._values[key] = np.full(n, np.nan)
+            self._columns = cols
+        self._order = np.arange(self._n)
+        self._sort_now()
+        self.endResetModel()
+
+    def _class_name(self, k: int) -> str:
+        names = self.dataset.class_names if self.dataset is not None else []
+        return names[k] if k < len(names) else f"class {k}"
+
+    def update(self, event: PerSampleLosses) -> bool:
+        """Take a measurement; rows re-sort, selections follow their samples. False if it does not fit."""
+        ds = self.dataset
+        if ds is None or len(event.loss) != self._n:
+            return False
+        self.step = event.step
+        self._values["loss"] = event.loss
+        self._values["grad"] = event.grad
+        pred = np.asarray(event.prediction, dtype=np.float64)
+        y = np.asarray(ds.y_train)
+        if ds.task == REGRESSION:
+            self._values["pred"] = pred
+            self._values["error"] = pred - self._values["target"]
+        elif pred.ndim == 2:
+            cls = pred.argmax(axis=1)
+            self._values["pred"] = cls.astype(np.float64)
+            best = pred.max(axis=1)
+            names = [self._class_name(int(k)) for k in cls]
+            self._text["pred"] = [f"{name} ({p:.2f})" for name, p in zip(names, best, strict=True)]
+            self._values["error"] = 1.0 - pred[np.arange(len(pred)), y.astype(np.int64)]
+        else:
+            self._values["pred"] = pred
+            self._values["error"] = np.where(y > 0.5, 1.0 - pred, pred)
+        self._reorder()
+        return True
+
+    def _reorder(self) -> None:
+        """Sort again, moving Qt's persistent indexes (the selection) along with their samples."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        samples = [int(self._order[i.row()]) for i in old]
+        self._sort_now()
+        rows = np.empty(self._n, dtype=np.int64)
+        rows[self._order] = np.arange(self._n)
+        new = [self.index(int(rows[s]), i.column()) for s, i in zip(samples, old, strict=True)]
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    def _sort_now(self) -> None:
+        v = self._values.get(self._sort_key)
+        if v is None or self._n == 0:
+            self._order = np.arange(self._n)
+            return
+        key = np.where(np.isnan(v), -np.inf if self._descending else np.inf, v)
+        order = np.argsort(-key if self._descending else key, kind="stable")
+        self._order = order.astype(np.int64)
+
+    # -- reading ------------------------------------------------------------------------------
+    def sample_at(self, row: int) -> int:
+        return int(self._order[row])
+
+    def row_of(self, sample: int) -> int:
+        return int(np.flatnonzero(self._order == sample)[0])
+
+    def column_of(self, key: str) -> int:
+        return next(i for i, (_, k) in enumerate(self._columns) if k == key)
+
+    def value(self, row: int, key: str) -> float:
+        return float(self._values[key][self._order[row]])
+
+    def order(self) -> np.ndarray:
+        return self._order.copy()
+
+    # -- Qt model -----------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._n
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self._columns[section][0]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _HELP.get(self._columns[section][1], "")
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        key = self._columns[index.column()][1]
+        sample = int(self._order[index.row()])
+        if role == Qt.ItemDataRole.DisplayRole:
+            text = self._text.get(key)
+            if text is not None:
+                return text[sample]
+            v = float(self._values[key][sample])
+            return str(int(v)) if key == "sample" else fmt(v)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if key in self._text:
+                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self._columns):
+            return
+        self._sort_key = self._columns[column][1]
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self._reorder()
+
+
+_HELP = {
+    "sample": "The sample's number in the training set",
+    "target": "What the sample should be predicted as",
+    "pred": "What the model predicts now",
+    "error": "How wrong the prediction is, in the data's own terms",
+    "loss": "How much the loss charges for it: what training sees",
+    "grad": "How hard this sample pushes on the model's output: the size of the loss's slope there",
+    "note": "Samples the dataset made unusual on purpose",
+}

@@ -1,0 +1,208 @@
+"""The Samples view: error vs loss for every training sample, as a table sorted worst first, the data
+with the selected samples ringed, and the histogram of per-sample losses with the cost marked.
+
+Data comes from the per-sample probe (core/per_sample.py, on the training thread, at most ~10 times a
+second); each part redraws on the window's 30 Hz timer only when it is visible and has not drawn the
+latest measurement yet. Selecting rows rings those samples here and in the Training tab's task view;
+the task views can also show every training point's loss as ring size or colour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QItemSelection, Qt, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from losslab.core.per_sample import PerSampleLosses, per_sample_probes
+from losslab.gui.plots.loss_histogram import LossHistogram
+from losslab.gui.plots.sample_table import SampleTableModel
+from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
+
+
+class SamplesView(QWidget):
+    """A view for the main window's registry (views.py)."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__()
+        self.window_ = window
+        self.latest: PerSampleLosses | None = None
+        self._drawn: dict[str, int] = {}  # part -> step of the measurement it shows
+
+        self.model = SampleTableModel()
+        self.table = QTableView()
+        self.table.setObjectName("sampleTable")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+        self.task_view = TaskView()
+        self.task_view.setObjectName("samplesTaskPlot")
+        self.histogram = LossHistogram()
+
+        self.summary = QLabel("Train to see each training sample's loss.")
+        self.summary.setObjectName("samplesSummary")
+        self.summary.setWordWrap(True)
+        self.freeze_check = QCheckBox("Freeze")
+        self.freeze_check.setObjectName("freezeSamples")
+        self.freeze_check.setToolTip("Stop updating the table and histogram (training goes on), to read them")
+        self.log_check = QCheckBox("Log counts")
+        self.log_check.setObjectName("histogramLogCounts")
+        self.log_check.setToolTip("A logarithmic count axis in the histogram: a few samples with huge losses "
+                                  "(outliers) stay visible next to hundreds of small ones")
+        self.points_combo = QComboBox()
+        self.points_combo.setObjectName("pointsByLoss")
+        for mode, text in LOSS_DISPLAY.items():
+            self.points_combo.addItem(text, mode)
+        self.points_combo.setToolTip("Show each training point's loss in the task views (also in their "
+                                     "right-click menu)")
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 4, 6, 0)
+        top.addWidget(self.summary, 1)
+        top.addWidget(QLabel("Points by loss:"))
+        top.addWidget(self.points_combo)
+        top.addWidget(self.log_check)
+        top.addWidget(self.freeze_check)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.task_view)
+        right.addWidget(self.histogram)
+        right.setSizes([520, 300])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([760, 520])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.points_combo.currentIndexChanged.connect(self._on_points_combo)
+        self.freeze_check.toggled.connect(self._on_freeze)
+        self.log_check.toggled.connect(self.histogram.set_log_counts)
+        window.task_view.pointWeightModeChanged.connect(self._on_point_mode)
+        self.task_view.pointWeightModeChanged.connect(self._on_point_mode)
+        window.controller.view.connect(self._on_view)
+        self.reset(window.state.dataset)
+
+    # -- the main window's view protocol ----------------------------------------------------------
+    def make_probes(self, trainer: Any) -> list[Any]:
+        return per_sample_probes(trainer)
+
+    def reset(self, dataset: Any) -> None:
+        self.latest = None
+        self._drawn.clear()
+        self.model.set_dataset(dataset)
+        self.table.sortByColumn(self.model.column_of("loss") if dataset is not None else 0,
+                                Qt.SortOrder.DescendingOrder)
+        self.task_view.set_dataset(dataset)
+        self.histogram.clear_data()
+        self.summary.setText("Train to see each training sample's loss.")
+        self._resize_columns()
+
+    def on_event(self, event: Any) -> None:
+        if isinstance(event, PerSampleLosses):
+            self.latest = event
+
+    def redraw(self) -> None:
+        ev = self.latest
+        if ev is None:
+            return
+        visible = self.isVisible()
+        frozen = self.freeze_check.isChecked()
+        if visible and not frozen and self._drawn.get("table") != ev.step and self.model.update(ev):
+            self._drawn["table"] = ev.step
+            self._update_summary(ev)
+        if visible and not frozen and self._drawn.get("histogram") != ev.step:
+            self.histogram.update_from(ev)
+            self._drawn["histogram"] = ev.step
+        for name, view in (("mini", self.task_view), ("main", self.window_.task_view)):
+            if view.isVisible() and view.point_weight_mode != "off" and self._drawn.get(name) != ev.step:
+                view.set_point_weights(ev.loss)
+                self._drawn[name] = ev.step
+
+    def apply_theme(self) -> None:
+        self.task_view.apply_theme()
+        self.histogram.apply_theme()
+
+    # -- parts ------------------------------------------------------------------------------------
+    def _resize_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        for c in range(self.model.columnCount()):
+            header.resizeSection(c, max(70, self.table.fontMetrics().horizontalAdvance(
+                str(self.model.headerData(c, Qt.Orientation.Horizontal))) + 28))
+
+    def _update_summary(self, ev: PerSampleLosses) -> None:
+        loss = ev.loss[np.isfinite(ev.loss)]
+        if loss.size == 0:
+            return
+        total = float(loss.sum())
+        top = np.sort(loss)[::-1]
+        k = max(1, len(loss) // 10)
+        share = float(top[:k].sum()) / total if total > 0 else 0.0
+        self.summary.setText(
+            f"Epoch {ev.epoch}, step {ev.step}: the worst 10% of the {len(loss)} training samples carry "
+            f"{share:.0%} of the total loss. Select rows to find them in the data."
+        )
+
+    @Slot(object)
+    def _on_view(self, payload: Any) -> None:
+        self.task_view.set_view(payload)  # the same predictions the Training tab draws
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, *_: Any) -> None:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        samples = [self.model.sample_at(r) for r in rows]
+        for view in (self.task_view, self.window_.task_view):
+            view.highlight(samples)
+
+    def selected_samples(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.sample_at(r) for r in rows]
+
+    @Slot(int)
+    def _on_points_combo(self, _index: int) -> None:
+        mode = self.points_combo.currentData()
+        for view in (self.task_view, self.window_.task_view):
+            view.set_point_weight_mode(mode)
+        self._drawn.pop("mini", None)
+        self._drawn.pop("main", None)
+        self.redraw()
+
+    @Slot(str)
+    def _on_point_mode(self, mode: str) -> None:
+        """A task view's menu changed the mode: follow it everywhere."""
+        index = self.points_combo.findData(mode)
+        if index >= 0 and index != self.points_combo.currentIndex():
+            self.points_combo.setCurrentIndex(index)
+
+    @Slot(bool)
+    def _on_freeze(self, on: bool) -> None:
+        if not on:
+            self.redraw()
+
+
+def samples_factory(window: Any) -> QWidget:
+    return SamplesView(window)
