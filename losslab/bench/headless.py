@@ -27,6 +27,9 @@ def _load(path: Path) -> tuple[Any, Any]:
 
 def calibrate_epochs(path: Path, target_s: float, min_epochs: int = 2) -> tuple[int, int]:
     """Epochs for a plain run of about ``target_s`` seconds here, and the steps per epoch."""
+    import torch
+
+    torch.set_num_threads(1)  # as measured: with 2 threads a small net runs several times slower
     experiment, dataset = _load(path)
     loop = PlainLoop(experiment, dataset)
     loop.run(1)  # warm-up
