@@ -65,10 +65,10 @@ def test_multiclass_gradients_are_per_output():
     np.testing.assert_allclose(last.prediction.sum(1), 1.0, rtol=1e-5)
 
 
-def test_it_measures_at_most_ten_times_a_second():
+def test_it_measures_at_most_five_times_a_second():
     trainer, probe, events = run_with_probe(moons(epochs=8))
     elapsed = trainer.elapsed
-    assert probe.measurements <= elapsed / 0.1 + 2
+    assert probe.measurements <= elapsed / 0.2 + 2
     steps = [e.step for e in events]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)
 

@@ -20,6 +20,8 @@ from losslab.core.per_sample import PerSampleLosses
 from losslab.core.tasks import MULTICLASS, REGRESSION
 
 MAX_FEATURE_COLUMNS = 3
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -176,20 +178,17 @@ class SampleTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        key = self._columns[index.column()][1]
-        sample = int(self._order[index.row()])
+        # Called for every visible cell and role on each repaint: answer the two roles used, fast.
         if role == Qt.ItemDataRole.DisplayRole:
+            key = self._columns[index.column()][1]
+            sample = self._order[index.row()]
             text = self._text.get(key)
             if text is not None:
                 return text[sample]
             v = float(self._values[key][sample])
             return str(int(v)) if key == "sample" else fmt(v)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key in self._text:
-                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return _LEFT if self._columns[index.column()][1] in self._text else _RIGHT
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -9,6 +9,7 @@ the task views can also show every training point's loss as ring size or colour.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,10 @@ from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import SampleTableModel
 from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
 
+# The table and histogram redraw at most this often: they are read, not watched like a curve, and each
+# redraw holds the GIL the training thread needs.
+REFRESH_SECONDS = 0.25
+
 
 class SamplesView(QWidget):
     """A view for the main window's registry (views.py)."""
@@ -40,6 +45,7 @@ class SamplesView(QWidget):
         self.window_ = window
         self.latest: PerSampleLosses | None = None
         self._drawn: dict[str, int] = {}  # part -> step of the measurement it shows
+        self._last_refresh = 0.0
 
         self.model = SampleTableModel()
         self.table = QTableView()
@@ -130,18 +136,23 @@ class SamplesView(QWidget):
         ev = self.latest
         if ev is None:
             return
-        visible = self.isVisible()
-        frozen = self.freeze_check.isChecked()
-        if visible and not frozen and self._drawn.get("table") != ev.step and self.model.update(ev):
-            self._drawn["table"] = ev.step
-            self._update_summary(ev)
-        if visible and not frozen and self._drawn.get("histogram") != ev.step:
-            self.histogram.update_from(ev)
-            self._drawn["histogram"] = ev.step
+        now = time.perf_counter()
+        due = now - self._last_refresh >= REFRESH_SECONDS or not self.window_.controller.running
+        if self.isVisible() and not self.freeze_check.isChecked() and due:
+            if self._drawn.get("table") != ev.step and self.model.update(ev):
+                self._drawn["table"] = ev.step
+                self._update_summary(ev)
+                self._last_refresh = now
+            if self._drawn.get("histogram") != ev.step:
+                self.histogram.update_from(ev)
+                self._drawn["histogram"] = ev.step
+                self._last_refresh = now
         for name, view in (("mini", self.task_view), ("main", self.window_.task_view)):
-            if view.isVisible() and view.point_weight_mode != "off" and self._drawn.get(name) != ev.step:
+            stale = self._drawn.get(name) != ev.step
+            if due and stale and view.isVisible() and view.point_weight_mode != "off":
                 view.set_point_weights(ev.loss)
                 self._drawn[name] = ev.step
+                self._last_refresh = now
 
     def apply_theme(self) -> None:
         self.task_view.apply_theme()
