@@ -575,7 +575,8 @@ def _make_spec(custom: CustomLoss, task: str) -> LossSpec:
     return LossSpec(
         id=CUSTOM_ID,
         name=custom.name,
-        formula=f"<pre>{html.escape(code.rstrip())}</pre>",
+        # The code is its formula: monospace, wrapped rather than cut off in a narrow panel.
+        formula=f'<pre style="white-space: pre-wrap; font-size: small">{html.escape(code.rstrip())}</pre>',
         tasks=frozenset(custom.tasks),
         target_format=f"as your code expects; LossLab passes {_TARGETS[task]}",
         output=custom.output,

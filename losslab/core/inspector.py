@@ -154,7 +154,8 @@ def numeric_kinks(x: np.ndarray, slope: np.ndarray, spec: LossSpec | None = None
     if span <= 0:
         return ()
     found = np.flatnonzero((jumps > 0.1 * span) & (jumps > 25 * typical + 1e-12))
-    return tuple(float(round((x[i] + x[i + 1]) / 2, 6)) for i in found)
+    # Between two grid points: the middle, or 0 when they straddle it (hand-written kinks sit at 0 mostly).
+    return tuple(0.0 if x[i] <= 0.0 <= x[i + 1] else float(round((x[i] + x[i + 1]) / 2, 6)) for i in found)
 
 
 def convexity(spec: LossSpec, curves: list[Curve]) -> Convexity:

@@ -6,7 +6,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QStyle, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QStyle, QVBoxLayout, QWidget
 
 from losslab.core.trust import experiment_code, is_trusted, trust
 from losslab.gui.code_editor import CodeEditor
@@ -31,6 +32,7 @@ class TrustDialog(QDialog):
         self.code.setObjectName("trustCode")
         self.code.setPlainText(code)
         self.code.setReadOnly(True)
+        self.code.set_error_line(None)  # refreshes the line marks: no "current line" in a read-only view
         note = QLabel("LossLab remembers your answer for this exact code; any change to it asks again.")
         note.setStyleSheet("color: palette(placeholder-text);")
         buttons = QDialogButtonBox()
@@ -39,9 +41,12 @@ class TrustDialog(QDialog):
         self.cancel_button.setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        head = QHBoxLayout()
+        head.addWidget(icon)
+        head.addWidget(text, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(icon)
-        layout.addWidget(text)
+        layout.addLayout(head)
         layout.addWidget(self.code, 1)
         layout.addWidget(note)
         layout.addWidget(buttons)

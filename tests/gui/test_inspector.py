@@ -179,8 +179,11 @@ def test_histogram_marks_the_mean_and_points_show_their_loss(qtbot, window):
     samples.points_combo.setCurrentIndex(samples.points_combo.findData("size"))
     window._redraw()
     assert samples.task_view.weight_marks.isVisible()
-    sizes = samples.task_view.weight_marks.data["size"]
-    assert sizes[np.argmax(ev.loss)] == sizes.max()  # the worst sample has the biggest ring
+    x, y = samples.task_view.weight_marks.getData()
+    biggest = int(np.argmax(samples.task_view.weight_marks.data["size"]))
+    worst = samples.task_view.training_positions()[int(np.argmax(ev.loss))]
+    assert (x[biggest], y[biggest]) == pytest.approx(tuple(worst))  # the worst sample has the biggest ring
+    assert len(x) < len(ev.loss)  # samples with a negligible loss get no ring
     assert window.task_view.point_weight_mode == "size"
     window.task_view.set_point_weight_mode("colour")  # the task view's own menu
     assert samples.points_combo.currentData() == "colour"

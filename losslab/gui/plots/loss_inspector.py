@@ -482,8 +482,9 @@ class LossInspector(QWidget):
         parts = [f'<span style="color:{color}"><b>{html.escape(conv.text)}</b></span>']
         kinks = self.kinks()
         if kinks:
-            where = ", ".join(f"{k:.3g}" for k in kinks)
-            parts.append(f"<b>Not differentiable</b> at x = {where} (marked ○): the gradient jumps there.")
+            where = ", ".join(f"{k + 0.0:.3g}" for k in kinks)
+            near = "near " if spec.custom else ""  # found numerically, to the grid's resolution
+            parts.append(f"<b>Not differentiable</b> {near}x = {where} (marked ○): the gradient jumps there.")
         elif spec.custom:
             parts.append("No kink found on the drawn range (checked numerically).")
         else:

@@ -43,7 +43,9 @@ SURFACE_STRENGTH = 0.5  # how much of a class colour the decision surface shows 
 ViewFunction = Callable[[Any], dict[str, Any] | None]
 # How training points show their loss (set_point_weights): not at all, as ring size, as fill colour.
 LOSS_DISPLAY = {"off": "Off", "size": "Ring size", "colour": "Colour"}
+LOSS_LEGEND = {"size": "ring size: the sample's loss", "colour": "colour: the sample's loss (bright = high)"}
 LOSS_COLORMAP = "plasma"
+MIN_RING_SHARE = 0.02  # samples under 2% of the top loss get no ring: a ring on every point is clutter
 
 
 def view_mode(ds: Dataset | None) -> str:
@@ -682,6 +684,7 @@ class TaskView(pg.PlotWidget):
         self.point_weight_mode = "off"
         self.weight_marks = pg.ScatterPlotItem(pxMode=True)
         self.weight_marks.setZValue(14)
+        self._weight_legend: str | None = None
         self.highlight_marks = pg.ScatterPlotItem(symbol="o", pxMode=True, brush=pg.mkBrush(None))
         self.highlight_marks.setZValue(40)
         for item in (self.weight_marks, self.highlight_marks):
@@ -703,6 +706,7 @@ class TaskView(pg.PlotWidget):
         group.triggered.connect(self._on_loss_action)
 
     def _clear_sample_overlays(self) -> None:
+        self._weight_legend = None  # set_dataset has cleared the legend
         self._train_pos = None
         self._highlighted = np.empty(0, dtype=np.int64)
         self._weights = None
@@ -752,24 +756,39 @@ class TaskView(pg.PlotWidget):
         self._weights = None if values is None else np.asarray(values, dtype=np.float64).ravel()
         self._redraw_sample_overlays()
 
+    def _set_weight_legend(self, text: str | None) -> None:
+        if text == self._weight_legend:
+            return
+        if self._weight_legend is not None:
+            self.legend.removeItem(self.weight_marks)
+            self._legend_names.discard(self._weight_legend)
+        self._weight_legend = text
+        if text is not None:
+            self._legend_once(self.weight_marks, text)
+
     def _redraw_sample_overlays(self) -> None:
         pos, w = self._train_pos, self._weights
         if self.point_weight_mode == "off" or pos is None or w is None or len(w) != len(pos) or not len(w):
             self.weight_marks.hide()
+            self._set_weight_legend(None)
         else:
             finite = np.isfinite(w)
             top = float(np.percentile(w[finite], 99)) if finite.any() else 0.0
             share = np.clip(np.nan_to_num(w / top if top > 0 else w * 0.0), 0.0, 1.0)
             base = _point_size(len(pos))
             if self.point_weight_mode == "size":  # a ring whose area grows with the loss
-                ring = pg.mkPen(self._pal["foreground"], width=1.2)
-                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 22 * np.sqrt(share), symbol="o",
-                                          pen=ring, brush=pg.mkBrush(None))
+                color = pg.mkColor(self._pal["foreground"])
+                color.setAlpha(170)
+                ring = pg.mkPen(color, width=1.3)
+                big = share >= MIN_RING_SHARE
+                self.weight_marks.setData(pos[big, 0], pos[big, 1], size=base + 4 + 26 * np.sqrt(share[big]),
+                                          symbol="o", pen=ring, brush=pg.mkBrush(None))
             else:
                 cmap = pg.colormap.get(LOSS_COLORMAP)
                 brushes = [pg.mkBrush(c) for c in cmap.map(share, mode="qcolor")]
                 self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 1, symbol="o", brush=brushes,
                                           pen=pg.mkPen(self._pal["background"], width=0.8))
             self.weight_marks.show()
+            self._set_weight_legend(LOSS_LEGEND[self.point_weight_mode])
         if self._highlighted.size:
             self.highlight(self._highlighted)
