@@ -280,6 +280,7 @@ class CustomLossDialog(QDialog):
         self._checked = section
         return True
 
+    @Slot()
     def accept(self) -> None:
         if not self.check():
             return
