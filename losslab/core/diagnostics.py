@@ -32,7 +32,7 @@ EXPLODE_GROWTH = 1e2  # ... as is one this many times larger than it was at the 
 WARN_WINDOW = 5  # reports: warnings look at the median over this many, so one odd batch is ignored
 SLOPE_FRACTION = 0.05  # saturated: the activation's slope is below this fraction of its maximum
 HIST_BINS = 40
-HIST_EVERY = 5  # a histogram with every 5th report
+HIST_EVERY = 2  # a histogram with every 2nd report (np.bincount: ~10 µs per layer)
 _SIGMOID_EDGE = 0.5 * (1 - math.sqrt(1 - SLOPE_FRACTION))  # s(1 - s) < 0.05 * 0.25
 _TANH_EDGE = math.sqrt(1 - SLOPE_FRACTION)  # 1 - t^2 < 0.05
 

@@ -50,9 +50,12 @@ class EarlyStopped:
     best_step: int
     best_val_loss: float
     notice: str
+    overfitting_marked: bool = False  # the overfitting mark already sits at best_step
 
     @property
-    def loss_mark(self) -> tuple[float, str]:
+    def loss_mark(self) -> tuple[float, str] | None:
+        if self.overfitting_marked:  # one line, one label: say both
+            return float(self.best_step), f"best epoch {self.best_epoch} (restored); overfitting from here"
         return float(self.best_step), f"best epoch {self.best_epoch} (restored)"
 
 
@@ -158,6 +161,7 @@ class EarlyStopping(Probe):
         self.best_state: dict[str, Any] | None = None
         self._last_epoch = 0
         self._warned = False
+        self._overfit_step = -1
 
     def on_epoch(self, trainer: Any) -> Any:
         if trainer.model is not self._model or trainer.epoch <= self._last_epoch:
@@ -174,6 +178,8 @@ class EarlyStopping(Probe):
                                "is off for this run.")
             return None
         event = self.watch.add(epoch, step, train, val)
+        if event is not None:
+            self._overfit_step = event.step
         if not self.patience:
             return event
         if val < self.best_val * (1 - self.min_improvement) or self.best_state is None:
@@ -193,6 +199,7 @@ class EarlyStopping(Probe):
                 f"{self.patience} epoch{'s' if self.patience != 1 else ''}. The weights from epoch "
                 f"{self.best_epoch} (validation loss {self.best_val:.4g}) are back in place.",
             )
+            stopped.overfitting_marked = self._overfit_step == self.best_step
             trainer.end_run(stopped)
             return stopped
         return event

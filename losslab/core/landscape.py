@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,14 @@ class LossSurface:
         # Grid points evaluated in one batched forward pass: ~8 MB of activations per layer at most.
         self.chunk = max(1, min(256, 2_000_000 // max(1, len(self.x) * widest)))
         self._batched: Any = None  # built on first use; False when vmap cannot run this loss
+
+    def set_center(self, vector: Any) -> None:
+        """Centre the surface on ``vector`` (e.g. weights recorded on the training thread between steps)."""
+        vector = torch.as_tensor(np.asarray(vector), dtype=torch.float64)
+        if vector.shape != self.center.shape:
+            raise LossLabError("the recorded weights belong to a different network; train again", "weights")
+        self.center = vector
+        self._load(vector)
 
     @torch.no_grad()
     def loss(self, vector: torch.Tensor) -> float:
@@ -331,16 +340,25 @@ class WeightSnapshot:
 
 
 class WeightTrajectoryProbe(Probe):
-    """Records the weights every ``every`` steps and at every epoch end, as WeightSnapshot events."""
+    """Records the weights every ``every`` steps and at every epoch end, as WeightSnapshot events.
 
-    def __init__(self, every: int = 10) -> None:
+    ``min_seconds`` spaces the snapshots out in time as well (a full-batch run can do thousands of
+    epochs a second, and a path of 20 points a second is plenty to draw).
+    """
+
+    def __init__(self, every: int = 10, min_seconds: float = 0.0) -> None:
         self.every = max(1, int(every))
+        self.min_seconds = min_seconds
         self._last_step = -1
+        self._last_time = -math.inf
 
     def _snap(self, trainer: Any) -> WeightSnapshot | None:
         if trainer.step == self._last_step:
             return None
-        self._last_step = trainer.step
+        now = time.perf_counter()
+        if now - self._last_time < self.min_seconds and self._last_step >= 0:
+            return None
+        self._last_step, self._last_time = trainer.step, now
         return WeightSnapshot(trainer.step, trainer.epoch, flat_params(trainer.model).numpy())
 
     def on_step(self, trainer: Any, xb: Any, yb: Any) -> WeightSnapshot | None:

@@ -7,6 +7,7 @@ them on a 30 Hz timer.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.path: Path | None = None
         self.trainer: Any = None
         self._finished = False  # the current trainer has run all its epochs
+        self._divergence: Any = None  # a Diverged event whose run is still ending (see _on_finished)
 
         self.controller = TrainingController(self)
         self.controller.stepBatch.connect(self._on_steps)
@@ -571,13 +573,63 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_probe_event(self, event: Any) -> None:
+        # A probe's finding may carry a mark for the loss plot (overfitting began, the epoch early
+        # stopping restored) and a line for the status bar (a gradient warning).
+        mark = getattr(event, "loss_mark", None)
+        if mark is not None:
+            self.loss_view.mark(*mark)
+        notice = getattr(event, "notice", "")
+        if notice:
+            self.statusBar().showMessage(notice, 12_000)
         self._notify_views("on_event", event)
 
     @Slot(object)
     def _on_diverged(self, event: Any) -> None:
         self.loss_view.mark(event.step, "diverged")
         self._finished = True
-        QMessageBox.warning(self, "Training diverged", event.message)
+        self._divergence = event  # the way out is offered once the run's thread has ended
+
+    def _offer_restore(self, event: Any) -> None:
+        """The divergence dialog, with a button that restores the last good weights at half the rate."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Training diverged", event.message, parent=self)
+        good = getattr(self.trainer, "last_good", None) if self.trainer is not None else None
+        restore = None
+        if good is not None:
+            where = f"the weights from the end of epoch {good.epoch}" if good.epoch else "the initial weights"
+            box.setInformativeText(
+                f"Restore {where} and halve the learning rate, then press Train to go on from there. "
+                "Or close this and change the settings: the next run starts from fresh weights."
+            )
+            restore = box.addButton(
+                "Restore last good weights and halve the learning rate", QMessageBox.ButtonRole.AcceptRole
+            )
+            restore.setObjectName("restoreLastGood")
+            box.setDefaultButton(restore)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.exec()
+        if restore is not None and box.clickedButton() is restore:
+            self.restore_last_good()
+
+    def restore_last_good(self) -> bool:
+        """After a divergence: the last good weights back, half the learning rate, the run resumable."""
+        trainer = self.trainer
+        if trainer is None or self.controller.running:
+            return False
+        good = trainer.restore_last_good(halve_lr=True)
+        if good is None:
+            return False
+        lr = trainer.lr.base_lr
+        # The panel shows it; the trainer has it already (and keeps it even below the panel's minimum).
+        with contextlib.suppress(LossLabError):
+            self.state.update("optimizer", lr=lr)
+        self._finished = False
+        self.loss_view.mark(trainer.step, "restored")
+        where = "initial weights" if good.epoch == 0 else f"weights from epoch {good.epoch}"
+        self.statusBar().showMessage(
+            f"Restored the {where}; learning rate halved to {lr:g}. Press Train to go on.", 10_000
+        )
+        self._update_actions()
+        return True
 
     @Slot(str)
     def _on_notice(self, message: str) -> None:
@@ -587,11 +639,14 @@ class MainWindow(QMainWindow):
     def _on_finished(self, result: Any) -> None:
         if result is not None and not result.stopped and result.diverged is None:
             self._finished = True
-            self.statusBar().showMessage(
-                "Training finished. Train again to start over from fresh weights.", 6000
-            )
+            early = getattr(result, "early_stop", None)
+            done = f"{early.notice} " if early is not None else "Training finished. "
+            self.statusBar().showMessage(done + "Train again to start over from fresh weights.", 10_000)
         self._redraw()
         self._update_actions()
+        divergence, self._divergence = self._divergence, None
+        if divergence is not None:
+            self._offer_restore(divergence)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:

@@ -44,7 +44,28 @@ def _samples(window: Any) -> QWidget:
     return SamplesView(window)
 
 
+def _gradients(window: Any) -> QWidget:
+    from losslab.gui.plots.gradient_view import GradientView
+
+    return GradientView(window)
+
+
+def _landscape(window: Any) -> QWidget:
+    from losslab.gui.plots.landscape_view import LandscapeView
+
+    return LandscapeView(window)
+
+
+def _lr_finder(window: Any) -> QWidget:
+    from losslab.gui.plots.lr_finder_view import LRFinderView
+
+    return LRFinderView(window)
+
+
 VIEWS: list[ViewDef] = [
     ViewDef("Loss inspector", "lossInspector", _loss_inspector),
     ViewDef("Samples", "samplesView", _samples),
+    ViewDef("Gradients", "gradientView", _gradients),
+    ViewDef("Landscape", "landscapeView", _landscape),
+    ViewDef("LR finder", "lrFinderView", _lr_finder),
 ]

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from losslab.core.diagnostics import (
+    HIST_EVERY,
     GradientHealthProbe,
     GradientStats,
     HistogramHistory,
@@ -91,7 +92,7 @@ def test_reports_every_n_steps_plus_the_first_and_histograms_every_kth():
     trainer, stats = stats_of(experiment(deep("tanh", 2), diagnostics_every=4))
     assert [s.step for s in stats] == [1, *range(4, trainer.step + 1, 4)]
     with_hist = [s.step for s in stats if s.histograms is not None]
-    assert with_hist == [s.step for s in stats][::5]
+    assert with_hist == [s.step for s in stats][::HIST_EVERY]
     assert stats[0].layers == ("Linear 1 (2→16)", "Linear 2 (16→16)", "Output (16→1)")
     assert stats[0].activations == ("Tanh 1", "Tanh 2")
 
