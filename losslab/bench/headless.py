@@ -70,6 +70,9 @@ def _timed_losslab(experiment: Any, dataset: Any) -> tuple[float, float, Any]:
     # Where LossLab's extra time goes (the plain loop does none of this), for the report: the
     # epoch-end work (evaluation, weight snapshot, probes' on_epoch) and each probe's own share.
     end_epoch = trainer._end_epoch = _CpuTimer(trainer._end_epoch)
+    snapshot = None
+    if hasattr(trainer, "_snapshot"):  # the "last good weights" copy kept for divergence recovery
+        snapshot = trainer._snapshot = _CpuTimer(trainer._snapshot)
     timers: list[tuple[str, str, _CpuTimer]] = []  # (probe class, method, timer)
     for probe in trainer.probes:
         for method in ("on_step", "on_epoch"):
@@ -80,7 +83,10 @@ def _timed_losslab(experiment: Any, dataset: Any) -> tuple[float, float, Any]:
     trainer.run()
     wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
     in_end_epoch = sum(t.seconds for _, method, t in timers if method == "on_epoch")
-    shares = {"epoch-end evaluation and snapshot": (end_epoch.seconds - in_end_epoch) / cpu}
+    snap_s = snapshot.seconds if snapshot else 0.0
+    shares = {"epoch-end evaluation": (end_epoch.seconds - in_end_epoch - snap_s) / cpu}
+    if snapshot:
+        shares["weight snapshots"] = snap_s / cpu
     for name, _, t in timers:
         shares[f"{name} (probe)"] = shares.get(f"{name} (probe)", 0.0) + t.seconds / cpu
     trainer.bench_shares = shares

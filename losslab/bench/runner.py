@@ -36,15 +36,30 @@ class Plan:
     run_s: float  # about how long one plain training run lasts
     repeats: int  # pairs per workload (headless and window each)
     startup_runs: int
-    redraw_repeats: int
+    redraw_repeats: int  # redraws per measurement (loss_plot_redraw_seconds returns their median)
+    redraw_rounds: int  # measurements per size, sizes taking turns
     startup_epochs: int | None  # None: the moons example's own 40 epochs
     memory_baseline: bool  # also measure a bare `import torch` (for what limits peak memory)
 
 
 FULL = Plan(
-    run_s=1.5, repeats=7, startup_runs=3, redraw_repeats=15, startup_epochs=None, memory_baseline=True
+    run_s=1.0,
+    repeats=5,
+    startup_runs=3,
+    redraw_repeats=15,
+    redraw_rounds=3,
+    startup_epochs=None,
+    memory_baseline=True,
 )
-QUICK = Plan(run_s=0.2, repeats=3, startup_runs=1, redraw_repeats=5, startup_epochs=5, memory_baseline=False)
+QUICK = Plan(
+    run_s=0.2,
+    repeats=3,
+    startup_runs=1,
+    redraw_repeats=5,
+    redraw_rounds=1,
+    startup_epochs=5,
+    memory_baseline=False,
+)
 
 
 def _say(message: str) -> None:
@@ -207,7 +222,8 @@ def measure_window(folder: Path, paths: dict[str, Path], plan: Plan, rows: dict[
 
 def measure_redraw(folder: Path, plan: Plan) -> dict[str, Any]:
     out = folder / "redraw.json"
-    _child("losslab.bench.redraw", [str(out), str(plan.redraw_repeats), *report.SIZES], timeout=300)
+    args = [str(out), str(plan.redraw_repeats), str(plan.redraw_rounds), *report.SIZES]
+    _child("losslab.bench.redraw", args, timeout=600)
     red = json.loads(out.read_text(encoding="utf-8"))
     red["flat_1e6_over_1e5"] = red["1000000"] / red["100000"]
     return red
