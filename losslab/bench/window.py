@@ -7,6 +7,11 @@ reading ``trainer.step / trainer.elapsed``; interleaved with those runs, the pla
 same experiment on the GUI thread (the window idle meanwhile) for a same-process baseline. While the
 window trains, a 5 ms single-shot precise timer re-arms itself and records how late it fires: the
 event loop's responsiveness while training and plotting.
+
+For "what limits it", the child also records the GUI thread's CPU time per run, how long
+``window.train()`` blocks it, and, on the training thread, its CPU time per step (a probe added to
+each trainer the window makes) and the task view's predictions' share of it (a timing wrapper
+around ``TaskView.view_function``). None of this changes what the window does.
 """
 
 from __future__ import annotations
