@@ -22,6 +22,7 @@ from losslab.core.experiment import Experiment
 from losslab.core.tasks import GAN
 
 EXPLODED = 4.0  # the sweep stops once the running loss exceeds this multiple of its lowest value
+CLEAR_DROP = 0.1  # no suggestion unless the loss fell at least this fraction below where it started
 MIN_STEPS = 5
 
 
@@ -71,6 +72,10 @@ def suggest(lrs: np.ndarray, losses: np.ndarray, span: int = 2) -> tuple[float |
     lowest = int(np.argmin(np.where(finite, losses, np.inf)))
     min_lr = float(lrs[lowest])
     if lowest < 2:
+        return None, min_lr
+    head = losses[: max(3, len(losses) // 10)]
+    start = float(np.median(head[np.isfinite(head)])) if np.isfinite(head).any() else math.nan
+    if not losses[lowest] < (1 - CLEAR_DROP) * start:  # only noise: no real descent to read
         return None, min_lr
     logs = np.log10(lrs[: lowest + 1])
     curve = losses[: lowest + 1]
@@ -169,7 +174,8 @@ def lr_find(
         )
     else:
         message = (
-            "No clear suggestion: the loss did not fall anywhere in this range. Try a wider range "
-            "(a smaller start or a larger end), more steps, or check the data and the loss."
+            "No clear suggestion: the loss did not fall clearly anywhere in this range. Try a wider "
+            "range (a smaller start or a larger end) or more steps (some networks need a while to get "
+            "going), or check the data and the loss."
         )
     return LRFinderResult(lrs, smoothed, raw, suggestion, min_lr, stopped_early, message)

@@ -46,6 +46,33 @@ def _positive(values: np.ndarray) -> np.ndarray:
     return out
 
 
+class Rows:
+    """A growable 2-D buffer (reports x layers) that doubles when full: no re-stacking per frame."""
+
+    def __init__(self) -> None:
+        self._data = np.empty((0, 0))
+        self._n = 0
+
+    def clear(self) -> None:
+        self._data = np.empty((0, 0))
+        self._n = 0
+
+    def append(self, row: np.ndarray) -> None:
+        row = np.asarray(row, dtype=np.float64)
+        if self._n == len(self._data) or self._data.shape[1] != row.size:
+            grown = np.empty((max(64, 2 * len(self._data)), row.size))
+            if self._data.shape[1] == row.size:
+                grown[: self._n] = self._data[: self._n]
+            else:
+                self._n = 0
+            self._data = grown
+        self._data[self._n] = row
+        self._n += 1
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._n]
+
+
 def _set(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, opts: dict[str, Any]) -> None:
     if np.isfinite(y).any():
         item.setData(x, y, **opts)
@@ -63,10 +90,7 @@ class GradientView(QWidget):
         self._acts: tuple[str, ...] = ()
         self._kinds: tuple[str, ...] = ()
         self._steps: list[int] = []
-        self._grad: list[np.ndarray] = []
-        self._weight: list[np.ndarray] = []
-        self._ratio: list[np.ndarray] = []
-        self._frac: list[np.ndarray] = []
+        self._grad, self._weight, self._ratio, self._frac = Rows(), Rows(), Rows(), Rows()
         self._hists: dict[str, HistogramHistory] = {}
         self._warnings: tuple[Any, ...] = ()
         self._dirty = False
@@ -96,6 +120,8 @@ class GradientView(QWidget):
         for plot in (self.grad_plot, self.ratio_plot, self.weight_plot, self.frac_plot):
             plot.setLabel("bottom", "step")
             plot.setMenuEnabled(True)
+            plot.setDownsampling(auto=True, mode="peak")  # long runs: a few points per pixel
+            plot.setClipToView(True)
         self.frac_plot.setYRange(0, 1, padding=0.02)
         self.frac_plot.getViewBox().setLimits(yMin=-0.05, yMax=1.05)
         self.ratio_plot.setXLink(self.grad_plot)
@@ -289,11 +315,11 @@ class GradientView(QWidget):
         # Dots while there are only a few reports (a run that blew up at once still shows them).
         symbol = {"symbol": "o", "symbolSize": 5} if len(x) < SYMBOLS_BELOW else {"symbol": None}
         for key, rows in (("grad", self._grad), ("ratio", self._ratio), ("weight", self._weight)):
-            data = np.vstack(rows)
+            data = rows.view()
             for i, item in enumerate(self.curves[key]):
                 _set(item, x, _positive(data[:, i]), symbol)
         if self.curves["frac"]:
-            data = np.vstack(self._frac)
+            data = self._frac.view()
             for i, item in enumerate(self.curves["frac"]):
                 _set(item, x, data[:, i], symbol)
         self._draw_histogram()

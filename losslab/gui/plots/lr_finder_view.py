@@ -29,7 +29,7 @@ from losslab.core.lr_finder import LRFinderResult, lr_find
 from losslab.core.params import Param
 from losslab.gui.background import BackgroundTask, run_in_background
 from losslab.gui.param_form import ParamForm
-from losslab.gui.plots.theme import palette_colors, style_plot_item
+from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
 
 RANGE_PARAMS = (
     Param("start", "From", "float", 1e-6, 1e-8, 1.0, log=True, help="The smallest learning rate tried"),
@@ -130,6 +130,7 @@ class LRFinderView(QWidget):
         pal = self._pal = palette_colors(dark)
         self.plot.setBackground(pal["background"])
         style_plot_item(self.plot.getPlotItem(), dark)
+        style_legend(self.legend, dark)
         self.raw_item.setPen(pg.mkPen(pal["raw"], width=1))
         self.smooth_item.setPen(pg.mkPen(pal["smooth"], width=2.5))
         self.suggest_line.setPen(pg.mkPen(pal["train"], width=2))
