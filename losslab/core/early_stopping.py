@@ -24,6 +24,8 @@ RISE = 0.10  # the smoothed validation loss must sit this fraction above its bes
 TRAIN_FALL = 0.05  # ... while the smoothed training loss fell by at least this fraction since then
 TREND_Z = 2.5  # Mann-Kendall z-score the validation loss must show since its lowest point
 MIN_IMPROVEMENT = 1e-4  # relative: a smaller drop in validation loss is not an improvement
+NOISE_EPOCHS = 200  # the noise estimate looks this far back (keeps each epoch's cost bounded)
+TREND_EPOCHS = 200  # the trend test looks at most this far back (it is quadratic in its length)
 
 
 @dataclass
@@ -98,6 +100,10 @@ class OverfittingWatch:
     def __init__(self, window: int = SMOOTH_EPOCHS, rise: float = RISE) -> None:
         self.window, self.rise = window, rise
         self.epochs: list[_Epoch] = []
+        # smooth[i] is the median over the window ending at epochs[i + window - 1]; kept as epochs
+        # arrive, with the index of its lowest validation value, so each epoch costs O(window).
+        self.smooth: list[tuple[float, float]] = []
+        self.best = 0
         self.reported = False
 
     def smoothed(self, i: int) -> tuple[float, float]:
@@ -109,14 +115,18 @@ class OverfittingWatch:
         if not (math.isfinite(train) and math.isfinite(val)):
             return None
         self.epochs.append(_Epoch(epoch, step, train, val))
+        if len(self.epochs) >= self.window:
+            self.smooth.append(self.smoothed(len(self.epochs) - 1))
+            if self.smooth[-1][1] < self.smooth[self.best][1]:
+                self.best = len(self.smooth) - 1
         if self.reported or len(self.epochs) < 2 * self.window:
             return None
-        smooth = [self.smoothed(i) for i in range(self.window - 1, len(self.epochs))]
-        best = min(range(len(smooth)), key=lambda i: smooth[i][1])
+        smooth, best = self.smooth, self.best
         now_train = smooth[-1][0]
         best_train, best_val = smooth[best]
-        # Jitter of a median of `window` epochs, from every epoch after the first fast descent.
-        noise = _noise([e.val for e in self.epochs[self.window :]]) / math.sqrt(self.window)
+        # Jitter of a median of `window` epochs, from the recent epochs after the first fast descent.
+        recent_vals = [e.val for e in self.epochs[max(self.window, len(self.epochs) - NOISE_EPOCHS) :]]
+        noise = _noise(recent_vals) / math.sqrt(self.window)
         above = best_val * (1 + self.rise) + 2 * noise + 1e-12
         recent = smooth[-self.window :]
         sustained = len(smooth) - 1 - best >= 2 * self.window - 1 and all(v > above for _, v in recent)
@@ -124,7 +134,7 @@ class OverfittingWatch:
             return None
         # The trend after the lowest window: those epochs were picked for being low, which alone
         # would make whatever follows look like a rise.
-        if trend_z([e.val for e in self.epochs[best + self.window :]]) < TREND_Z:
+        if trend_z([e.val for e in self.epochs[best + self.window :]][-TREND_EPOCHS:]) < TREND_Z:
             return None
         # The turning point: the lowest raw validation loss within the best smoothing window.
         first = best  # smooth[i] ends at epochs[i + window - 1]
