@@ -39,6 +39,18 @@ class LayerSpec:
     description: str
     build: Callable[[int, dict[str, Any]], tuple[Any, int]]  # (in_features, params) -> (module, out_features)
     is_activation: bool = False
+    # (in_features, params) -> (out_features, trainable parameters), without building anything in torch,
+    # so the layer table can show shapes before torch has loaded. tests/core/test_model.py checks it.
+    shape: Callable[[int, dict[str, Any]], tuple[int, int]] = lambda n_in, p: (n_in, 0)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int  # -1 for the output layer that LossLab adds
+    type: str
+    label: str
+    out_features: int
+    n_params: int
 
 
 def _activation_module(kind: str, params: dict[str, Any]) -> Any:
@@ -103,6 +115,7 @@ _register(
         ),
         "A fully connected layer: every unit is a weighted sum of all inputs plus a bias.",
         _linear,
+        shape=lambda n_in, p: (p["units"], n_in * p["units"] + (p["units"] if p["bias"] else 0)),
     )
 )
 for _kind, _name in ACTIVATIONS.items():
@@ -128,8 +141,26 @@ _register(
         _dropout,
     )
 )
-_register(LayerSpec("batchnorm", "BatchNorm", (), "Normalizes each feature over the batch.", _batchnorm))
-_register(LayerSpec("layernorm", "LayerNorm", (), "Normalizes each sample over its features.", _layernorm))
+_register(
+    LayerSpec(
+        "batchnorm",
+        "BatchNorm",
+        (),
+        "Normalizes each feature over the batch.",
+        _batchnorm,
+        shape=lambda n_in, p: (n_in, 2 * n_in),
+    )
+)
+_register(
+    LayerSpec(
+        "layernorm",
+        "LayerNorm",
+        (),
+        "Normalizes each sample over its features.",
+        _layernorm,
+        shape=lambda n_in, p: (n_in, 2 * n_in),
+    )
+)
 _register(
     LayerSpec(
         "residual",
@@ -140,6 +171,7 @@ _register(
         ),
         "Linear layers of the same width whose output is added to their input: gradients get a shortcut.",
         _residual,
+        shape=lambda n_in, p: (n_in, p["depth"] * (n_in * n_in + n_in)),
     )
 )
 
@@ -155,6 +187,21 @@ def network_io(
     if task == GAN:
         return max(2, n_features), n_features, None
     return n_features, (n_classes if task == MULTICLASS else 1), output_activation
+
+
+def describe_model(
+    layers: list[dict[str, Any]], in_features: int, out_features: int, output_activation: str | None = None
+) -> list[LayerInfo]:
+    """Output width and parameter count per layer, plus a final entry for the output layer LossLab adds."""
+    infos = []
+    width = in_features
+    for i, layer in enumerate(layers):
+        spec = get_layer_spec(layer["type"], f"model.layers[{i}].type")
+        width, n_params = spec.shape(width, {k: v for k, v in layer.items() if k != "type"})
+        infos.append(LayerInfo(i, spec.id, spec.name, width, n_params))
+    head_label = "Output: Linear" + (f" + {output_activation}" if output_activation else "")
+    infos.append(LayerInfo(-1, "output", head_label, out_features, width * out_features + out_features))
+    return infos
 
 
 def get_layer_spec(kind: Any, field: str) -> LayerSpec:

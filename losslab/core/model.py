@@ -6,7 +6,6 @@ The user edits the hidden layers; the input size comes from the dataset and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -31,15 +30,6 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x + self.body(x))
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    index: int  # -1 for the output layer that LossLab adds
-    type: str
-    label: str
-    out_features: int
-    n_params: int
 
 
 def _output_activation(kind: str | None) -> nn.Module | None:
@@ -109,25 +99,6 @@ def build_model(
     )
     _init_weights(net, init)
     return net
-
-
-def describe_model(
-    layers: list[dict[str, Any]], in_features: int, out_features: int, output_activation: str | None = None
-) -> list[LayerInfo]:
-    """Output width and parameter count per layer, plus a final entry for the added output layer."""
-    net = build_model(layers, in_features, out_features, output_activation)
-    infos = []
-    width = in_features
-    for i, (layer, module) in enumerate(zip(layers, net.hidden, strict=True)):
-        if isinstance(module, nn.Linear):
-            width = module.out_features
-        spec = get_layer_spec(layer["type"], f"model.layers[{i}].type")
-        infos.append(LayerInfo(i, spec.id, spec.name, width, sum(p.numel() for p in module.parameters())))
-    head_label = "Output: Linear" + (f" + {output_activation}" if output_activation else "")
-    infos.append(
-        LayerInfo(-1, "output", head_label, out_features, sum(p.numel() for p in net.head.parameters()))
-    )
-    return infos
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from losslab.core.errors import LossLabError
-from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, network_io, validate_layer
-from losslab.core.model import Network, ResidualBlock, build_model, count_parameters, describe_model
+from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, describe_model, network_io, validate_layer
+from losslab.core.model import Network, ResidualBlock, build_model, count_parameters
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 

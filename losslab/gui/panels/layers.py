@@ -33,7 +33,15 @@ from PySide6.QtWidgets import (
 
 from losslab.core.custom_loss import loss_spec_for
 from losslab.core.errors import LossLabError
-from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, LayerSpec, network_io, validate_layer
+from losslab.core.layers import (
+    ACTIVATIONS,
+    INITS,
+    LAYERS,
+    LayerSpec,
+    describe_model,
+    network_io,
+    validate_layer,
+)
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
@@ -318,8 +326,6 @@ class LayerPanel(QWidget):
             self.error.show_message(str(exc))
         infos: dict[int, Any] = {}
         try:
-            from losslab.core.model import describe_model  # torch: imported only once a network is shown
-
             for info in describe_model(layers, n_in, n_out, out_act):
                 infos[info.index] = info
         except LossLabError as exc:
