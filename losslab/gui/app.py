@@ -62,13 +62,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from losslab.gui.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(defer_views=True)
     window.show()
+    # Paint now; the tabs that need torch are added right after, so the first frame never waits for it.
+    app.processEvents()
+    QTimer.singleShot(0, window.add_views)
+    QTimer.singleShot(0, _import_torch)  # warm-up, so pressing Train does not wait for the import
     files = [a for a in argv if not a.startswith("-")]
     if files:
         QTimer.singleShot(0, lambda: window.open_file(Path(files[0])))
-    # Warm torch up once the window has painted, so pressing Train does not wait for it.
-    QTimer.singleShot(100, _import_torch)
     if os.environ.get("LOSSLAB_QUIT_AFTER_MS"):  # used by tests and screenshots
         QTimer.singleShot(int(os.environ["LOSSLAB_QUIT_AFTER_MS"]), window.close)
     return app.exec()

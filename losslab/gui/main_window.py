@@ -67,7 +67,9 @@ def system_is_dark() -> bool:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, defer_views: bool = False) -> None:
+        """``defer_views``: leave the extra tabs (views.py) for ``add_views()``, which app.main calls
+        once the window has painted: some of them need torch, which takes seconds to import."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings if settings is not None else QSettings()
@@ -115,6 +117,8 @@ class MainWindow(QMainWindow):
         self._update_lesson()
         self._update_title()
         self._update_actions()
+        if not defer_views:
+            self.add_views()
 
     # -- construction -----------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -177,11 +181,6 @@ class MainWindow(QMainWindow):
         self.views.setDocumentMode(True)
         self.views.addTab(split, "Training")
         self.extra_views: list[QWidget] = []
-        for view_def in VIEWS:
-            view = view_def.factory(self)
-            view.setObjectName(view_def.object_name)
-            self.views.addTab(view, view_def.title)
-            self.extra_views.append(view)
         # What the open example teaches, above the plots; hidden when there is nothing to say.
         self.lesson = QLabel()
         self.lesson.setObjectName("lessonBar")
@@ -195,6 +194,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.lesson)
         layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
+
+    def add_views(self) -> None:
+        """Build the registered extra views as tabs beside "Training" (once)."""
+        if self.extra_views:
+            return
+        for view_def in VIEWS:
+            view = view_def.factory(self)
+            view.setObjectName(view_def.object_name)
+            self.views.addTab(view, view_def.title)
+            self.extra_views.append(view)
+        self._notify_views("reset", self.state.dataset)
+        if self.trainer is not None:
+            self._notify_views("set_trainer", self.trainer)
 
     def _build_docks(self) -> None:
         self.dataset_panel = DatasetPanel(self.state)
