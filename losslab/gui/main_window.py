@@ -47,7 +47,8 @@ from losslab.gui.state import ExperimentState
 from losslab.gui.views import VIEWS
 from losslab.gui.worker import TrainingController
 
-REDRAW_MS = 33  # plots redraw at ~30 Hz, whatever the training speed
+REDRAW_MS = 50  # plots redraw at 20 Hz whatever the training speed: smooth to the eye, and every
+# paint holds the GIL the training thread needs
 MAX_RECENT = 8
 FILE_FILTER = f"LossLab experiments (*{SUFFIX});;All files (*)"
 
