@@ -532,8 +532,9 @@ class LossInspector(QWidget):
         if ev is None or task is None or not show:
             self.batch_points.setData([], [])
             self.batch_slopes.setData([], [])
-            self.batch_note.setText("" if ev is not None or not show else
-                                    "Press Train: the samples of each batch will appear on the curve.")
+            waiting = ("GAN training is not measured per sample." if task == GAN
+                       else "Press Train: the samples of each batch will appear on the curve.")
+            self.batch_note.setText("" if ev is not None or not show else waiting)
             return
         train = self._train_spec
         same = train is not None and train.id == spec.id and train.name == spec.name

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.per_sample import PerSampleLosses, per_sample_probes
+from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import SampleTableModel
 from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
@@ -125,7 +126,9 @@ class SamplesView(QWidget):
                                 Qt.SortOrder.DescendingOrder)
         self.task_view.set_dataset(dataset)
         self.histogram.clear_data()
-        self.summary.setText("Train to see each training sample's loss.")
+        gan = dataset is not None and dataset.task == GAN
+        self.summary.setText("GAN training has no per-sample losses to list: the generator's samples are "
+                             "new every step." if gan else "Train to see each training sample's loss.")
         self._resize_columns()
 
     def on_event(self, event: Any) -> None:
