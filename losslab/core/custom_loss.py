@@ -367,35 +367,39 @@ def _namespace() -> dict[str, Any]:
 
 
 def compile_loss(code: str, seconds: float = CHECK_SECONDS) -> _Compiled:
-    """Run ``code`` once (cached by its hash) and return its ``loss`` function. Raises CustomLossError."""
+    """Run ``code`` once (cached by its hash) and return its ``loss`` function. Raises CustomLossError.
+
+    The lock guards the cache only, never the user's code: code stuck in a sleep must not block
+    every later compile (the GUI thread's among them).
+    """
     digest = code_digest(code)
     with _compile_lock:
         done = _compiled.get(digest)
-        if done is not None:
-            return done
-        tree = parse_code(code)
-        fn_def = _loss_def(tree)
-        returns = [n for n in ast.walk(fn_def) if isinstance(n, ast.Return)] if fn_def else []
-        def_line = fn_def.lineno if fn_def else None
-        return_line = returns[0].lineno if len(returns) == 1 else def_line
-        tree = ast.fix_missing_locations(_LoopBudget().visit(tree))
-        namespace = _namespace()
-        try:
-            program = compile(tree, CODE_FILENAME, "exec")
-            with _deadline(seconds):
-                exec(program, namespace)
-        except _OutOfTime as stuck:
-            raise CustomLossError(_slow_message(seconds), stuck.line) from None
-        except CustomLossError:
-            raise
-        except Exception as exc:
-            raise _explain(exc, namespace) from None
-        fn = namespace.get("loss")
-        if not callable(fn):
-            raise CustomLossError(f"loss must be a function, got {type(fn).__name__}", def_line)
-        done = _Compiled(fn, def_line, return_line, tuple(k for k in namespace if not k.startswith("__")))
-        _compiled[digest] = done
+    if done is not None:
         return done
+    tree = parse_code(code)
+    fn_def = _loss_def(tree)
+    returns = [n for n in ast.walk(fn_def) if isinstance(n, ast.Return)] if fn_def else []
+    def_line = fn_def.lineno if fn_def else None
+    return_line = returns[0].lineno if len(returns) == 1 else def_line
+    tree = ast.fix_missing_locations(_LoopBudget().visit(tree))
+    namespace = _namespace()
+    try:
+        program = compile(tree, CODE_FILENAME, "exec")
+        with _deadline(seconds):
+            exec(program, namespace)
+    except _OutOfTime as stuck:
+        raise CustomLossError(_slow_message(seconds), stuck.line) from None
+    except CustomLossError:
+        raise
+    except Exception as exc:
+        raise _explain(exc, namespace) from None
+    fn = namespace.get("loss")
+    if not callable(fn):
+        raise CustomLossError(f"loss must be a function, got {type(fn).__name__}", def_line)
+    done = _Compiled(fn, def_line, return_line, tuple(k for k in namespace if not k.startswith("__")))
+    with _compile_lock:
+        return _compiled.setdefault(digest, done)
 
 
 class _deadline:  # used like a function: `with _deadline(2.0):`

@@ -136,6 +136,15 @@ def test_a_stuck_call_is_abandoned_not_waited_for(houses):
     assert time.perf_counter() - start < 2.0
 
 
+def test_code_stuck_while_loading_does_not_block_the_next_check(houses):
+    stuck = "import time\ntime.sleep(5)\ndef loss(pred, target):\n    return pred.mean()\n"
+    with pytest.raises(CustomLossError, match="took longer"):
+        check_custom_loss(section(stuck), houses, seconds=0.3)
+    start = time.perf_counter()
+    check_custom_loss(section(ASYMMETRIC + "# another\n"), houses)
+    assert time.perf_counter() - start < 2.0
+
+
 def test_code_that_fails_only_on_one_sample_says_so(houses):
     code = "def loss(pred, target):\n    return ((pred - target) ** 2).mean() / (len(pred) - 1)\n"
     with pytest.raises(CustomLossError, match="batch of one sample"):
