@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from losslab.core.probe import Probe
+
+if TYPE_CHECKING:  # torch loads with the trainer; the Gradients tab imports this module before that
+    import torch
+    from torch import nn
 
 VANISH_RATIO = 1e-3  # first-layer gradient norm below this fraction of the last layer's
 EXPLODE_RATIO = 1e3  # ... or above this multiple of it
@@ -37,7 +39,7 @@ HIST_SAMPLE = 4096  # values per histogram at most (evenly strided from bigger l
 _SIGMOID_EDGE = 0.5 * (1 - math.sqrt(1 - SLOPE_FRACTION))  # s(1 - s) < 0.05 * 0.25
 _TANH_EDGE = math.sqrt(1 - SLOPE_FRACTION)  # 1 - t^2 < 0.05
 
-ACTIVATION_KINDS: dict[type, str] = {nn.ReLU: "ReLU", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh"}
+ACTIVATION_KINDS = {"ReLU": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}  # torch.nn class -> kind
 
 SUGGESTIONS = {
     "vanishing": (
@@ -92,6 +94,8 @@ class GradientStats:
 
 def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     """(label, module) for every Linear layer, input side first; the added output layer is 'Output'."""
+    from torch import nn
+
     found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     out = []
     count = 0
@@ -109,8 +113,11 @@ def activation_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
     """(label, kind, module) for the hidden ReLU/sigmoid/tanh layers (not the output activation)."""
     out = []
     counts: dict[str, int] = {}
+    from torch import nn
+
     for name, m in model.named_modules():
-        kind = ACTIVATION_KINDS.get(type(m))
+        cls = type(m)
+        kind = ACTIVATION_KINDS.get(cls.__name__) if getattr(nn, cls.__name__, None) is cls else None
         if kind is None or name == "out_act":
             continue
         counts[kind] = counts.get(kind, 0) + 1

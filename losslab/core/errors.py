@@ -1,4 +1,4 @@
-"""The one exception type a user can cause."""
+"""The one exception type a user can cause, and the one a user's Cancel raises."""
 
 from __future__ import annotations
 
@@ -13,3 +13,7 @@ class LossLabError(Exception):
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
         super().__init__(f"{field}: {message}" if field else message)
+
+
+class Cancelled(BaseException):  # BaseException, so no `except Exception` swallows it
+    """Raised inside a long computation (landscape, range test) when its caller asked it to stop."""

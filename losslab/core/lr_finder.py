@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from losslab.core.errors import LossLabError
+from losslab.core.errors import Cancelled, LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.tasks import GAN
 
@@ -26,8 +26,7 @@ CLEAR_DROP = 0.1  # no suggestion unless the loss fell at least this fraction be
 MIN_STEPS = 5
 
 
-class Cancelled(BaseException):  # BaseException, so no `except Exception` swallows it
-    """Raised inside a long computation when its caller asked it to stop."""
+__all__ = ["Cancelled", "LRFinderResult", "lr_find", "round_lr", "smooth", "suggest"]
 
 
 @dataclass

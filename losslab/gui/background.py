@@ -21,8 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from losslab.core.errors import LossLabError
-from losslab.core.lr_finder import Cancelled
+from losslab.core.errors import Cancelled, LossLabError
 
 PROGRESS_SECONDS = 0.05
 _RUNNING: set[BackgroundTask] = set()

@@ -180,3 +180,23 @@ def test_early_stopping_marks_the_loss_plot_and_says_so(qtbot, window):
     assert any("overfitting" in text for text in labels), labels
     assert "Early stopping at epoch" in window.statusBar().currentMessage()
     assert window._finished
+
+
+def test_building_the_window_with_these_tabs_does_not_import_torch(tmp_path):
+    """The window shows before torch loads (app.py): the tabs import their torch-side code lazily."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from PySide6.QtCore import QSettings\n"
+        "from losslab.gui.main_window import MainWindow\n"
+        f"w = MainWindow(QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat))\n"
+        "assert 'torch' not in sys.modules, 'torch imported while building the window'\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -11,7 +11,7 @@ network, so the window and a training run keep going; Cancel stops it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,19 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.landscape import (
-    LandscapeGrid,
-    LandscapeLine,
-    LossSurface,
-    Trajectory,
-    WeightSnapshot,
-    WeightTrajectoryProbe,
-    flat_from_state,
-    grid,
-    line,
-)
+from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.gui.background import BackgroundTask, run_in_background
 from losslab.gui.plots.theme import palette_colors, style_plot_item
+
+if TYPE_CHECKING:  # core.landscape needs torch, which loads after the window is up
+    from losslab.core.landscape import LandscapeGrid, LandscapeLine
 
 MODES = {"grid": "2-D: grid around the current weights", "line": "1-D: line from the initial weights"}
 DIRECTIONS = {"random": "random (filter-normalized)", "pca": "principal directions of the path"}
@@ -240,6 +233,8 @@ class LandscapeView(QWidget):
         self.trainer = trainer
         self.trajectory.clear()
         if trainer is not None:
+            from losslab.core.landscape import flat_from_state
+
             start = flat_from_state(trainer.model, trainer.initial_state).numpy()
             self.trajectory.add(0, start)
 
@@ -247,6 +242,8 @@ class LandscapeView(QWidget):
         self.cancel()
         self.trajectory.clear()
         if self.trainer is not None:
+            from losslab.core.landscape import flat_from_state
+
             self.trajectory.add(0, flat_from_state(self.trainer.model, self.trainer.initial_state).numpy())
         self._clear_plots()
         self.status.setText("Press Compute: it works on a copy of the network, so training can go on.")
@@ -274,6 +271,7 @@ class LandscapeView(QWidget):
     @Slot()
     def compute(self) -> None:
         from losslab.core.errors import LossLabError
+        from losslab.core.landscape import LossSurface, flat_from_state, grid, line
 
         if self.task is not None:
             return
@@ -327,6 +325,8 @@ class LandscapeView(QWidget):
 
     @Slot(object)
     def _on_result(self, result: Any) -> None:
+        from losslab.core.landscape import LandscapeGrid
+
         self.result = result
         seconds = time.perf_counter() - self._started
         if isinstance(result, LandscapeGrid):

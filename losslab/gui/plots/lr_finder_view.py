@@ -10,7 +10,7 @@ puts it in the Optimizer panel (a run in progress picks it up at once).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.errors import LossLabError
-from losslab.core.lr_finder import LRFinderResult, lr_find
 from losslab.core.params import Param
 from losslab.gui.background import BackgroundTask, run_in_background
 from losslab.gui.param_form import ParamForm
 from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+
+if TYPE_CHECKING:  # core.lr_finder needs torch, which loads after the window is up
+    from losslab.core.lr_finder import LRFinderResult
 
 RANGE_PARAMS = (
     Param("start", "From", "float", 1e-6, 1e-8, 1.0, log=True, help="The smallest learning rate tried"),
@@ -159,6 +161,8 @@ class LRFinderView(QWidget):
         self.smooth_item.setData([], [])
 
         def work(progress: Any, cancelled: Any) -> Any:
+            from losslab.core.lr_finder import lr_find  # (imports torch: on this thread, not the GUI's)
+
             def step(done: int, total: int, lr: float, loss: float) -> None:
                 live.append((lr, loss))  # list.append is atomic; the GUI copies on redraw
                 progress(done, total)
