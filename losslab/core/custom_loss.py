@@ -652,25 +652,27 @@ def check_custom_loss(
             None,
             "loss.tasks",
         )
+    return run_limited(lambda: _check(custom, dataset, seconds), 1.5 * seconds + 0.5, "checking the loss")
+
+
+def run_limited(work: Callable[[], Any], seconds: float, what: str = "running your loss") -> Any:
+    """``work()`` in a short-lived thread, waited for ``seconds`` at most: user code stuck in one long
+    call (time.sleep, a huge tensor) cannot freeze the caller. Exceptions come back as CustomLossError."""
     box: dict[str, Any] = {}
 
-    def work() -> None:
+    def run() -> None:
         try:
-            box["result"] = _check(custom, dataset, seconds)
-        except CustomLossError as exc:
+            box["result"] = work()
+        except LossLabError as exc:
             box["error"] = exc
         except BaseException as exc:  # anything else is still the code's problem, not a crash
             box["error"] = _explain(exc)
 
-    thread = threading.Thread(target=work, name="losslab-check-loss", daemon=True)
+    thread = threading.Thread(target=run, name="losslab-custom-loss", daemon=True)
     thread.start()
-    limit = 1.5 * seconds + 0.5
-    thread.join(limit)
-    if thread.is_alive():  # stuck in one long operation (time.sleep, a huge tensor): leave it behind
-        raise CustomLossError(
-            f"checking the loss took longer than {limit:g} s; is something very slow or waiting?",
-            None,
-        )
+    thread.join(seconds)
+    if thread.is_alive():  # leave it behind; it ends when the user's call returns
+        raise CustomLossError(f"{what} took longer than {seconds:g} s; is something very slow or waiting?")
     if "error" in box:
         raise box["error"]
     return box["result"]

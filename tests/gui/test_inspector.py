@@ -267,6 +267,21 @@ def test_custom_loss_in_the_picker_the_inspector_and_training(qtbot, window, mon
     assert window.trainer.loss_spec.custom and window.trainer.history.last("train_loss") > 0
 
 
+def test_a_stuck_custom_loss_does_not_freeze_the_window(qtbot, window):
+    stuck = validate_custom_section({"id": "custom", "name": "Sleepy", "code": (
+        "import time\n"
+        "def loss(pred, target):\n"
+        "    if pred.dtype == torch.float64:  # the inspector's curves, not training\n"
+        "        time.sleep(8)\n"
+        "    return ((pred - target) ** 2).mean()\n")})
+    use(window, {"kind": "house_prices"}, {"id": "mse"})
+    start = time.perf_counter()
+    assert window.loss_panel.use_custom_section(stuck)
+    inspector = show(qtbot, window, "lossInspector")
+    assert time.perf_counter() - start < 8.0  # two 3-second limits at most (curves, advice), not 8 s each
+    assert "took longer" in inspector.problem
+
+
 def test_opening_a_file_with_code_asks_for_trust(qtbot, window, tmp_path, monkeypatch):
     from losslab.gui.trust_dialog import TrustDialog
 

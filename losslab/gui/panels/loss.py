@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.advisor import Advice, advise, apply_fix
-from losslab.core.custom_loss import CUSTOM_ID, is_custom, loss_spec_for
+from losslab.core.custom_loss import CUSTOM_ID, is_custom, loss_spec_for, run_limited
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import REGULARIZATION_PARAMS, Experiment
 from losslab.core.losses import LOSSES, LossSpec, check_pairing
@@ -55,6 +55,7 @@ LOSS_ROLE = Qt.ItemDataRole.UserRole
 TASK_ROLE = Qt.ItemDataRole.UserRole + 1
 CUSTOM_ROLE = Qt.ItemDataRole.UserRole + 2  # a custom loss's name
 ADVICE_DELAY_MS = 120  # edits come in bursts; look at the set-up once they settle
+ADVICE_SECONDS = 3.0  # the most the advisor may spend running a custom loss
 TREE_HEIGHT = 230
 # Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
 # stays upright (function names such as log and max are upright in mathematical writing).
@@ -471,7 +472,15 @@ class LossPanel(QWidget):
         except LossLabError:
             self.advice.set_advice([])
             return
-        self.advice.set_advice(advise(self.state.experiment, dataset))
+        experiment = self.state.experiment
+        if is_custom(experiment.loss):  # it runs the user's code: on a helper thread, with a time limit
+            try:
+                found = run_limited(lambda: advise(experiment, dataset), ADVICE_SECONDS, "advising")
+            except LossLabError:
+                found = []
+        else:
+            found = advise(experiment, dataset)
+        self.advice.set_advice(found)
 
     @Slot(object)
     def apply_advice(self, advice: Advice) -> bool:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.custom_loss import loss_spec_for
+from losslab.core.custom_loss import loss_spec_for, run_limited
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.inspector import (
@@ -60,6 +60,7 @@ COMPARE_ROLE = Qt.ItemDataRole.UserRole  # ("builtin", id) or ("custom", name)
 SELECTED_WIDTH = 3.0
 COMPARE_WIDTH = 1.8
 POINT_SIZE = 9
+CUSTOM_SECONDS = 3.0  # the most a custom loss's curves may take to compute
 
 
 def _pen(color: Any, width: float, second: bool) -> Any:
@@ -426,9 +427,13 @@ class LossInspector(QWidget):
         colors = [self._pal["smooth"], *[c for c in self._pal["classes"] if c != self._pal["smooth"]]]
         problems = []
         for n, (name, s, params) in enumerate(self._specs()):
+            def draw(s: LossSpec = s, params: dict[str, Any] = params) -> list[Curve]:
+                return loss_curves(s, task, target=self.target(), params=params, classes=self._classes(),
+                                   lo=lo, hi=hi)
+
             try:
-                curves = loss_curves(s, task, target=self.target(), params=params, classes=self._classes(),
-                                     lo=lo, hi=hi)
+                # The user's code runs on a helper thread with a time limit: a stuck call cannot freeze us.
+                curves = run_limited(draw, CUSTOM_SECONDS, f"drawing {name}") if s.custom else draw()
             except LossLabError as exc:
                 problems.append(f"{name}: {error_message(exc)}")
                 continue
