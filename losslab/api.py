@@ -64,7 +64,8 @@ def train(
             raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
         # Through the experiment, not run(epochs): schedules such as cosine span the epochs trained.
         experiment = experiment.replace("training", epochs=epochs)
-    return make_trainer(experiment, device=device).run(callback).history
+    # Gradient statistics are events: collect them only when a callback can receive them.
+    return make_trainer(experiment, device=device, diagnostics=callback is not None).run(callback).history
 
 
 def _experiment(

@@ -200,7 +200,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from losslab.core.trainer import make_trainer
 
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
-    trainer = make_trainer(exp, device=args.device, threads=1)
+    # Nothing draws gradient statistics here, so the probe that collects them stays off.
+    trainer = make_trainer(exp, device=args.device, threads=1, diagnostics=False)
     print(
         f"losslab: training {path.name} on {trainer.device} "
         f"({trainer.steps_per_epoch} steps/epoch, {exp.training['epochs']} epochs)",

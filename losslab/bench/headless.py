@@ -2,7 +2,8 @@
 
 Each repeat trains the workload from scratch twice, once each way, alternating which goes first,
 so a change in machine load hits both sides of a pair; ratios are taken pair by pair. The LossLab
-side is what ``losslab.train`` runs: ``make_trainer(experiment).run()``, timed around ``run()``;
+side is what ``losslab.train`` runs: ``make_trainer(experiment, diagnostics=False).run()``, timed
+around ``run()``;
 the plain side is timed around its loop. Model and optimizer construction are outside both.
 Thread CPU time is recorded too: on a shared machine it shows the work done without the time the
 process waited for a core.
@@ -66,7 +67,7 @@ class _CpuTimer:
 def _timed_losslab(experiment: Any, dataset: Any) -> tuple[float, float, Any]:
     from losslab.core.trainer import make_trainer
 
-    trainer = make_trainer(experiment, dataset)
+    trainer = make_trainer(experiment, dataset, diagnostics=False)  # as losslab.train without a callback
     # Where LossLab's extra time goes (the plain loop does none of this), for the report: the
     # epoch-end work (evaluation, weight snapshot, probes' on_epoch) and each probe's own share.
     end_epoch = trainer._end_epoch = _CpuTimer(trainer._end_epoch)
