@@ -39,6 +39,7 @@ FLUSH_SECONDS = 0.05
 EXPLOSION_FACTOR = 1e3
 # Epoch-end weights are kept as "last good" while their training loss is within this factor of the best.
 GOOD_FACTOR = 10.0
+SNAPSHOT_SECONDS = 0.25  # at most this often a "last good weights" copy at an epoch end
 
 
 @dataclass
@@ -198,7 +199,12 @@ class Trainer:
     detect_explosion = True  # GAN losses legitimately wander far from where they started
     _stateful = ("model", "optimizer")  # what a GoodWeights snapshot holds
 
+    _snapshot_time = -math.inf
+    _unsaved_good = False  # an epoch ended well after the last snapshot (taken when the run ends)
+
     def _snapshot(self) -> None:
+        self._snapshot_time = time.perf_counter()
+        self._unsaved_good = False
         self.last_good = GoodWeights(
             self.epoch, self.step, {name: clone_state(getattr(self, name)) for name in self._stateful}
         )
@@ -371,6 +377,8 @@ class Trainer:
                 self.epoch += 1
                 self.elapsed = time.perf_counter() - rec.started
                 self._end_epoch(emit)
+        if self._unsaved_good and diverged is None:
+            self._snapshot()  # the run ends on a good epoch: that is the one to come back to
         self.elapsed = time.perf_counter() - rec.started
         rec.flush()
         if stopped:
@@ -401,7 +409,11 @@ class Trainer:
         self.history.add(event)
         if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
             self._best_train_loss = min(self._best_train_loss, train_loss)
-            self._snapshot()
+            # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
+            # a snapshot a few times a second is as good for recovering from a divergence.
+            self._unsaved_good = True
+            if time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS:
+                self._snapshot()
         self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
         emit(event)
         for probe in self.probes:
