@@ -200,8 +200,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from losslab.core.trainer import make_trainer
 
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
-    # Nothing draws gradient statistics here, so the probe that collects them stays off.
+    # Nothing draws gradient statistics here, so the probe that collects them stays off ...
     trainer = make_trainer(exp, device=args.device, threads=1, diagnostics=False)
+    every = exp.training["diagnostics_every"]
+    if every:  # ... but vanishing/exploding gradients are still worth a line: norms only, rarely
+        from losslab.core.diagnostics import GradientHealthProbe
+
+        trainer.probes.append(GradientHealthProbe(max(every, 50), details=False))
     print(
         f"losslab: training {path.name} on {trainer.device} "
         f"({trainer.steps_per_epoch} steps/epoch, {exp.training['epochs']} epochs)",

@@ -226,9 +226,12 @@ class GradientHealthProbe(Probe):
 
     every = 1
 
-    def __init__(self, interval: int = 10, hist_every: int = HIST_EVERY) -> None:
+    def __init__(self, interval: int = 10, hist_every: int = HIST_EVERY, details: bool = True) -> None:
+        """``details=False``: gradient norms and the warnings only (no update ratios, unit fractions
+        or histograms; nothing to prepare the step before), for runs where nobody draws the rest."""
         self.interval = max(1, int(interval))
         self.hist_every = max(1, int(hist_every))
+        self.details = details
         self._model: nn.Module | None = None
         self._reports = 0
 
@@ -303,7 +306,7 @@ class GradientHealthProbe(Probe):
         # The very first step is always reported: a network can blow up before the first interval.
         if step % self.interval == 0 or (first and step == 1):
             report = self.measure(trainer)
-        if (step + 1) % self.interval == 0:
+        if self.details and (step + 1) % self.interval == 0:
             self._prepare(step)
         return report
 
@@ -338,7 +341,8 @@ class GradientHealthProbe(Probe):
             else:
                 saturated[i] = float(np.mean(np.abs(a) > _TANH_EDGE))
         self._reports += 1
-        hists = self._histograms(outputs) if (self._reports - 1) % self.hist_every == 0 else None
+        due = self.details and (self._reports - 1) % self.hist_every == 0
+        hists = self._histograms(outputs) if due else None
         self._captured.clear()
         self._unhook()
         self._prev = None
