@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from losslab.core.data import Dataset
 from losslab.core.per_sample import PerSampleLosses
@@ -177,18 +179,29 @@ class SampleTableModel(QAbstractTableModel):
                 return _HELP.get(self._columns[section][1], "")
         return None
 
+    def cell(self, row: int, column: int) -> tuple[str, int]:
+        """(text, alignment) of one cell."""
+        key = self._columns[column][1]
+        sample = self._order[row]
+        text = self._text.get(key)
+        if text is not None:
+            return text[sample], _LEFT
+        v = float(self._values[key][sample])
+        return (str(int(v)) if key == "sample" else fmt(v)), _RIGHT
+
+    def sample_texts(self, column: int, limit: int = 200) -> set[str]:
+        """Texts the column shows: all distinct labels of a text column, else a sample of values."""
+        key = self._columns[column][1]
+        if key in self._text:
+            return set(self._text[key])
+        step = max(1, self._n // limit)
+        return {self.cell(r, column)[0] for r in range(0, self._n, step)}
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # Called for every visible cell and role on each repaint: answer the two roles used, fast.
         if role == Qt.ItemDataRole.DisplayRole:
-            key = self._columns[index.column()][1]
-            sample = self._order[index.row()]
-            text = self._text.get(key)
-            if text is not None:
-                return text[sample]
-            v = float(self._values[key][sample])
-            return str(int(v)) if key == "sample" else fmt(v)
+            return self.cell(index.row(), index.column())[0]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if self._columns[index.column()][1] in self._text else _RIGHT
+            return self.cell(index.row(), index.column())[1]
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -208,3 +221,25 @@ _HELP = {
     "grad": "How hard this sample pushes on the model's output: the size of the loss's slope there",
     "note": "Samples the dataset made unusual on purpose",
 }
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Paints a cell with one call into Python instead of the ~10 data() calls (one per role) of the
+    standard delegate. While training runs, every call from Qt's painting into Python has to win the
+    GIL from the training thread, so fewer calls mean a faster table and a less disturbed training."""
+
+    def __init__(self, model: SampleTableModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.model = model
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        rect, pal = option.rect, option.palette
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, pal.highlight())
+            painter.setPen(pal.highlightedText().color())
+        else:
+            if option.features & QStyleOptionViewItem.ViewItemFeature.Alternate:
+                painter.fillRect(rect, pal.alternateBase())
+            painter.setPen(pal.text().color())
+        text, align = self.model.cell(index.row(), index.column())
+        painter.drawText(rect.adjusted(5, 0, -5, 0), align, text)

@@ -30,12 +30,14 @@ from PySide6.QtWidgets import (
 from losslab.core.per_sample import PerSampleLosses, per_sample_probes
 from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
-from losslab.gui.plots.sample_table import SampleTableModel
+from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
 from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
 
-# The table and histogram redraw at most this often: they are read, not watched like a curve, and each
-# redraw holds the GIL the training thread needs.
-REFRESH_SECONDS = 0.25
+# While training runs, the table, histogram and point overlays redraw at most this often (they are read,
+# not watched like a curve) and take at most this share of the time: every redraw holds the GIL and a
+# core the training thread needs.
+REFRESH_SECONDS = 0.5
+GUI_BUDGET = 0.015
 
 
 class SamplesView(QWidget):
@@ -46,12 +48,13 @@ class SamplesView(QWidget):
         self.window_ = window
         self.latest: PerSampleLosses | None = None
         self._drawn: dict[str, int] = {}  # part -> step of the measurement it shows
-        self._last_refresh = 0.0
+        self._due: dict[str, float] = {}  # part -> when it may redraw next while training runs
 
         self.model = SampleTableModel()
         self.table = QTableView()
         self.table.setObjectName("sampleTable")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(CellDelegate(self.model, self.table))
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -121,6 +124,7 @@ class SamplesView(QWidget):
     def reset(self, dataset: Any) -> None:
         self.latest = None
         self._drawn.clear()
+        self._due.clear()
         self.model.set_dataset(dataset)
         self.table.sortByColumn(self.model.column_of("loss") if dataset is not None else 0,
                                 Qt.SortOrder.DescendingOrder)
@@ -139,23 +143,39 @@ class SamplesView(QWidget):
         ev = self.latest
         if ev is None:
             return
-        now = time.perf_counter()
-        due = now - self._last_refresh >= REFRESH_SECONDS or not self.window_.controller.running
-        if self.isVisible() and not self.freeze_check.isChecked() and due:
-            if self._drawn.get("table") != ev.step and self.model.update(ev):
-                self._drawn["table"] = ev.step
-                self._update_summary(ev)
-                self._last_refresh = now
-            if self._drawn.get("histogram") != ev.step:
-                self.histogram.update_from(ev)
-                self._drawn["histogram"] = ev.step
-                self._last_refresh = now
+        live = self.window_.controller.running
+        if self.isVisible() and not self.freeze_check.isChecked():
+            self._refresh("table", ev, live, self._draw_table)
+            self._refresh("histogram", ev, live, self._draw_histogram)
         for name, view in (("mini", self.task_view), ("main", self.window_.task_view)):
-            stale = self._drawn.get(name) != ev.step
-            if due and stale and view.isVisible() and view.point_weight_mode != "off":
-                view.set_point_weights(ev.loss)
-                self._drawn[name] = ev.step
-                self._last_refresh = now
+            if view.isVisible() and view.point_weight_mode != "off":
+                self._refresh(name, ev, live, lambda ev, view=view: self._draw_weights(view, ev))
+
+    def _refresh(self, part: str, ev: PerSampleLosses, live: bool, draw: Any) -> None:
+        """Draw ``part`` if it is behind and its time has come. While training runs, each part waits at
+        least REFRESH_SECONDS, and longer when its last redraw (painting included) was expensive, so
+        it never takes more than GUI_BUDGET of the time: this machine's speed sets the pace."""
+        now = time.perf_counter()
+        if self._drawn.get(part) == ev.step or (live and now < self._due.get(part, 0.0)):
+            return
+        draw(ev)
+        spent = time.perf_counter() - now
+        self._drawn[part] = ev.step
+        self._due[part] = now + max(REFRESH_SECONDS, spent / GUI_BUDGET)
+
+    def _draw_table(self, ev: PerSampleLosses) -> None:
+        if self.model.update(ev):
+            self._update_summary(ev)
+            self.table.viewport().repaint()  # paint now, so the cost measured includes it
+
+    def _draw_histogram(self, ev: PerSampleLosses) -> None:
+        self.histogram.update_from(ev)
+        self.histogram.repaint()
+
+    @staticmethod
+    def _draw_weights(view: TaskView, ev: PerSampleLosses) -> None:
+        view.set_point_weights(ev.loss)
+        view.repaint()
 
     def apply_theme(self) -> None:
         self.task_view.apply_theme()
@@ -163,10 +183,13 @@ class SamplesView(QWidget):
 
     # -- parts ------------------------------------------------------------------------------------
     def _resize_columns(self) -> None:
+        """Wide enough for the header and for the longest text the column holds (labels, notes)."""
         header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
         for c in range(self.model.columnCount()):
-            header.resizeSection(c, max(70, self.table.fontMetrics().horizontalAdvance(
-                str(self.model.headerData(c, Qt.Orientation.Horizontal))) + 28))
+            texts = [str(self.model.headerData(c, Qt.Orientation.Horizontal)), *self.model.sample_texts(c)]
+            width = max(metrics.horizontalAdvance(t) for t in texts) + 28
+            header.resizeSection(c, min(max(70, width), 180))
 
     def _update_summary(self, ev: PerSampleLosses) -> None:
         loss = ev.loss[np.isfinite(ev.loss)]
@@ -201,8 +224,9 @@ class SamplesView(QWidget):
         mode = self.points_combo.currentData()
         for view in (self.task_view, self.window_.task_view):
             view.set_point_weight_mode(mode)
-        self._drawn.pop("mini", None)
-        self._drawn.pop("main", None)
+        for part in ("mini", "main"):
+            self._drawn.pop(part, None)
+            self._due.pop(part, None)
         self.redraw()
 
     @Slot(str)
