@@ -11,6 +11,7 @@ window opens without waiting for torch). The batch points come from the per-samp
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,14 @@ SELECTED_WIDTH = 3.0
 COMPARE_WIDTH = 1.8
 POINT_SIZE = 9
 CUSTOM_SECONDS = 3.0  # the most a custom loss's curves may take to compute
+POINTS_SECONDS = 0.2  # batch points move at most 5 times a second
+GUI_BUDGET = 0.03  # and take at most this share of the time (each move repaints both plots)
+
+
+def _set_text(label: QLabel, text: str) -> None:
+    """Labels re-lay out their window on every setText: only when the text changes."""
+    if label.text() != text:
+        label.setText(text)
 
 
 def _pen(color: Any, width: float, second: bool) -> Any:
@@ -78,12 +87,15 @@ class LossInspector(QWidget):
         self._pal = palette_colors(None)
         self._dirty_curves = True
         self._dirty_points = False
+        self._points_due = 0.0
         self._batch: PerSampleLosses | None = None
         self._train_spec: LossSpec | None = None  # the loss of the trainer the batch points come from
         self._train_params: dict[str, Any] = {}
         self._curves: dict[str, list[Curve]] = {}  # label of the loss -> its curves as drawn
         self._range: tuple[float, float] | None = None  # x range asked for beyond the default one
-        self._items: list[tuple[Any, Any]] = []  # (plot item, what was added to it), removed on redraw
+        self._curve_items: list[tuple[Any, Any]] = []  # (loss plot item, slope plot item) per curve drawn
+        self._curve_keys: list[Any] = []  # what those items show: new data only while this stays the same
+        self._kink_items: list[tuple[Any, Any]] = []  # (plot item, kink mark added to it)
         self.problem = ""  # what went wrong computing a curve (a custom loss's error), shown in the view
 
         # -- the plots ------------------------------------------------------------------------
@@ -237,15 +249,27 @@ class LossInspector(QWidget):
         if self._dirty_curves:
             self.draw_curves()
         if self._dirty_points:
+            # While training runs, new batch points wait their turn: at most POINTS_SECONDS apart and
+            # within GUI_BUDGET of the time (this redraw repaints both plots, measured here).
+            now = time.perf_counter()
+            if self.window_.controller.running and now < self._points_due:
+                return
             self.draw_points()
+            self.graphics.viewport().repaint()  # paint now: the cost measured includes it
+            self._points_due = now + max(POINTS_SECONDS, (time.perf_counter() - now) / GUI_BUDGET)
 
     def apply_theme(self) -> None:
         self._pal = palette_colors(None)
+        self._curve_keys = []  # new colours: new items
         self.graphics.setBackground(self._pal["background"])
         for plot in (self.loss_plot, self.slope_plot):
             style_plot_item(plot)
         style_legend(self.legend)
         self.slope_zero.setPen(pg.mkPen(self._pal["foreground"], width=0.8, style=Qt.PenStyle.DotLine))
+        # The same pen and brush objects every time: the scatter plots' symbol caches key on them.
+        self._class_brushes = [pg.mkBrush(c) for c in self._pal["classes"]]
+        self._value_brush = pg.mkBrush(self._pal["val"])
+        self._point_pen = pg.mkPen(self._pal["background"], width=1)
         self._dirty_curves = self._dirty_points = True
 
     # -- what to draw -----------------------------------------------------------------------------
@@ -404,28 +428,28 @@ class LossInspector(QWidget):
         return out
 
     def draw_curves(self) -> None:
-        """Recompute and draw every curve (the selected loss first and thickest)."""
+        """Recompute every curve (the selected loss first and thickest) and draw them: new data into the
+        same items when the same curves are shown (a moved range or target), new items otherwise."""
         self._dirty_curves = False
         self._dirty_points = True
-        for plot, item in self._items:
+        for plot, item in self._kink_items:
             plot.removeItem(item)
-        self._items = []
-        self.legend.clear()
-        self._points_in_legend = False
+        self._kink_items = []
         self._curves = {}
         self.error.clear_message()
         task = self._task()
         spec = self.spec
-        self.title.setText(spec.name + (" (your code)" if spec.custom else ""))
-        self.formula.setText(spec.formula)
+        _set_text(self.title, spec.name + (" (your code)" if spec.custom else ""))
+        _set_text(self.formula, spec.formula)
         if task is None:
+            self._rebuild_curve_items([])
             return
         axis = axis_for(spec, task, self.local_params())
         lo, hi = (axis.lo, axis.hi) if self._range is None else self._range
-        self.loss_plot.setLabel("bottom", "")
         self.slope_plot.setLabel("bottom", axis.label)
         colors = [self._pal["smooth"], *[c for c in self._pal["classes"] if c != self._pal["smooth"]]]
         problems = []
+        shown: list[tuple[str, Curve, Any, float, bool]] = []  # (legend label, curve, colour, width, dashed)
         for n, (name, s, params) in enumerate(self._specs()):
             def draw(s: LossSpec = s, params: dict[str, Any] = params) -> list[Curve]:
                 return loss_curves(s, task, target=self.target(), params=params, classes=self._classes(),
@@ -442,22 +466,41 @@ class LossInspector(QWidget):
             width = SELECTED_WIDTH if n == 0 else COMPARE_WIDTH
             for i, c in enumerate(curves):
                 label = name if len(curves) == 1 else f"{name} ({c.label})"
-                pen = _pen(color, width, i == 1)
-                loss_item = self.loss_plot.plot(c.x, c.loss, pen=pen, antialias=True)
-                slope_item = self.slope_plot.plot(c.x, c.slope, pen=pen, antialias=True)
-                loss_item.setZValue(10 - n)
-                slope_item.setZValue(10 - n)
-                self.legend.addItem(loss_item, label)
-                self._items += [(self.loss_plot, loss_item), (self.slope_plot, slope_item)]
+                shown.append((label, c, color, width, i == 1))
                 self._mark_kinks(c, color)
+        keys = [(label, str(color), width, dashed) for label, _, color, width, dashed in shown]
+        if keys != self._curve_keys:
+            self._rebuild_curve_items(shown)
+            self._curve_keys = keys
+        for (loss_item, slope_item), (_, c, *_rest) in zip(self._curve_items, shown, strict=True):
+            loss_item.setData(c.x, c.loss)
+            slope_item.setData(c.x, c.slope)
         if problems:
             self.problem = "; ".join(problems)
             self.error.show_message(self.problem)
         else:
             self.problem = ""
         self._show_traits(spec, task)
-        self.axis_note.setText(self._axis_note(axis.kind, task))
+        _set_text(self.axis_note, self._axis_note(axis.kind, task))
         self._fit_ranges()
+
+    def _rebuild_curve_items(self, shown: list[tuple[str, Curve, Any, float, bool]]) -> None:
+        for loss_item, slope_item in self._curve_items:
+            self.loss_plot.removeItem(loss_item)
+            self.slope_plot.removeItem(slope_item)
+        self._curve_items = []
+        self._curve_keys = []
+        self.legend.clear()
+        self._points_in_legend = False
+        for n, (label, _, color, width, dashed) in enumerate(shown):
+            pen = _pen(color, width, dashed)
+            loss_item = self.loss_plot.plot([], [], pen=pen, antialias=True)
+            slope_item = self.slope_plot.plot([], [], pen=pen, antialias=True)
+            z = 10 - n * 0.01 if width == SELECTED_WIDTH else 5 - n * 0.01
+            loss_item.setZValue(z)
+            slope_item.setZValue(z)
+            self.legend.addItem(loss_item, label)
+            self._curve_items.append((loss_item, slope_item))
 
     def _mark_kinks(self, c: Curve, color: Any) -> None:
         for k in c.kinks:
@@ -473,7 +516,7 @@ class LossInspector(QWidget):
             text = pg.TextItem("kink", color=self._pal["mark"], anchor=(0.5, 1.6))
             text.setPos(k, y)
             self.loss_plot.addItem(text, ignoreBounds=True)
-            self._items += [(self.loss_plot, dot), (self.slope_plot, line), (self.loss_plot, text)]
+            self._kink_items += [(self.loss_plot, dot), (self.slope_plot, line), (self.loss_plot, text)]
 
     def kinks(self) -> list[float]:
         """Where the selected loss's curves are not differentiable, as drawn."""
@@ -494,7 +537,7 @@ class LossInspector(QWidget):
             parts.append("No kink found on the drawn range (checked numerically).")
         else:
             parts.append("Differentiable everywhere: the gradient changes smoothly.")
-        self.traits.setText("<br>".join(parts))
+        _set_text(self.traits, "<br>".join(parts))
 
     @staticmethod
     def _axis_note(kind: str, task: str) -> str:
@@ -539,7 +582,7 @@ class LossInspector(QWidget):
             self.batch_slopes.setData([], [])
             waiting = ("GAN training is not measured per sample." if task == GAN
                        else "Press Train: the samples of each batch will appear on the curve.")
-            self.batch_note.setText("" if ev is not None or not show else waiting)
+            _set_text(self.batch_note, "" if ev is not None or not show else waiting)
             return
         train = self._train_spec
         same = train is not None and train.id == spec.id and train.name == spec.name
@@ -554,7 +597,7 @@ class LossInspector(QWidget):
         slope = sample_slopes(spec, task, ev.batch_grad, ev.batch_target)
         which = curve_for_samples(task, ev.batch_target)
         colors = self._point_colors(task, ev.batch_target)
-        pen = pg.mkPen(self._pal["background"], width=1)
+        pen = self._point_pen
         self.batch_points.setData(x, y, brush=colors, pen=pen, size=POINT_SIZE)
         ok = np.isfinite(slope)
         self.batch_slopes.setData(x[ok], slope[ok], brush=[colors[i] for i in np.flatnonzero(ok)], pen=pen)
@@ -576,8 +619,9 @@ class LossInspector(QWidget):
             classes = self._pal["classes"]
             labels = (np.asarray(target) > 0.5) if task != MULTICLASS else np.asarray(target)
             labels = labels.astype(np.int64)
-            return [pg.mkBrush(classes[int(k) % len(classes)]) for k in labels]
-        return [pg.mkBrush(self._pal["val"])] * len(target)
+            brushes = self._class_brushes
+            return [brushes[int(k) % len(classes)] for k in labels]
+        return [self._value_brush] * len(target)
 
     def _extend_range(self, x: np.ndarray) -> None:
         """Widen the curves' x range when samples fall outside it (regression outliers, say)."""
@@ -592,8 +636,13 @@ class LossInspector(QWidget):
         lo, hi = (axis.lo, axis.hi) if self._range is None else self._range
         if x.min() >= lo and x.max() <= hi:
             return
-        span = max(float(x.max()) - float(x.min()), 1.0)
-        self._range = (min(lo, float(x.min()) - 0.1 * span), max(hi, float(x.max()) + 0.1 * span))
+        # Room to grow (logits keep growing while a classifier gets surer): few recomputes, not one a step.
+        span = hi - lo
+        if x.min() < lo:
+            lo = float(x.min()) - 0.5 * span
+        if x.max() > hi:
+            hi = float(x.max()) + 0.5 * span
+        self._range = (lo, hi)
         self._dirty_curves = True
 
     def curve_data(self, name: str | None = None) -> list[Curve]:

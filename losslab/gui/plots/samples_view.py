@@ -170,12 +170,12 @@ class SamplesView(QWidget):
 
     def _draw_histogram(self, ev: PerSampleLosses) -> None:
         self.histogram.update_from(ev)
-        self.histogram.repaint()
+        self.histogram.viewport().repaint()
 
     @staticmethod
     def _draw_weights(view: TaskView, ev: PerSampleLosses) -> None:
         view.set_point_weights(ev.loss)
-        view.repaint()
+        view.viewport().repaint()
 
     def apply_theme(self) -> None:
         self.task_view.apply_theme()

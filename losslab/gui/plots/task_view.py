@@ -46,6 +46,7 @@ LOSS_DISPLAY = {"off": "Off", "size": "Ring size", "colour": "Colour"}
 LOSS_LEGEND = {"size": "ring size: the sample's loss", "colour": "colour: the sample's loss (bright = high)"}
 LOSS_COLORMAP = "plasma"
 MIN_RING_SHARE = 0.02  # samples under 2% of the top loss get no ring: a ring on every point is clutter
+LOSS_LEVELS = 32  # colours and ring sizes come in steps: the scatter plot's symbol cache stays small
 
 
 def view_mode(ds: Dataset | None) -> str:
@@ -756,6 +757,19 @@ class TaskView(pg.PlotWidget):
         self._weights = None if values is None else np.asarray(values, dtype=np.float64).ravel()
         self._redraw_sample_overlays()
 
+    def _loss_styles(self) -> tuple[list[Any], list[Any]]:
+        """([ring pen, outline pen], [brush per loss level..., no brush]), made once per theme."""
+        key = (self._pal["foreground"], self._pal["background"])
+        if getattr(self, "_loss_style_key", None) != key:
+            color = pg.mkColor(self._pal["foreground"])
+            color.setAlpha(170)
+            cmap = pg.colormap.get(LOSS_COLORMAP)
+            levels = cmap.map(np.linspace(0.0, 1.0, LOSS_LEVELS), mode="qcolor")
+            self._loss_style = ([pg.mkPen(color, width=1.3), pg.mkPen(self._pal["background"], width=0.8)],
+                                [*(pg.mkBrush(c) for c in levels), pg.mkBrush(None)])
+            self._loss_style_key = key
+        return self._loss_style
+
     def _set_weight_legend(self, text: str | None) -> None:
         if text == self._weight_legend:
             return
@@ -776,18 +790,16 @@ class TaskView(pg.PlotWidget):
             top = float(np.percentile(w[finite], 99)) if finite.any() else 0.0
             share = np.clip(np.nan_to_num(w / top if top > 0 else w * 0.0), 0.0, 1.0)
             base = _point_size(len(pos))
+            level = np.rint(share * (LOSS_LEVELS - 1)).astype(np.int64)
+            pens, brushes = self._loss_styles()
             if self.point_weight_mode == "size":  # a ring whose area grows with the loss
-                color = pg.mkColor(self._pal["foreground"])
-                color.setAlpha(170)
-                ring = pg.mkPen(color, width=1.3)
                 big = share >= MIN_RING_SHARE
-                self.weight_marks.setData(pos[big, 0], pos[big, 1], size=base + 4 + 26 * np.sqrt(share[big]),
-                                          symbol="o", pen=ring, brush=pg.mkBrush(None))
+                sizes = np.rint(base + 4 + 26 * np.sqrt(level[big] / (LOSS_LEVELS - 1)))
+                self.weight_marks.setData(pos[big, 0], pos[big, 1], size=sizes, symbol="o", pen=pens[0],
+                                          brush=brushes[-1])
             else:
-                cmap = pg.colormap.get(LOSS_COLORMAP)
-                brushes = [pg.mkBrush(c) for c in cmap.map(share, mode="qcolor")]
-                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 1, symbol="o", brush=brushes,
-                                          pen=pg.mkPen(self._pal["background"], width=0.8))
+                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 1, symbol="o",
+                                          brush=[brushes[k] for k in level], pen=pens[1])
             self.weight_marks.show()
             self._set_weight_legend(LOSS_LEGEND[self.point_weight_mode])
         if self._highlighted.size:
