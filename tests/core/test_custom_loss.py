@@ -109,6 +109,7 @@ BAD_CODE = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's own warnings about the bad code itself
 @pytest.mark.parametrize(("kind", "code", "line", "fragment"), BAD_CODE, ids=[b[0] for b in BAD_CODE])
 def test_bad_code_gives_a_clear_message_with_its_line(kind, code, line, fragment, houses):
     start = time.perf_counter()
