@@ -37,7 +37,7 @@ from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
 # not watched like a curve) and take at most this share of the time: every redraw holds the GIL and a
 # core the training thread needs.
 REFRESH_SECONDS = 0.5
-GUI_BUDGET = 0.015
+GUI_BUDGET = 0.025
 
 
 class SamplesView(QWidget):
