@@ -64,6 +64,7 @@ POINT_SIZE = 9
 CUSTOM_SECONDS = 3.0  # the most a custom loss's curves may take to compute
 POINTS_SECONDS = 0.2  # batch points move at most 5 times a second
 GUI_BUDGET = 0.03  # and take at most this share of the time (each move repaints both plots)
+NOTE_SECONDS = 2.0
 
 
 def _set_text(label: QLabel, text: str) -> None:
@@ -88,6 +89,7 @@ class LossInspector(QWidget):
         self._dirty_curves = True
         self._dirty_points = False
         self._points_due = 0.0
+        self._note_due = 0.0
         self._batch: PerSampleLosses | None = None
         self._train_spec: LossSpec | None = None  # the loss of the trainer the batch points come from
         self._train_params: dict[str, Any] = {}
@@ -589,8 +591,8 @@ class LossInspector(QWidget):
         if not same or self.local_params() != self._train_params:
             self.batch_points.setData([], [])
             self.batch_slopes.setData([], [])
-            self.batch_note.setText("The batch is hidden: training uses another loss or other parameters "
-                                    "than the curve shows.")
+            _set_text(self.batch_note, "The batch is hidden: training uses another loss or other parameters "
+                      "than the curve shows.")
             return
         x = sample_positions(spec, task, ev.batch_output, ev.batch_target)
         y = ev.batch_loss
@@ -605,14 +607,18 @@ class LossInspector(QWidget):
             self.legend.addItem(self.batch_points, "samples of the current batch")
             self._points_in_legend = True
         self._extend_range(x)
+        # A changing label re-lays out the side panel, which costs training time: while training runs,
+        # its numbers are refreshed every NOTE_SECONDS only.
+        now = time.perf_counter()
+        if self.window_.controller.running and now < self._note_due:
+            return
+        self._note_due = now + NOTE_SECONDS
         steep = float(np.mean(np.abs(slope[ok]))) if ok.any() else float("nan")
         labels = " (coloured by label)" if task in (BINARY, GAN) else ""
         n_on = int(np.sum(which == 0)) if task in (BINARY, GAN) else len(x)
-        self.batch_note.setText(
-            f"Step {ev.step}: {len(x)} samples{labels}; mean |slope| {steep:.3g}. "
-            + (f"{n_on} on the y = 1 curve, {len(x) - n_on} on the y = 0 curve. " if task == BINARY else "")
-            + "Samples on flat parts give almost no gradient."
-        )
+        split = f"{n_on} on the y = 1 curve, {len(x) - n_on} on the y = 0 curve. " if task == BINARY else ""
+        _set_text(self.batch_note, f"Step {ev.step}: {len(x)} samples{labels}; mean |slope| {steep:.3g}. "
+                  f"{split}Samples on flat parts give almost no gradient.")
 
     def _point_colors(self, task: str, target: np.ndarray) -> list[Any]:
         if task in (BINARY, MULTICLASS, GAN):

@@ -37,7 +37,7 @@ from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
 # not watched like a curve) and take at most this share of the time: every redraw holds the GIL and a
 # core the training thread needs.
 REFRESH_SECONDS = 0.5
-GUI_BUDGET = 0.025
+GUI_BUDGET = 0.015
 
 
 class SamplesView(QWidget):
@@ -72,6 +72,8 @@ class SamplesView(QWidget):
         self.summary = QLabel("Train to see each training sample's loss.")
         self.summary.setObjectName("samplesSummary")
         self.summary.setWordWrap(True)
+        # Two lines, always: a label whose height follows its text re-lays out the whole view.
+        self.summary.setFixedHeight(2 * self.summary.fontMetrics().lineSpacing() + 4)
         self.freeze_check = QCheckBox("Freeze")
         self.freeze_check.setObjectName("freezeSamples")
         self.freeze_check.setToolTip("Stop updating the table and histogram (training goes on), to read them")
