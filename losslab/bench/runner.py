@@ -190,14 +190,16 @@ def measure_window(folder: Path, paths: dict[str, Path], plan: Plan, rows: dict[
         row["window_plain_steps_per_s"] = report.summary(r["plain"])
         row["window_steps_per_s"] = report.summary(r["window"])
         row["window_ratio"] = report.summary(report.ratios(r["window"], r["plain"]))
+        row["window_headless_steps_per_s"] = report.summary(r["headless"])
+        row["window_run_ratio"] = report.summary(report.ratios(r["window"], r["headless"]))
         row["window_cpu_ratio"] = report.summary(report.ratios(r["window_cpu"], r["plain_cpu"]))
         row["gui_busy_fraction"] = report.summary(r["gui_busy"])["median"]
         row["task_view_share"] = report.summary(r["view_share"])["median"]
         row["same_weights"] = row["same_weights"] and r["same_weights"]
         row["raw"].update(
             {
-                f"window_{k}" if k.startswith("plain") else k: r[k]
-                for k in ("plain", "plain_cpu", "window", "window_cpu")
+                f"window_{k}" if k.startswith(("plain", "headless")) else k: r[k]
+                for k in ("plain", "plain_cpu", "window", "window_cpu", "headless", "headless_cpu")
             }
         )
         lat = r["lateness_ms"]

@@ -3,8 +3,9 @@
 A second QApplication in one process aborts, so ``losslab bench`` runs this module as a child:
 ``python -m losslab.bench.window SPEC.json RESULT.json``. For each workload it opens the workload's
 ``.losslab`` file in a MainWindow, presses Train (``window.train()``) and waits for the run to end,
-reading ``trainer.step / trainer.elapsed``; interleaved with those runs, the plain loop trains the
-same experiment on the GUI thread (the window idle meanwhile) for a same-process baseline. While the
+reading ``trainer.step / trainer.elapsed``; interleaved with those runs, the plain loop and what
+``losslab run`` trains (``make_trainer(..., diagnostics=False).run()``) train the same experiment on
+the GUI thread (the window idle meanwhile) for same-process baselines. While the
 window trains, a 5 ms single-shot precise timer re-arms itself and records how late it fires: the
 event loop's responsiveness while training and plotting.
 
@@ -127,6 +128,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     from losslab.bench.plain import PlainLoop, same_weights
     from losslab.core.experiment import load_experiment
+    from losslab.core.trainer import make_trainer as make_run_trainer
 
     torch.set_num_threads(1)
     window = MainWindow(settings=QSettings(spec["settings"], QSettings.Format.IniFormat))
@@ -181,6 +183,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "plain": [],
             "plain_cpu": [],
+            "headless": [],
+            "headless_cpu": [],
             "window": [],
             "window_cpu": [],
             "lateness_ms": [],
@@ -189,9 +193,16 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         }
         busy.clear()
         press_ms.clear()
+        sides = ("plain", "headless", "window")
         for i in range(spec["repeats"]):
-            for side in ("plain", "window") if i % 2 == 0 else ("window", "plain"):
-                if side == "plain":
+            for side in sides[i % 3 :] + sides[: i % 3]:  # each side takes each place in turn
+                if side == "headless":
+                    headless = make_run_trainer(experiment, dataset, diagnostics=False)
+                    cpu0 = time.thread_time()
+                    headless.run()
+                    out["headless_cpu"].append(headless.step / (time.thread_time() - cpu0))
+                    out["headless"].append(headless.step / headless.elapsed)
+                elif side == "plain":
                     loop = PlainLoop(experiment, dataset)
                     cpu0 = time.thread_time()
                     seconds = loop.run(experiment.training["epochs"])

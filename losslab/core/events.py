@@ -22,6 +22,14 @@ class StepBatch:
     elapsed: float  # seconds of training so far
     steps_per_second: float
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other per-step series (GAN: discriminator)
+    # Epochs completed before each step, in a batch merged from several (see merge_step_batches):
+    # None means every step belongs to ``epoch``.
+    epochs: np.ndarray | None = None
+
+    def epoch_of_steps(self) -> np.ndarray:
+        if self.epochs is not None:
+            return self.epochs
+        return np.full(len(self.steps), self.epoch, dtype=np.int64)
 
 
 @dataclass
@@ -60,3 +68,34 @@ class Finished:
     diverged: Diverged | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     early_stop: Any = None  # what a probe ended the run with (early_stopping.EarlyStopped), else None
+
+
+def merge_step_batches(batches: list[StepBatch]) -> StepBatch:
+    """One StepBatch holding several in order: a consumer that draws a few times a second takes one
+    per draw instead of one per epoch (a full-batch epoch is a single step). ``epoch``, ``lr``,
+    ``elapsed`` and the rate are the last batch's; ``epochs`` says which epoch each step belongs to."""
+    if len(batches) == 1:
+        return batches[0]
+    last = batches[-1]
+
+    def joined(get: Any) -> np.ndarray | None:
+        parts = [get(b) for b in batches]
+        if any(p is None for p in parts):
+            return None
+        return np.concatenate(parts)
+
+    extra_keys = set(last.extra).intersection(*(b.extra for b in batches))
+    return StepBatch(
+        last.epoch,
+        np.concatenate([b.steps for b in batches]),
+        np.concatenate([b.loss for b in batches]),
+        np.concatenate([b.data_loss for b in batches]),
+        joined(lambda b: b.l1),
+        joined(lambda b: b.l2),
+        last.lr,
+        last.elapsed,
+        last.steps_per_second,
+        {k: np.concatenate([b.extra[k] for b in batches]) for k in extra_keys},
+        np.concatenate([b.epoch_of_steps() for b in batches]),
+    )
+

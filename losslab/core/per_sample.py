@@ -52,10 +52,27 @@ class PerSampleProbe(Probe):
         self._measured_step = -1
         self.measurements = 0
         self.seconds = 0.0  # time spent measuring, for reports
+        # Who shows the measurements now (see watch()); None: nobody said, so always measure.
+        self._watchers: set[int] | None = None
+
+    def watch(self, who: object, on: bool) -> None:
+        """A view says whether it shows the measurements now (call from one thread). Once any view
+        has said, measurements stop while none watches, except at the end of the planned training:
+        a hidden tab then costs the training nothing."""
+        if self._watchers is None:
+            self._watchers = set()
+        if on:
+            self._watchers.add(id(who))
+        else:
+            self._watchers.discard(id(who))
+
+    @property
+    def watched(self) -> bool:
+        return self._watchers is None or bool(self._watchers)
 
     def on_step(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses | None:
         self._last_batch = (xb, yb)
-        if time.perf_counter() < self._due:
+        if time.perf_counter() < self._due or not self.watched:
             return None
         return self._timed(trainer, xb, yb)
 
@@ -64,7 +81,7 @@ class PerSampleProbe(Probe):
         last = trainer.epoch >= trainer.experiment.training["epochs"]
         if self._last_batch is None or trainer.step == self._measured_step:
             return None
-        if last or time.perf_counter() >= self._due:
+        if last or (self.watched and time.perf_counter() >= self._due):
             return self._timed(trainer, *self._last_batch)
         return None
 

@@ -98,9 +98,11 @@ class Trainer:
         device: str | None = None,
         threads: int | None = None,
         diagnostics: bool = True,
+        diagnostics_budget: float | None = None,
     ) -> None:
         """``diagnostics=False`` leaves out the gradient-health probe: headless runs whose events
-        nobody draws (``losslab run``) should not pay for it."""
+        nobody draws (``losslab run``) should not pay for it. ``diagnostics_budget``: the largest
+        share of the training time its reports may take (None: every interval, whatever it costs)."""
         self.experiment = experiment
         self.dataset = dataset if dataset is not None else make_dataset(experiment.dataset)
         self.loss_spec = loss_spec_for(experiment.loss, self.dataset.task)  # built-in or custom
@@ -109,7 +111,7 @@ class Trainer:
             torch.set_num_threads(threads)
         self.device, self.device_notice = resolve_device(device or experiment.training["device"])
         self.controls = Controls()
-        self.probes: list[Probe] = default_probes(experiment, diagnostics)  # see probe.py
+        self.probes: list[Probe] = default_probes(experiment, diagnostics, diagnostics_budget)  # see probe.py
         self.history = History()
         self.epoch = 0  # completed epochs
         self.step = 0  # completed optimizer steps
@@ -435,7 +437,9 @@ class Trainer:
         )
 
 
-def default_probes(experiment: Experiment, diagnostics: bool = True) -> list[Probe]:
+def default_probes(
+    experiment: Experiment, diagnostics: bool = True, diagnostics_budget: float | None = None
+) -> list[Probe]:
     """The probes every trainer carries, as the experiment's training section asks."""
     from losslab.core.diagnostics import GradientHealthProbe
     from losslab.core.early_stopping import EarlyStopping
@@ -444,7 +448,7 @@ def default_probes(experiment: Experiment, diagnostics: bool = True) -> list[Pro
     probes: list[Probe] = [EarlyStopping(training.get("early_stopping", 0))]  # also spots overfitting
     every = training.get("diagnostics_every", 0)
     if every and diagnostics:
-        probes.append(GradientHealthProbe(every))
+        probes.append(GradientHealthProbe(every, budget=diagnostics_budget))
     return probes
 
 

@@ -1,8 +1,8 @@
 """The LossLab window: panels in docks around the live plots, menus, toolbar, status bar, files.
 
 Data flows one way: panels edit the ExperimentState -> Train hands the experiment to a core
-Trainer running in the TrainingController's thread -> events come back as signals -> plots draw
-them on a 30 Hz timer.
+Trainer running in the TrainingController's thread -> its events queue up -> once per frame (a
+timer paced by pacing.py) they are delivered as signals and the plots redraw.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from losslab.gui.export import export_curves_csv, export_plot
 from losslab.gui.panels.dataset import DatasetPanel
 from losslab.gui.panels.layers import LayerPanel
 from losslab.gui.panels.loss import LossPanel
+from losslab.gui.pacing import PROBE_BUDGET, FramePacer
 from losslab.gui.panels.optimizer import OptimizerPanel
 from losslab.gui.plots.loss_plot import LossView
 from losslab.gui.plots.metric_plot import MetricPlot
@@ -47,8 +48,6 @@ from losslab.gui.state import ExperimentState
 from losslab.gui.views import VIEWS
 from losslab.gui.worker import TrainingController
 
-REDRAW_MS = 50  # plots redraw at 20 Hz whatever the training speed: smooth to the eye, and every
-# paint holds the GIL the training thread needs
 MAX_RECENT = 8
 FILE_FILTER = f"LossLab experiments (*{SUFFIX});;All files (*)"
 
@@ -107,9 +106,12 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._restore_settings()
 
+        # One timer draws every frame: the run's events are taken in, the views redraw. While training,
+        # the pacer sets its interval so drawing leaves the training thread the GIL (see pacing.py).
+        self.pacer = FramePacer()
         self._redraw_timer = QTimer(self)
-        self._redraw_timer.setInterval(REDRAW_MS)
-        self._redraw_timer.timeout.connect(self._redraw)
+        self._redraw_timer.setInterval(self.pacer.idle())
+        self._redraw_timer.timeout.connect(self._on_frame)
         self._redraw_timer.start()
         self._status = {"epoch": 0, "step": 0, "rate": 0.0, "elapsed": 0.0}
 
@@ -465,7 +467,7 @@ class MainWindow(QMainWindow):
     def _make_trainer(self) -> Any:
         from losslab.core.trainer import make_trainer
 
-        return make_trainer(self.state.experiment, self.state.dataset)
+        return make_trainer(self.state.experiment, self.state.dataset, diagnostics_budget=PROBE_BUDGET)
 
     @Slot()
     def train(self) -> None:
@@ -671,6 +673,15 @@ class MainWindow(QMainWindow):
 
     # -- periodic redraw --------------------------------------------------------------------
     @Slot()
+    def _on_frame(self) -> None:
+        controller = self.controller
+        controller.deliver()
+        self._redraw()
+        if controller.running:
+            controller.request_view()  # predictions come with the next step report, one per frame
+        live = controller.running and not controller.paused
+        self._redraw_timer.setInterval(self.pacer.next_interval() if live else self.pacer.idle())
+
     def _redraw(self) -> None:
         self.loss_view.redraw()
         self.metric_plot.redraw()

@@ -9,7 +9,7 @@ methods the view defines (all optional):
 - ``on_epoch(event)``          an EpochEnd arrived
 - ``on_event(event)``          any other event, e.g. what a probe returned
 - ``on_finished(result)``      a run ended (Finished, or None after a failure)
-- ``redraw()``                 called at ~30 Hz; redraw only if something changed
+- ``redraw()``                 called once per frame (pacing.py); redraw only if something changed
 - ``set_trainer(trainer)``     the trainer in use (None after a reset); read-only use on the GUI thread
 - ``apply_theme()``            the light/dark scheme changed (colours from plots.theme)
 

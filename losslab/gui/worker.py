@@ -1,41 +1,47 @@
 """The ONE bridge between core.trainer and Qt: a QObject living in a QThread.
 
-The trainer calls back on the worker thread; the worker turns events into signals, which Qt queues
-to the GUI thread. Values are already coalesced by the trainer (~every 50 ms), so the GUI thread
-is never flooded. Controls (pause, step, stop, learning rate) go straight to the trainer's
-thread-safe ``Controls`` object, never through the worker's event queue, so they act within a batch.
+The trainer calls back on the worker thread; the worker puts each event in a queue (a deque:
+appending is thread-safe and costs well under a microsecond) and the GUI thread takes them out
+once per frame (``TrainingController.deliver``), merged, and hands them on as signals. A signal per
+event would cost the training thread a lock and a wake-up of the GUI thread every time, and
+every wake-up takes the GIL from the training. Controls (pause, step, stop, learning rate) go
+straight to the trainer's thread-safe ``Controls`` object, so they act within a batch.
 """
 
 from __future__ import annotations
 
-import time
 import traceback
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from losslab.core.errors import LossLabError
-from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
+from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch, merge_step_batches
 
-VIEW_SECONDS = 0.08  # task-view predictions ~12 times a second, never per step: the paint is the cost
+
+@dataclass
+class ViewPayload:
+    """What the task view's function returned (its predictions), computed on the training thread."""
+
+    payload: Any
 
 
 class TrainingWorker(QObject):
-    stepBatch = Signal(object)  # StepBatch
-    epochEnded = Signal(object)  # EpochEnd
-    diverged = Signal(object)  # Diverged
-    notice = Signal(str)
-    view = Signal(object)  # whatever the view function returned (task-view predictions)
-    probe = Signal(object)  # any other event: what a probe (core/probe.py) returned
-    finished = Signal(object)  # Finished
+    finished = Signal(object)  # Finished, or None after a failure
     failed = Signal(str, str)  # message, traceback ("" for a LossLabError the user can fix)
 
-    def __init__(self, trainer: Any, epochs: int | None = None, view_fn: Any = None) -> None:
+    def __init__(
+        self, trainer: Any, epochs: int | None = None, view_fn: Any = None, outbox: deque | None = None
+    ) -> None:
         super().__init__()
         self.trainer = trainer
         self.epochs = epochs
-        self.view_fn = view_fn  # called on the worker thread with the trainer, ~20 Hz at most
-        self._last_view = 0.0
+        self.view_fn = view_fn  # called on the worker thread with the trainer, when the GUI asks
+        self.outbox: deque[Any] = outbox if outbox is not None else deque()
+        # Set by the GUI thread when it has drawn the last predictions (a bool: assignment is atomic).
+        self.view_wanted = True
         self.result: Finished | None = None
 
     @Slot()
@@ -58,39 +64,36 @@ class TrainingWorker(QObject):
             QThread.currentThread().quit()
 
     def _on_event(self, event: Any) -> None:
-        if isinstance(event, StepBatch):
-            self.stepBatch.emit(event)
-            self._maybe_view(force=False)
-        elif isinstance(event, EpochEnd):
-            self.epochEnded.emit(event)
-        elif isinstance(event, Diverged):
-            self.diverged.emit(event)
-        elif isinstance(event, Notice):
-            self.notice.emit(event.message)
-        elif isinstance(event, Finished):
-            self._maybe_view(force=True)
+        if isinstance(event, Finished):
+            self._view(force=True)
             self.result = event
-            self.finished.emit(event)
-        else:
-            self.probe.emit(event)
+            self.finished.emit(event)  # queued to the GUI thread, which then takes the rest
+            return
+        self.outbox.append(event)
+        if isinstance(event, StepBatch):
+            self._view(force=False)
 
-    def _maybe_view(self, force: bool) -> None:
-        now = time.perf_counter()
-        if self.view_fn is not None and (force or now - self._last_view >= VIEW_SECONDS):
-            self._last_view = now
-            self.view.emit(self.view_fn(self.trainer))
+    def _view(self, force: bool) -> None:
+        """Predictions for the task view, at the rate the GUI draws them: only when it asked."""
+        if self.view_fn is not None and (force or self.view_wanted):
+            self.view_wanted = False
+            self.outbox.append(ViewPayload(self.view_fn(self.trainer)))
 
 
 class TrainingController(QObject):
-    """Owns the thread and the worker for one run at a time; what the main window talks to."""
+    """Owns the thread and the worker for one run at a time; what the main window talks to.
 
-    stepBatch = Signal(object)
-    epochEnded = Signal(object)
-    diverged = Signal(object)
+    The run's events wait in a queue until ``deliver()``, which the window calls once per frame;
+    ``finished`` always comes after every event of the run has been delivered.
+    """
+
+    stepBatch = Signal(object)  # StepBatch: all the steps since the last delivery, merged
+    epochEnded = Signal(object)  # EpochEnd, one signal per epoch
+    diverged = Signal(object)  # Diverged
     notice = Signal(str)
-    view = Signal(object)
-    probe = Signal(object)
-    finished = Signal(object)
+    view = Signal(object)  # the newest task-view predictions
+    probe = Signal(object)  # any other event: what a probe (core/probe.py) returned
+    finished = Signal(object)  # Finished, or None after a failure
     failed = Signal(str, str)
     runningChanged = Signal(bool)
 
@@ -99,6 +102,7 @@ class TrainingController(QObject):
         self.trainer: Any = None
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._events: deque[Any] = deque()
 
     @property
     def running(self) -> bool:
@@ -113,20 +117,57 @@ class TrainingController(QObject):
     ) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
+        self.deliver()  # anything left from the last run goes out before the new one starts
         self.trainer = trainer
         if paused:
             trainer.controls.pause()
         thread = QThread(self)
         thread.setObjectName("LossLabTraining")
-        worker = TrainingWorker(trainer, epochs, view_fn)
+        worker = TrainingWorker(trainer, epochs, view_fn, self._events)
         worker.moveToThread(thread)
-        for name in ("stepBatch", "epochEnded", "diverged", "notice", "view", "probe", "failed"):
-            getattr(worker, name).connect(getattr(self, name))
+        worker.failed.connect(self.failed)
         worker.finished.connect(self._on_finished)
         thread.started.connect(worker.run)
         self._thread, self._worker = thread, worker
         thread.start()
         self.runningChanged.emit(True)
+
+    def deliver(self) -> int:
+        """Hand the queued events on as signals, on the calling (GUI) thread; returns how many.
+
+        All the step reports go out first, merged into one StepBatch, then the other events in
+        order (each epoch's steps were reported before it), then only the newest predictions.
+        """
+        events = []
+        while self._events:
+            events.append(self._events.popleft())
+        if not events:
+            return 0
+        batches = [e for e in events if isinstance(e, StepBatch)]
+        if batches:
+            self.stepBatch.emit(merge_step_batches(batches))
+        view = None
+        for event in events:
+            if isinstance(event, StepBatch):
+                continue
+            if isinstance(event, ViewPayload):
+                view = event
+            elif isinstance(event, EpochEnd):
+                self.epochEnded.emit(event)
+            elif isinstance(event, Diverged):
+                self.diverged.emit(event)
+            elif isinstance(event, Notice):
+                self.notice.emit(event.message)
+            else:
+                self.probe.emit(event)
+        if view is not None:
+            self.view.emit(view.payload)
+        return len(events)
+
+    def request_view(self) -> None:
+        """Ask for fresh task-view predictions with the next step report (the last ones are drawn)."""
+        if self._worker is not None:
+            self._worker.view_wanted = True
 
     # Controls act on the trainer directly; they are thread-safe and take effect within a batch.
     def pause(self) -> None:
@@ -169,5 +210,6 @@ class TrainingController(QObject):
         thread.wait()
         self._thread = self._worker = None
         thread.deleteLater()
+        self.deliver()
         self.runningChanged.emit(False)
         self.finished.emit(result)

@@ -7,9 +7,11 @@ the epoch mean ± one standard deviation, kept within the smallest and largest b
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+
+# Columns of a row, one row per epoch.
+EPOCH, FIRST, LAST, COUNT, TOTAL, SQUARES, SMALLEST, LARGEST = range(8)
 
 
 class BatchSpread:
@@ -17,48 +19,55 @@ class BatchSpread:
         self.clear()
 
     def clear(self) -> None:
-        # Per epoch: [epoch, first step, last step, count, sum, sum of squares, min, max]
-        self._rows: list[list[float]] = []
+        self._rows = np.empty((64, 8))  # grows by doubling; rows [0, n) are filled
+        self.n = 0
         self.dirty = True
 
-    def add(self, epoch: int, steps: np.ndarray, values: np.ndarray) -> None:
-        """Batches of one epoch in progress (``epoch`` = epochs completed before them)."""
+    def add(self, epochs: np.ndarray | int, steps: np.ndarray, values: np.ndarray) -> None:
+        """Batch losses with the epoch each belongs to (epochs completed before it; one int for all)."""
         steps = np.asarray(steps, dtype=np.float64).ravel()
         v = np.asarray(values, dtype=np.float64).ravel()
+        e = np.broadcast_to(np.asarray(epochs, dtype=np.int64), steps.shape)
         keep = np.isfinite(v)
         if not keep.any():
             return
-        steps, v = steps[keep], v[keep]
-        if self._rows and self._rows[-1][0] == epoch:
-            row = self._rows[-1]
-            row[2] = float(steps[-1])
-            row[3] += v.size
-            row[4] += float(v.sum())
-            row[5] += float(np.square(v).sum())
-            row[6] = min(row[6], float(v.min()))
-            row[7] = max(row[7], float(v.max()))
-        else:
-            self._rows.append([epoch, float(steps[0]), float(steps[-1]), v.size, float(v.sum()),
-                               float(np.square(v).sum()), float(v.min()), float(v.max())])
+        steps, v, e = steps[keep], v[keep], e[keep]
+        # A report can span several short epochs: one run of equal epoch numbers at a time.
+        cuts = np.flatnonzero(np.diff(e)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, e.size], strict=True):
+            self._add_run(int(e[a]), steps[a:b], v[a:b])
         self.dirty = True
+
+    def _add_run(self, epoch: int, steps: np.ndarray, v: np.ndarray) -> None:
+        if self.n and self._rows[self.n - 1, EPOCH] == epoch:
+            row = self._rows[self.n - 1]
+            row[LAST] = steps[-1]
+            row[COUNT] += v.size
+            row[TOTAL] += v.sum()
+            row[SQUARES] += np.square(v).sum()
+            row[SMALLEST] = min(row[SMALLEST], v.min())
+            row[LARGEST] = max(row[LARGEST], v.max())
+            return
+        if self.n == len(self._rows):
+            self._rows = np.concatenate([self._rows, np.empty_like(self._rows)])
+        self._rows[self.n] = (epoch, steps[0], steps[-1], v.size, v.sum(), np.square(v).sum(), v.min(), v.max())
+        self.n += 1
 
     def band(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(x, low, mean, high): per epoch with two batches or more, points at its first and last step."""
-        xs: list[float] = []
-        lo: list[float] = []
-        mid: list[float] = []
-        hi: list[float] = []
-        for _, first, last, n, total, squares, smallest, largest in self._rows:
-            if n < 2:
-                continue
-            mean = total / n
-            sd = math.sqrt(max(squares / n - mean * mean, 0.0))
-            for x in (first, last):
-                xs.append(x)
-                lo.append(max(mean - sd, smallest))
-                mid.append(mean)
-                hi.append(min(mean + sd, largest))
-        return np.array(xs), np.array(lo), np.array(mid), np.array(hi)
+        rows = self._rows[: self.n]
+        rows = rows[rows[:, COUNT] >= 2]
+        count = rows[:, COUNT]
+        mean = rows[:, TOTAL] / count
+        sd = np.sqrt(np.maximum(rows[:, SQUARES] / count - mean * mean, 0.0))
+        low = np.maximum(mean - sd, rows[:, SMALLEST])
+        high = np.minimum(mean + sd, rows[:, LARGEST])
+
+        def twice(a: np.ndarray) -> np.ndarray:  # each epoch's value at its first and at its last step
+            return np.repeat(a, 2)
+
+        x = np.column_stack([rows[:, FIRST], rows[:, LAST]]).ravel()
+        return x, twice(low), twice(mean), twice(high)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self.n

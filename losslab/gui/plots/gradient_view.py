@@ -6,7 +6,7 @@ the fraction of dead ReLU units and saturated sigmoid/tanh outputs per activatio
 weights or outputs of one chosen layer as a histogram over time. A banner above says when
 gradients vanish or explode and what to try. Data comes from the core's GradientHealthProbe
 (every ``training.diagnostics_every`` steps, on the training thread); drawing happens on the
-window's 30 Hz timer, only while the tab is visible and something new arrived.
+window's frame timer, only while the tab is visible and something new arrived.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from losslab.core.inspector import (
     sample_slopes,
 )
 from losslab.core.losses import LOSSES, LossSpec
-from losslab.core.per_sample import PerSampleLosses, per_sample_probes
+from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
 from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
@@ -246,6 +246,9 @@ class LossInspector(QWidget):
             self._dirty_points = True
 
     def redraw(self) -> None:
+        probe = latest_probe(self.window_.trainer)
+        if probe is not None:
+            probe.watch(self, self.isVisible())
         if not self.isVisible():
             return
         if self._dirty_curves:

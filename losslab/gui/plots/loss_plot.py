@@ -1,7 +1,7 @@
 """The live loss plot: per-step loss (raw and smoothed), per-epoch train/validation loss, regularization.
 
 Values arrive as StepBatch/EpochEnd events and go into growable buffers; nothing is drawn until
-``redraw()``, which the main window calls from a ~30 Hz timer. Every curve shares the global step as
+``redraw()``, which the main window calls once per frame (pacing.py). Every curve shares the global step as
 its x axis; a top axis marks where each epoch ended.
 """
 
@@ -17,8 +17,10 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from losslab.core.events import EpochEnd, StepBatch
+from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
+from losslab.gui.plots.ranges import StickyViewBox, settle_range
 from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
@@ -110,12 +112,17 @@ class LossView(QWidget):
         self._in_legend: set[str] = set()
         self._reg_kinds: set[str] = set()
 
-        self.plot = pg.PlotWidget(axisItems={"top": self._epoch_axis}, background=self._pal["background"])
+        self.plot = pg.PlotWidget(
+            viewBox=StickyViewBox(), axisItems={"top": self._epoch_axis}, background=self._pal["background"]
+        )
         self.plot.setObjectName("lossPlot")
         pi = self.plot.getPlotItem()
         self.plot_item = pi
-        pi.setDownsampling(auto=True, mode="peak")  # pyqtgraph 0.14 ignores these given to plot()
-        pi.setClipToView(True)
+        # No pyqtgraph downsampling or clipping: the step curves come already summarised for the view
+        # (PeakPyramid, ~2 points per pixel), and with those options on, every change of the view
+        # range made each of the ten curves recompute its data (most of a frame's cost while training).
+        pi.setDownsampling(auto=False)
+        pi.setClipToView(False)
         pi.showAxis("top")
         pi.setLabel("bottom", "step")
         pi.setLabel("left", "loss")
@@ -265,6 +272,7 @@ class LossView(QWidget):
         self._dot.setData([], [])
         self.readout.clear()
         self._spread.clear()
+        self.plot_item.getViewBox().refit()
         if self._band_in_legend:
             self.legend.removeItem(self.band_mean)
             self._band_in_legend = False
@@ -278,7 +286,7 @@ class LossView(QWidget):
         if steps[0] <= self._last_step:  # the step count started over: a new run without reset()
             self.reset()
         loss = np.asarray(batch.loss, dtype=np.float64).ravel()
-        self._spread.add(batch.epoch, steps, batch.data_loss)
+        self._spread.add(batch.epoch_of_steps(), steps, batch.data_loss)
         self._append(RAW, steps, loss)
         if not self._smooth_stale:
             self._append(SMOOTH, steps, self._ema.update(loss))
@@ -350,6 +358,7 @@ class LossView(QWidget):
             return
         self.plot_item.setLogMode(x=False, y=on)
         self._view_dirty = True  # log axes draw the smallest positive value of each block instead
+        self._spread.dirty = True  # the band's fill is drawn in the axis's units
         self.redraw()
         self.plot_item.enableAutoRange()
 
@@ -442,6 +451,7 @@ class LossView(QWidget):
             self._epoch_ends.dirty = False
         if self._spread.dirty and self.band_check.isChecked():
             self._draw_band()
+        settle_range(self.plot)
         return True
 
     def _fit_symbols(self, key: str, n: int) -> None:
@@ -490,10 +500,10 @@ class LossView(QWidget):
         self.band_low = pg.PlotDataItem([], [])
         self.band_high = pg.PlotDataItem([], [])
         self.band_mean = pg.PlotDataItem([], [])
-        self.band_fill = pg.FillBetweenItem(self.band_low, self.band_high)
+        self.band_fill = BandFill()
         for z, item in enumerate((self.band_fill, self.band_low, self.band_high, self.band_mean)):
             item.setZValue(-3 + z * 0.1)  # under every curve
-            pi.addItem(item)
+            pi.addItem(item, ignoreBounds=item is self.band_fill)  # the edges have the same bounds
         self._band_in_legend = False
 
     def _style_band(self) -> None:
@@ -512,6 +522,7 @@ class LossView(QWidget):
         self.band_low.setData(x, lo)
         self.band_high.setData(x, hi)
         self.band_mean.setData(x, mid)
+        self.band_fill.set_band(x, lo, hi, self.log_y)
         self._spread.dirty = False
         if x.size and not self._band_in_legend:
             self.legend.addItem(self.band_mean, BAND_NAME)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from losslab.core.events import EpochEnd
 from losslab.core.metrics import HEADLINE, LABELS
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.ranges import StickyViewBox, settle_range
 from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
 
 R2_FLOOR = -1.0  # an untrained regressor's R² can be -1e6; below this the curve leaves the chart
@@ -26,7 +27,7 @@ class MetricPlot(pg.PlotWidget):
     """
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None) -> None:
-        super().__init__(parent, background=palette_colors(dark)["background"])
+        super().__init__(parent, viewBox=StickyViewBox(), background=palette_colors(dark)["background"])
         self._pal = palette_colors(dark)
         self.setObjectName("metricPlot")
         pi = self.getPlotItem()
@@ -71,6 +72,7 @@ class MetricPlot(pg.PlotWidget):
         self._set_label()
         vb = self.plot_item.getViewBox()
         vb.enableAutoRange(x=True, y=False)
+        vb.refit()
         # Accuracy stays here; R² adapts in redraw. The margin leaves room for the 0 and 1 tick labels.
         self.plot_item.setYRange(-Y_MARGIN, 1.0 + Y_MARGIN, padding=0)
         self.redraw()
@@ -102,6 +104,7 @@ class MetricPlot(pg.PlotWidget):
                 self._in_legend.add(key)
                 self.legend.addItem(item, "training" if key == "train" else "validation")
         self._fit_y_range()
+        settle_range(self)
         return True
 
     def _fit_y_range(self) -> None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.per_sample import PerSampleLosses, per_sample_probes
+from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
 from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
@@ -116,6 +116,7 @@ class SamplesView(QWidget):
         self.log_check.toggled.connect(self.histogram.set_log_counts)
         window.task_view.pointWeightModeChanged.connect(self._on_point_mode)
         self.task_view.pointWeightModeChanged.connect(self._on_point_mode)
+        self._pending_view: Any = None
         window.controller.view.connect(self._on_view)
         self.reset(window.state.dataset)
 
@@ -141,7 +142,18 @@ class SamplesView(QWidget):
         if isinstance(event, PerSampleLosses):
             self.latest = event
 
+    def _watching(self) -> bool:
+        if self.isVisible() and not self.freeze_check.isChecked():
+            return True
+        views = (self.task_view, self.window_.task_view)
+        return any(view.isVisible() and view.point_weight_mode != "off" for view in views)
+
     def redraw(self) -> None:
+        probe = latest_probe(self.window_.trainer)
+        if probe is not None:
+            probe.watch(self, self._watching())
+        if self._pending_view is not None and self.task_view.isVisible():
+            self._draw_pending_view()
         ev = self.latest
         if ev is None:
             return
@@ -208,7 +220,15 @@ class SamplesView(QWidget):
 
     @Slot(object)
     def _on_view(self, payload: Any) -> None:
-        self.task_view.set_view(payload)  # the same predictions the Training tab draws
+        # The same predictions the Training tab draws; a hidden tab keeps only the newest for later.
+        self._pending_view = payload
+        if self.task_view.isVisible():
+            self._draw_pending_view()
+
+    def _draw_pending_view(self) -> None:
+        payload, self._pending_view = self._pending_view, None
+        if payload is not None:
+            self.task_view.set_view(payload)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection(self, *_: Any) -> None:

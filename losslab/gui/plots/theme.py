@@ -11,6 +11,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QGraphicsItem
 
 # Okabe & Ito (2008), "Color Universal Design"; the extra three (Tol) cover up to ten classes.
 OKABE_ITO = {
@@ -127,6 +128,10 @@ def style_plot_item(plot_item: pg.PlotItem, dark: bool | None = None) -> None:
         plot_item.getAxis(name).setStyle(maxTickLevel=1)
     for name in ("top", "right"):  # secondary axes (the epoch axis) would double the grid
         plot_item.getAxis(name).setGrid(False)
+    for name in ("left", "bottom", "top", "right"):
+        # An axis with its grid spans the whole plot, so every new curve point repaints it: kept as
+        # a pixmap, it is redrawn only when its range changes (ranges.py makes that rare).
+        plot_item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if plot_item.titleLabel is not None and plot_item.titleLabel.text:
         plot_item.titleLabel.setText(plot_item.titleLabel.text, color=fg)
 

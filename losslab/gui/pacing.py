@@ -1,0 +1,62 @@
+"""How often the window draws while training: as often as the GUI thread's CPU budget allows.
+
+Every paint runs pyqtgraph's Python code on the GUI thread, holding the GIL the training thread
+needs for each of its dozens of small torch calls per step: measured on a 2-core laptop-class
+machine, drawing 20 frames a second cut training to a third. So while a run is live the pacer
+watches the GUI thread's own CPU time (``time.thread_time``: drawing, events, everything it did)
+against the wall clock and stretches or shortens the frame interval to keep that share near
+``budget``. Cheap frames (a small run, a hidden tab) stay fast; a heavy view slows down instead
+of slowing the training. When nothing is training the window draws at the fast rate: no cost.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+IDLE_MS = 50  # nothing training: the timer only finds nothing to draw
+FASTEST_MS = 50  # 20 frames a second at most, while training
+SLOWEST_MS = 400  # and never fewer than 2.5, however heavy the views
+START_MS = 200  # the first run starts here, until the first measurement
+BUDGET = 0.06  # the GUI thread's share of the wall clock it aims for while training
+WINDOW_S = 0.4  # measures over about this long before changing the interval
+# The gradient-health reports a window's trainer makes take at most this share of the training time.
+PROBE_BUDGET = 0.03
+
+
+class FramePacer:
+    def __init__(
+        self,
+        budget: float = BUDGET,
+        fastest_ms: int = FASTEST_MS,
+        slowest_ms: int = SLOWEST_MS,
+        idle_ms: int = IDLE_MS,
+    ) -> None:
+        self.budget = budget
+        self.fastest_ms, self.slowest_ms, self.idle_ms = fastest_ms, slowest_ms, idle_ms
+        self.interval_ms = float(min(max(START_MS, fastest_ms), slowest_ms))
+        self.share = 0.0  # the GUI thread's last measured share of the wall clock
+        self._mark: tuple[float, float] | None = None
+
+    def idle(self) -> int:
+        """Nothing is training: draw at the idle rate. The interval learnt is kept for the next run:
+        the views cost about the same per frame then, and starting fast would cost its first second."""
+        self._mark = None
+        return self.idle_ms
+
+    def next_interval(self) -> int:
+        """Call once per frame while training; returns the milliseconds until the next frame."""
+        cpu, wall = time.thread_time(), time.perf_counter()
+        if self._mark is None:
+            self._mark = (cpu, wall)
+            return round(self.interval_ms)
+        cpu0, wall0 = self._mark
+        if wall - wall0 >= WINDOW_S:
+            self.share = (cpu - cpu0) / (wall - wall0)
+            # The GUI's cost is per frame, so the share scales with the frame rate: aim straight for
+            # the budget, but move only halfway there (geometric mean) so one slow frame cannot swing it.
+            wanted = self.interval_ms * self.share / self.budget
+            wanted = min(max(wanted, self.fastest_ms), self.slowest_ms)
+            self.interval_ms = math.sqrt(self.interval_ms * wanted)
+            self._mark = (cpu, wall)
+        return round(self.interval_ms)
