@@ -35,10 +35,10 @@ from losslab.core.experiment import SUFFIX, Experiment, load_experiment
 from losslab.core.resources import list_examples
 from losslab.gui.actions import ACTIONS
 from losslab.gui.export import export_curves_csv, export_plot
+from losslab.gui.pacing import PROBE_BUDGET, FramePacer
 from losslab.gui.panels.dataset import DatasetPanel
 from losslab.gui.panels.layers import LayerPanel
 from losslab.gui.panels.loss import LossPanel
-from losslab.gui.pacing import PROBE_BUDGET, FramePacer
 from losslab.gui.panels.optimizer import OptimizerPanel
 from losslab.gui.plots.loss_plot import LossView
 from losslab.gui.plots.metric_plot import MetricPlot

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # Columns of a row, one row per epoch.
 EPOCH, FIRST, LAST, COUNT, TOTAL, SQUARES, SMALLEST, LARGEST = range(8)
 
@@ -50,7 +49,8 @@ class BatchSpread:
             return
         if self.n == len(self._rows):
             self._rows = np.concatenate([self._rows, np.empty_like(self._rows)])
-        self._rows[self.n] = (epoch, steps[0], steps[-1], v.size, v.sum(), np.square(v).sum(), v.min(), v.max())
+        sums = (v.size, v.sum(), np.square(v).sum(), v.min(), v.max())
+        self._rows[self.n] = (epoch, steps[0], steps[-1], *sums)
         self.n += 1
 
     def band(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
