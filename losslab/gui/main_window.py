@@ -495,6 +495,7 @@ class MainWindow(QMainWindow):
             self._finished = False
             self._new_plots()
             self._set_trainer(trainer)
+            self._notify_views("redraw")  # views say now whether they watch its per-sample probe
             self.status_labels["device"].setText(f"device: {self.trainer.device}")
         self._run_started = time.perf_counter()
         self.controller.start(

@@ -47,7 +47,8 @@ class StickyViewBox(pg.ViewBox):
                         y: object = None) -> None:
         was = list(self.state["autoRange"])
         super().enableAutoRange(axis, enable, x, y)
-        if any(now is not False and before is False for before, now in zip(was, self.state["autoRange"], strict=True)):
+        now = self.state["autoRange"]
+        if any(after is not False and before is False for before, after in zip(was, now, strict=True)):
             self._exact = True
 
     def updateAutoRange(self) -> None:
