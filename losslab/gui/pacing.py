@@ -16,12 +16,12 @@ import time
 
 IDLE_MS = 50  # nothing training: the timer only finds nothing to draw
 FASTEST_MS = 50  # 20 frames a second at most, while training
-SLOWEST_MS = 400  # and never fewer than 2.5, however heavy the views
+SLOWEST_MS = 1000  # and at least one a second, however heavy the views
 START_MS = 200  # the first run starts here, until the first measurement
-BUDGET = 0.06  # the GUI thread's share of the wall clock it aims for while training
+BUDGET = 0.05  # the GUI thread's share of the wall clock it aims for while training
 WINDOW_S = 0.4  # measures over about this long before changing the interval
 # The gradient-health reports a window's trainer makes take at most this share of the training time.
-PROBE_BUDGET = 0.03
+PROBE_BUDGET = 0.01
 
 
 class FramePacer:
