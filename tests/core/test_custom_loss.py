@@ -265,7 +265,7 @@ def test_probabilities_output_gets_the_activation_for_the_task():
     assert type(trainer.model.out_act).__name__ == "Softmax"
     with torch.no_grad():
         out = trainer.outputs(trainer.x_train[:5])
-    assert torch.allclose(out.sum(1), torch.ones(5))
+    assert torch.allclose(out.sum(1), torch.ones(5, device=out.device))  # auto picks CUDA where there is one
     binary = make_trainer(
         experiment(section("def loss(p, t):\n    return F.binary_cross_entropy(p, t)\n", tasks=["binary"],
                            output="probabilities"), kind="moons")
