@@ -11,7 +11,6 @@ import contextlib
 import html
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -497,7 +496,8 @@ class MainWindow(QMainWindow):
             self._set_trainer(trainer)
             self._notify_views("redraw")  # views say now whether they watch its per-sample probe
             self.status_labels["device"].setText(f"device: {self.trainer.device}")
-        self._run_started = time.perf_counter()
+            # Paint the cleared plots now: once the training thread runs, a paint competes for the GIL.
+            self.centralWidget().repaint()
         self.controller.start(
             self.trainer, view_fn=TaskView.view_function(self.trainer.dataset), paused=paused
         )

@@ -21,7 +21,7 @@ from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.plots.theme import fit_epoch_symbols, palette_colors, style_legend, style_plot_item
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
@@ -455,20 +455,9 @@ class LossView(QWidget):
         return True
 
     def _fit_symbols(self, key: str, n: int) -> None:
-        """Smaller epoch markers for long runs, none for very long ones, so the line stays readable."""
-        size = 7 if n <= 60 else 4 if n <= 300 else 0
-        item = self.items[key]
-        if size == 0:
-            if item.opts["symbol"] is not None:
-                item.setSymbol(None)
-        else:
-            if item.opts["symbol"] is None:
-                item.setSymbol("o" if key == TRAIN_EPOCH else "s")
-            if item.opts["symbolSize"] != size:
-                item.setSymbolSize(size)
-                color = self._pal["train"] if key == TRAIN_EPOCH else self._pal["val"]
-                # Big markers get a background-coloured rim to stand off the lines; small ones none.
-                item.setSymbolPen(pg.mkPen(self._pal["background"] if size > 4 else color, width=1))
+        train = key == TRAIN_EPOCH
+        color = self._pal["train"] if train else self._pal["val"]
+        fit_epoch_symbols(self.items[key], n, "o" if train else "s", color, self._pal["background"])
 
     def _update_legend(self, key: str) -> None:
         series = self._series[key]

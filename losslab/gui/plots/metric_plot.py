@@ -12,7 +12,7 @@ from losslab.core.events import EpochEnd
 from losslab.core.metrics import HEADLINE, LABELS
 from losslab.gui.plots.buffers import GrowingSeries
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.plots.theme import fit_epoch_symbols, palette_colors, style_legend, style_plot_item
 
 R2_FLOOR = -1.0  # an untrained regressor's R² can be -1e6; below this the curve leaves the chart
 R2_TOP = 1.05
@@ -58,7 +58,7 @@ class MetricPlot(pg.PlotWidget):
         for item, color in ((self.train_item, pal["train"]), (self.val_item, pal["val"])):
             item.setPen(pg.mkPen(color, width=2))
             item.setSymbolBrush(pg.mkBrush(color))
-            item.setSymbolPen(pg.mkPen(pal["background"], width=1))
+            item.setSymbolPen(pg.mkPen(pal["background"] if item.opts["symbolSize"] > 4 else color, width=1))
 
     def reset(self, task: str | None) -> None:
         """Forget the values; show ``task``'s headline metric from now on (None or GAN: nothing)."""
@@ -97,6 +97,8 @@ class MetricPlot(pg.PlotWidget):
         if not (self._train.dirty or self._val.dirty):
             return False
         for key, series, item in (("train", self._train, self.train_item), ("val", self._val, self.val_item)):
+            pal = self._pal
+            fit_epoch_symbols(item, series.n, "o" if key == "train" else "s", pal[key], pal["background"], 6)
             x, y = series.view()
             item.setData(*((x, y) if np.isfinite(y).any() else (x[:0], y[:0])))
             series.dirty = False

@@ -143,3 +143,21 @@ def style_legend(legend: pg.LegendItem | None, dark: bool | None = None) -> None
     legend.setBrush(pg.mkBrush(pal["legend_brush"]))
     legend.setPen(pg.mkPen(pal["foreground"], width=0.5))
     legend.setLabelTextColor(pal["foreground"])
+
+
+def fit_epoch_symbols(item: pg.PlotDataItem, n: int, symbol: str, color: Any, background: Any,
+                      big: int = 7) -> None:
+    """Per-epoch markers sized for ``n`` points: full size up to 60, small up to 300, none beyond, so a
+    long run's line stays readable (and a frame does not repaint thousands of markers)."""
+    size = big if n <= 60 else 4 if n <= 300 else 0
+    if size == 0:
+        if item.opts["symbol"] is not None:
+            item.setSymbol(None)
+        return
+    if item.opts["symbol"] is None:
+        item.setSymbol(symbol)
+    if item.opts["symbolSize"] != size:
+        item.setSymbolSize(size)
+        # Big markers get a background-coloured rim to stand off the lines; small ones none.
+        item.setSymbolPen(pg.mkPen(background if size > 4 else color, width=1))
+
