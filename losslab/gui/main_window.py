@@ -512,6 +512,7 @@ class MainWindow(QMainWindow):
             self.controller.resume()
         else:
             self.controller.pause()
+            self._redraw_timer.start(self.pacer.idle())  # the paused state shows at once, not a frame later
         self.actionPause.setChecked(self.controller.paused)
         self._update_actions()
 

@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         trainer = window.trainer
         done = trainer is not None and trainer.epoch >= args.epochs
         if done or time.monotonic() - started > args.timeout:
-            window.controller.pause()  # a still frame: the grab shows one consistent moment
-            QTimer.singleShot(200, grab)
+            if window.controller.running and not window.controller.paused:
+                window.toggle_pause()  # a still frame: the grab shows one consistent moment
+            QTimer.singleShot(300, grab)
         else:
             QTimer.singleShot(50, poll)
 
