@@ -682,7 +682,8 @@ class MainWindow(QMainWindow):
         if controller.running:
             controller.request_view()  # predictions come with the next step report, one per frame
         live = controller.running and not controller.paused
-        self._redraw_timer.setInterval(self.pacer.next_interval() if live else self.pacer.idle())
+        rate = self._status["rate"]
+        self._redraw_timer.setInterval(self.pacer.next_interval(rate) if live else self.pacer.idle())
 
     def _redraw(self) -> None:
         self.loss_view.redraw()

@@ -7,6 +7,11 @@ watches the GUI thread's own CPU time (``time.thread_time``: drawing, events, ev
 against the wall clock and stretches or shortens the frame interval to keep that share near
 ``budget``. Cheap frames (a small run, a hidden tab) stay fast; a heavy view slows down instead
 of slowing the training. When nothing is training the window draws at the fast rate: no cost.
+
+The GIL is what the two threads share, and a step needs it only for its Python and dispatch
+work, well under a millisecond whatever the network; the rest of a longer step runs in torch's
+kernels with the GIL released, where drawing costs the training nothing. So the budget grows as
+the steps get longer: a run of 100 steps a second may draw 10 times more, one of 1,000 at the budget.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import time
 IDLE_MS = 50  # nothing training: the timer only finds nothing to draw
 FASTEST_MS = 50  # 20 frames a second at most, while training
 SLOWEST_MS = 1000  # and at least one a second, however heavy the views
-START_MS = 200  # the first run starts here, until the first measurement
+START_MS = 400  # the first run starts here, until the first measurement
 BUDGET = 0.05  # the GUI thread's share of the wall clock it aims for while training
 WINDOW_S = 0.4  # measures over about this long before changing the interval
+# What a step's Python and dispatch work is taken to cost: ~0.3-0.5 ms measured for LossLab's small
+# networks, rounded up so that a run slowed by drawing does not earn itself a bigger budget.
+GIL_S_PER_STEP = 1e-3
+MOST_BUDGET = 0.5  # the budget for runs whose steps hardly need the GIL
 # The gradient-health reports a window's trainer makes take at most this share of the training time.
 PROBE_BUDGET = 0.01
 
@@ -44,7 +53,14 @@ class FramePacer:
         self._mark = None
         return self.idle_ms
 
-    def next_interval(self) -> int:
+    def budget_for(self, steps_per_second: float | None) -> float:
+        """The budget for a run at this speed (None: unknown, as for the fastest runs)."""
+        if steps_per_second is None or not math.isfinite(steps_per_second) or steps_per_second <= 0:
+            return self.budget
+        gil_share = min(1.0, steps_per_second * GIL_S_PER_STEP)  # of the training thread's time
+        return min(MOST_BUDGET, max(self.budget, self.budget / max(gil_share, 1e-3)))
+
+    def next_interval(self, steps_per_second: float | None = None) -> int:
         """Call once per frame while training; returns the milliseconds until the next frame."""
         cpu, wall = time.thread_time(), time.perf_counter()
         if self._mark is None:
@@ -55,7 +71,7 @@ class FramePacer:
             self.share = (cpu - cpu0) / (wall - wall0)
             # The GUI's cost is per frame, so the share scales with the frame rate: aim straight for
             # the budget, but move only halfway there (geometric mean) so one slow frame cannot swing it.
-            wanted = self.interval_ms * self.share / self.budget
+            wanted = self.interval_ms * self.share / self.budget_for(steps_per_second)
             wanted = min(max(wanted, self.fastest_ms), self.slowest_ms)
             self.interval_ms = math.sqrt(self.interval_ms * wanted)
             self._mark = (cpu, wall)
