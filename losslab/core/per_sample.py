@@ -79,8 +79,10 @@ class PerSampleProbe(Probe):
     def on_epoch(self, trainer: Any) -> PerSampleLosses | None:
         # The end of the planned training always gets a fresh picture; other epoch ends only when due.
         last = trainer.epoch >= trainer.experiment.training["epochs"]
-        if self._last_batch is None or trainer.step == self._measured_step:
+        if self._last_batch is None or (trainer.step == self._measured_step and not last):
             return None
+        # At the last epoch even a step just measured is measured again: that picture was taken
+        # before the epoch count moved on, and the final one must carry the final epoch.
         if last or (self.watched and time.perf_counter() >= self._due):
             return self._timed(trainer, *self._last_batch)
         return None

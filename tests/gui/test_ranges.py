@@ -128,12 +128,6 @@ def test_user_zoom_on_y_only_keeps_x_sticky(qtbot):
     assert (x0, x1) == pytest.approx((0.0, 30 + GROW * 30))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: StickyViewBox never keeps its x range with pyqtgraph's default padding/pen: the padded "
-    "target's low end (data start minus padding proportional to the span) moves left as the data grows, "
-    "so 'lo >= current low' fails and the x range is replaced on every new point",
-)
 def test_default_padding_growth_inside_the_range_keeps_it(qtbot):
     w, vb, c = sticky_plot(qtbot, np.arange(11.0), np.sin(np.arange(11.0)), exact_bounds=False)
     x = np.arange(12.0)
@@ -144,11 +138,6 @@ def test_default_padding_growth_inside_the_range_keeps_it(qtbot):
     assert ranges(vb)[0] == grown[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the loss plot's x range changes on every redraw while steps stream in (StickyViewBox with "
-    "the default padding, see above), so the sticky auto-range saves nothing there",
-)
 def test_loss_view_x_range_stays_put_for_most_frames(qtbot):
     from losslab.core.events import StepBatch
     from losslab.gui.plots.loss_plot import LossView
@@ -170,12 +159,6 @@ def test_loss_view_x_range_stays_put_for_most_frames(qtbot):
     assert changes <= 25, changes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: refit() on a plot with no data yet (LossView.reset then redraw) is used up by that empty "
-    "auto-range (updateAutoRange clears _exact even when it set no range), so the new run's first "
-    "data is not fitted exactly",
-)
 def test_refit_before_the_data_arrives_still_fits_the_first_data_exactly(qtbot):
     w, vb, c = sticky_plot(qtbot, [0, 10], [0, 2])
     show(w, c, [0, 20], [0, 4])

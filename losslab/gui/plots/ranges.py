@@ -11,6 +11,9 @@ import pyqtgraph as pg
 
 GROW = 0.25  # a range that must grow gets this much of its new span as room to spare (x and y)
 REFIT = 0.5  # and is refitted when the data fills less than this share of it
+# pyqtgraph pads the range it asks for by a share of the data's span plus the pens' width, so its
+# ends move out a little as the data grows although the data stays inside: that much is let pass.
+SLACK = 0.03
 
 
 def settle_range(plot: pg.PlotWidget) -> None:
@@ -35,6 +38,7 @@ class StickyViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self.grow_x_only = grow_x_only
         self._in_auto = False
+        self._fitted = False  # the auto-range in progress set a range
         self._exact = True  # the next auto-range fits the data exactly
 
     def refit(self) -> None:
@@ -52,21 +56,24 @@ class StickyViewBox(pg.ViewBox):
             self._exact = True
 
     def updateAutoRange(self) -> None:
-        self._in_auto = True
+        self._in_auto, self._fitted = True, False
         try:
             super().updateAutoRange()
         finally:
             self._in_auto = False
-            self._exact = False
+            if self._fitted:  # an auto-range with no data sets nothing: the exact fit is still due
+                self._exact = False
 
     def setRange(self, rect: object = None, xRange: object = None, yRange: object = None,
                  *args: object, **kwargs: object) -> None:
-        if self._in_auto and not self._exact and rect is None:
-            current = self.viewRange()
-            xRange = self._sticky(0, current[0], xRange)
-            yRange = self._sticky(1, current[1], yRange)
-            if xRange is None and yRange is None:
-                return
+        if self._in_auto and rect is None:
+            self._fitted = True
+            if not self._exact:
+                current = self.viewRange()
+                xRange = self._sticky(0, current[0], xRange)
+                yRange = self._sticky(1, current[1], yRange)
+                if xRange is None and yRange is None:
+                    return
         super().setRange(rect, xRange, yRange, *args, **kwargs)
 
     def _sticky(self, axis: int, current: list[float], target: object) -> tuple[float, float] | None:
@@ -75,8 +82,8 @@ class StickyViewBox(pg.ViewBox):
             return None
         lo, hi = float(target[0]), float(target[1])
         c0, c1 = current
-        span = hi - lo
-        if lo >= c0 and hi <= c1 and span >= REFIT * (c1 - c0):
+        span, slack = hi - lo, SLACK * (c1 - c0)
+        if lo >= c0 - slack and hi <= c1 + slack and span >= REFIT * (c1 - c0):
             return None
         room = GROW * span
         if axis == 0 and self.grow_x_only:
