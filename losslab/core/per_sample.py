@@ -49,7 +49,7 @@ class PerSampleProbe(Probe):
         self.budget = budget
         self._due = 0.0
         self._last_batch: tuple[Any, Any] | None = None
-        self._measured_step = -1
+        self._measured = (-1, -1)  # (step, epoch) of the last measurement
         self.measurements = 0
         self.seconds = 0.0  # time spent measuring, for reports
         # Who shows the measurements now (see watch()); None: nobody said, so always measure.
@@ -79,10 +79,12 @@ class PerSampleProbe(Probe):
     def on_epoch(self, trainer: Any) -> PerSampleLosses | None:
         # The end of the planned training always gets a fresh picture; other epoch ends only when due.
         last = trainer.epoch >= trainer.experiment.training["epochs"]
-        if self._last_batch is None or (trainer.step == self._measured_step and not last):
-            return None
-        # At the last epoch even a step just measured is measured again: that picture was taken
+        # A step measured by on_step is measured again at the last epoch: that picture was taken
         # before the epoch count moved on, and the final one must carry the final epoch.
+        if self._last_batch is None or self._measured == (trainer.step, trainer.epoch):
+            return None
+        if trainer.step == self._measured[0] and not last:
+            return None
         if last or (self.watched and time.perf_counter() >= self._due):
             return self._timed(trainer, *self._last_batch)
         return None
@@ -93,7 +95,7 @@ class PerSampleProbe(Probe):
         spent = time.perf_counter() - start
         self.seconds += spent
         self.measurements += 1
-        self._measured_step = trainer.step
+        self._measured = (trainer.step, trainer.epoch)
         self._due = start + max(self.interval, spent / self.budget)
         return event
 
