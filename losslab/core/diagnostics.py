@@ -70,6 +70,9 @@ class GradientWarning:
         return f"{self.message} Try to: {'; '.join(self.suggestions)}."
 
 
+Warnings = tuple[GradientWarning, ...]
+
+
 @dataclass
 class GradientStats:
     """One gradient-health report. Arrays are per layer, in the order of ``layers``/``activations``."""
@@ -325,9 +328,18 @@ class GradientHealthProbe(Probe):
                 start = time.perf_counter()
                 report = self.measure(trainer)
                 self._due = start + (time.perf_counter() - start) / self.budget
+            else:
+                report = self._watch_only(trainer)
         if self.details and (step + 1) % self.interval == 0 and self._due_soon():
             self._prepare(step)
         return report
+
+    def _watch_only(self, trainer: Any) -> GradientStats | None:
+        """A skipped report step still feeds the vanishing/exploding watch (the gradient norms cost a
+        fraction of a report), so a warning comes as soon as without a budget, as a report of its own."""
+        grad_norm = self._layer_norms(self._vector([p.grad for p in self._flat]))
+        active, new = self._check(trainer.step, grad_norm)
+        return self.measure(trainer, checked=(active, new)) if new else None
 
     def _due_soon(self) -> bool:
         return self.budget is None or time.perf_counter() >= self._due
@@ -335,8 +347,11 @@ class GradientHealthProbe(Probe):
     def _layer_norms(self, values: np.ndarray) -> np.ndarray:
         return np.sqrt(np.add.reduceat(values * values, self._starts))
 
-    def measure(self, trainer: Any) -> GradientStats:
-        """The report for the current step. Small arrays: numpy on CPU views beats a dozen torch ops."""
+    def measure(
+        self, trainer: Any, checked: tuple[Warnings, Warnings] | None = None
+    ) -> GradientStats:
+        """The report for the current step. Small arrays: numpy on CPU views beats a dozen torch ops.
+        ``checked``: the watch's (active, new) warnings for this step, when it has seen its norms."""
         step = trainer.step
         grads = self._vector([p.grad for p in self._flat])
         weights = self._weights()
@@ -368,7 +383,7 @@ class GradientHealthProbe(Probe):
         self._captured.clear()
         self._unhook()
         self._prev = None
-        active, new = self._check(step, grad_norm)
+        active, new = checked if checked is not None else self._check(step, grad_norm)
         return GradientStats(
             step,
             trainer.epoch,

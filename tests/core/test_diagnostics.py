@@ -202,3 +202,16 @@ def test_histogram_history_keeps_a_bounded_number_of_columns():
     assert len(history) <= 10
     assert history.image().sum(axis=1).tolist() == [4.0] * len(history)  # averaged, not summed
     assert history.steps == sorted(history.steps) and history.steps[-1] == 39  # the newest is kept
+
+
+def test_a_budget_does_not_delay_the_vanishing_warning():
+    """Report steps the budget skips still feed the warning watch: the warning comes at the same step."""
+    exp = experiment(deep("sigmoid"))
+    _, free = stats_of(exp)
+    events = []
+    trainer = Trainer(exp, diagnostics_budget=1e-9)  # practically no full reports after the first
+    trainer.run(events.append)
+    stats = [e for e in events if isinstance(e, GradientStats)]
+    first_warning = next(s.step for s in free if s.new_warnings)
+    assert [s.step for s in stats if s.new_warnings] == [first_warning]
+    assert len(stats) < len(free)  # and yet fewer reports went out

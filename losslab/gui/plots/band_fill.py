@@ -15,14 +15,20 @@ from PySide6.QtWidgets import QGraphicsPathItem
 
 
 class BandFill(QGraphicsPathItem):
-    """The area between ``low`` and ``high`` over ``x`` (no outline: the edge curves draw that)."""
+    """The area between ``low`` and ``high`` over ``x``, no outline (a cosmetic pen would pad its
+    bounds by its width in data units). ``dataBounds`` lets a ViewBox's auto-range include it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setPen(pg.mkPen(None))
+        self._bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: object = None) -> tuple[float, float] | None:
+        return None if self._bounds is None else self._bounds[ax]
 
     def set_band(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, log_y: bool = False) -> None:
         if x.size < 2:
+            self._bounds = None
             self.setPath(QPainterPath())
             return
         if log_y:  # the view box works in log10 units then; non-positive values sit at the floor
@@ -31,6 +37,7 @@ class BandFill(QGraphicsPathItem):
             low, high = np.log10(np.maximum(low, floor)), np.log10(np.maximum(high, floor))
         xs = np.concatenate([x, x[::-1]])
         ys = np.concatenate([high, low[::-1]])
+        self._bounds = ((float(x.min()), float(x.max())), (float(np.nanmin(low)), float(np.nanmax(high))))
         path = pg.arrayToQPath(xs, ys, connect="all")
         path.closeSubpath()
         path.setFillRule(Qt.FillRule.WindingFill)

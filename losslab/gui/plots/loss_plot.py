@@ -486,13 +486,12 @@ class LossView(QWidget):
     def _init_band(self) -> None:
         self._spread = BatchSpread()
         pi = self.plot_item
-        self.band_low = pg.PlotDataItem([], [])
-        self.band_high = pg.PlotDataItem([], [])
+        # The band is its fill plus the dotted mean: two items (edge curves cost a repaint each frame).
         self.band_mean = pg.PlotDataItem([], [])
         self.band_fill = BandFill()
-        for z, item in enumerate((self.band_fill, self.band_low, self.band_high, self.band_mean)):
+        for z, item in enumerate((self.band_fill, self.band_mean)):
             item.setZValue(-3 + z * 0.1)  # under every curve
-            pi.addItem(item, ignoreBounds=item is self.band_fill)  # the edges have the same bounds
+            pi.addItem(item)
         self._band_in_legend = False
 
     def _style_band(self) -> None:
@@ -502,16 +501,13 @@ class LossView(QWidget):
         fill = pg.mkColor(color)
         fill.setAlpha(BAND_ALPHA)
         self.band_fill.setBrush(pg.mkBrush(fill))
-        for item in (self.band_low, self.band_high):
-            item.setPen(pg.mkPen(edge, width=0.8))
         self.band_mean.setPen(pg.mkPen(edge, width=1.2, style=Qt.PenStyle.DotLine))
 
     def _draw_band(self) -> None:
         x, lo, mid, hi = self._spread.band()
-        self.band_low.setData(x, lo)
-        self.band_high.setData(x, hi)
         self.band_mean.setData(x, mid)
         self.band_fill.set_band(x, lo, hi, self.log_y)
+        self.plot_item.getViewBox().itemBoundsChanged(self.band_fill)
         self._spread.dirty = False
         if x.size and not self._band_in_legend:
             self.legend.addItem(self.band_mean, BAND_NAME)
@@ -526,7 +522,7 @@ class LossView(QWidget):
         if self.band_check.isChecked() != on:
             self.band_check.setChecked(on)
             return
-        for item in (self.band_fill, self.band_low, self.band_high, self.band_mean):
+        for item in (self.band_fill, self.band_mean):
             item.setVisible(on)
         if on:
             self._spread.dirty = True
