@@ -221,6 +221,9 @@ class _Watch:
     active: dict[str, GradientWarning] = field(default_factory=dict)
 
 
+BURST_SECONDS = 1.0  # with a budget: the credit a run starts with, in seconds of training
+
+
 class GradientHealthProbe(Probe):
     """Per-layer gradient statistics every ``interval`` steps (see the module docstring).
 
@@ -327,7 +330,10 @@ class GradientHealthProbe(Probe):
             elif first or time.perf_counter() >= self._due:
                 start = time.perf_counter()
                 report = self.measure(trainer)
-                self._due = start + (time.perf_counter() - start) / self.budget
+                # Spending is counted from at most BURST_SECONDS back: a run's first reports come
+                # every interval (a short run still gets its curves), then they are spaced out.
+                spent = time.perf_counter() - start
+                self._due = max(self._due, start - BURST_SECONDS) + spent / self.budget
             else:
                 report = self._watch_only(trainer)
         if self.details and (step + 1) % self.interval == 0 and self._due_soon():

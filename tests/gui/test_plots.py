@@ -132,6 +132,29 @@ def test_loss_view_without_validation_has_no_val_curve(loss_view):
     assert "validation loss (epoch end)" not in labels
 
 
+def test_a_new_run_keeps_the_legend_until_its_first_epoch_and_then_drops_what_it_lacks(loss_view):
+    def labels():
+        return [label.text for _, label in loss_view.legend.items]
+
+    loss_view.add_steps(steps_batch(1, [1.0, 0.8, 0.6], l2=np.array([0.1, 0.1, 0.1])))
+    loss_view.add_epoch(epoch_end(1, 3, 0.6, 0.7))
+    loss_view.redraw()
+    before = labels()
+    assert "regularization (L2)" in before and "validation loss (epoch end)" in before
+    sample_items = [sample for sample, _ in loss_view.legend.items]
+
+    loss_view.reset()  # a new run, without L2 this time
+    loss_view.add_steps(steps_batch(1, [0.9, 0.7]))
+    loss_view.redraw()
+    assert labels() == before  # nothing rebuilt mid-start: the entries are the very same items
+    assert [sample for sample, _ in loss_view.legend.items] == sample_items
+    loss_view.add_epoch(epoch_end(1, 2, 0.7, 0.75))
+    loss_view.redraw()
+    after = labels()
+    assert "regularization (L2)" not in after  # the first epoch ended: entries without a curve go
+    assert after == [name for name in before if not name.startswith("regularization")]
+
+
 def test_smoothing_matches_reference_and_recomputes_on_change(loss_view):
     rng = np.random.default_rng(3)
     values = rng.random(500) + 1

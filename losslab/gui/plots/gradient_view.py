@@ -226,7 +226,9 @@ class GradientView(QWidget):
         )
         self._dirty = True
 
-    def _clear(self) -> None:
+    def _clear(self, keep_curves: bool = False) -> None:
+        """Forget the reports; ``keep_curves``: the next run has the same layers, so the curve items
+        stay (made again they cost tens of milliseconds at the start of every run)."""
         self._steps.clear()
         self._grad.clear()
         self._weight.clear()
@@ -234,13 +236,18 @@ class GradientView(QWidget):
         self._frac.clear()
         self._hists.clear()
         self._warnings = ()
-        self._layers = self._acts = self._kinds = ()
-        for key, items in self.curves.items():
-            for item in items:
+        if keep_curves:
+            for items in self.curves.values():
+                for item in items:
+                    item.setData([], [])
+        else:
+            self._layers = self._acts = self._kinds = ()
+            for key, items in self.curves.items():
                 plot = self.frac_plot if key == "frac" else {
                     "grad": self.grad_plot, "ratio": self.ratio_plot, "weight": self.weight_plot}[key]
-                plot.removeItem(item)
-            items.clear()
+                for item in items:
+                    plot.removeItem(item)
+                items.clear()
         blocked = self.hist_combo.blockSignals(True)
         self.hist_combo.clear()
         self.hist_combo.blockSignals(blocked)
@@ -269,8 +276,12 @@ class GradientView(QWidget):
         self._dirty = True
 
     def _start(self, event: GradientStats) -> None:
-        """A new network (or a new run): new curves, one per layer."""
-        self._clear()
+        """A new run: the same network keeps its curves, emptied; another gets new ones, one per layer."""
+        network = (event.layers, event.activations, event.activation_kinds)
+        same = bool(self.curves["grad"]) and network == (self._layers, self._acts, self._kinds)
+        self._clear(keep_curves=same)
+        if same:
+            return
         self._layers, self._acts, self._kinds = event.layers, event.activations, event.activation_kinds
         for key, plot in (("grad", self.grad_plot), ("ratio", self.ratio_plot), ("weight", self.weight_plot)):
             for _ in self._layers:

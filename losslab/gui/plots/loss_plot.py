@@ -40,6 +40,8 @@ LEGEND_NAMES = {
 }
 READOUT_NAMES = {RAW: "loss", SMOOTH: "smoothed loss", REG: "regularization"}
 BAND_NAME = "batch losses: epoch mean ± 1 sd"
+BAND = "batch_spread"  # the band's key among the legend's entries
+LEGEND_ORDER = (SMOOTH, RAW, TRAIN_EPOCH, VAL_EPOCH, REG, BAND)
 BAND_ALPHA = 45  # fill opacity of the batch-spread band, of 255
 
 
@@ -109,7 +111,9 @@ class LossView(QWidget):
         self._epoch_ends = GrowingSeries(64)  # x = step at which epoch y ended
         self._last_step = 0
         self._marks: list[pg.InfiniteLine] = []
-        self._in_legend: set[str] = set()
+        self._in_legend: set[str] = set()  # curves of this run with something to show
+        self._legend_entries: list[tuple[str, str]] = []  # (key, name) in the legend now, in order
+        self._legend_settled = False
         self._reg_kinds: set[str] = set()
 
         self.plot = pg.PlotWidget(
@@ -264,18 +268,16 @@ class LossView(QWidget):
         for line in self._marks:
             self.plot_item.removeItem(line)
         self._marks.clear()
-        for key in list(self._in_legend):
-            self.legend.removeItem(self.items[key])
+        # The legend keeps its entries into the new run until its first epoch has ended: by then
+        # every curve it will have has data, and a run like the last one changes nothing there.
         self._in_legend.clear()
+        self._legend_settled = False
         self._reg_kinds.clear()
         self._vline.hide()
         self._dot.setData([], [])
         self.readout.clear()
         self._spread.clear()
         self.plot_item.getViewBox().refit()
-        if self._band_in_legend:
-            self.legend.removeItem(self.band_mean)
-            self._band_in_legend = False
         self.redraw()
 
     def add_steps(self, batch: StepBatch) -> None:
@@ -451,6 +453,7 @@ class LossView(QWidget):
             self._epoch_ends.dirty = False
         if self._spread.dirty and self.band_check.isChecked():
             self._draw_band()
+        self._sync_legend()
         settle_range(self.plot)
         return True
 
@@ -460,6 +463,7 @@ class LossView(QWidget):
         fit_epoch_symbols(self.items[key], n, "o" if train else "s", color, self._pal["background"])
 
     def _update_legend(self, key: str) -> None:
+        """Note that ``key``'s curve has something to show; _sync_legend puts it in the legend."""
         series = self._series[key]
         if key in self._in_legend or series.n == 0:
             return
@@ -467,17 +471,33 @@ class LossView(QWidget):
             return  # no validation split: no legend entry for an all-NaN curve
         if key == REG:
             self.items[REG].setVisible(self.steps_check.isChecked())
-        # Keep the legend in a fixed order whatever arrives first.
-        order = [SMOOTH, RAW, TRAIN_EPOCH, VAL_EPOCH, REG]
         self._in_legend.add(key)
-        for k in order:
-            if k in self._in_legend:
-                self.legend.removeItem(self.items[k])
-        for k in order:
-            if k in self._in_legend:
-                self.legend.addItem(self.items[k], self._legend_name(k))
+
+    def _sync_legend(self) -> None:
+        """The legend in a fixed order, rebuilt only when its entries change (each entry added costs
+        ~7 ms of layout); entries of the last run stay until this run's first epoch has ended."""
+        self._legend_settled = self._legend_settled or self._epoch_ends.n > 0
+        shown = dict(self._legend_entries)
+        keys = self._in_legend if self._legend_settled else self._in_legend | set(shown)
+        wanted = [
+            (key, self._legend_name(key) if key in self._in_legend else shown[key])
+            for key in LEGEND_ORDER
+            if key in keys
+        ]
+        if wanted == self._legend_entries:
+            return
+        for key, _ in self._legend_entries:
+            self.legend.removeItem(self._legend_item(key))
+        for key, name in wanted:
+            self.legend.addItem(self._legend_item(key), name)
+        self._legend_entries = wanted
+
+    def _legend_item(self, key: str) -> pg.PlotDataItem:
+        return self.band_mean if key == BAND else self.items[key]
 
     def _legend_name(self, key: str) -> str:
+        if key == BAND:
+            return BAND_NAME
         if key == REG:
             return f"regularization ({'+'.join(sorted(self._reg_kinds)) or 'L1+L2'})"
         return LEGEND_NAMES[key]
@@ -492,7 +512,6 @@ class LossView(QWidget):
         for z, item in enumerate((self.band_fill, self.band_mean)):
             item.setZValue(-3 + z * 0.1)  # under every curve
             pi.addItem(item)
-        self._band_in_legend = False
 
     def _style_band(self) -> None:
         color = pg.mkColor(self._pal["smooth"])
@@ -509,9 +528,8 @@ class LossView(QWidget):
         self.band_fill.set_band(x, lo, hi, self.log_y)
         self.plot_item.getViewBox().itemBoundsChanged(self.band_fill)
         self._spread.dirty = False
-        if x.size and not self._band_in_legend:
-            self.legend.addItem(self.band_mean, BAND_NAME)
-            self._band_in_legend = True
+        if x.size:
+            self._in_legend.add(BAND)
 
     def band(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(x, low, mean, high) of the batch-spread band as drawn (see batch_spread.py)."""

@@ -186,6 +186,7 @@ class TaskView(pg.PlotWidget):
             pi.addItem(item, ignoreBounds=True)  # predictions never move the view; the data sets it
             item.hide()
         self.colorbar: pg.ColorBarItem | None = None
+        self._colorbar_key: Any = None  # what the colour bar shows (map, levels, label)
         self._init_sample_overlays()
         self.set_theme(dark)
 
@@ -243,7 +244,8 @@ class TaskView(pg.PlotWidget):
         for item in (self.surface, self.rgb_surface, self.contour, self.fit_curve, self.error_bars,
                      self.miss_marks, self.diagonal):
             item.hide()
-        self._show_colorbar(None)
+        if view_mode(ds) != self.mode:
+            self._show_colorbar(None)  # the same kind of view keeps its bar until it is drawn again
         self._last_payload = None
         self._clear_sample_overlays()
         self.dataset = ds
@@ -458,6 +460,10 @@ class TaskView(pg.PlotWidget):
         self, cmap: pg.ColorMap | None, levels: tuple[float, float] = (0, 1), label: str = ""
     ) -> None:
         pi = self.plot_item
+        key = None if cmap is None else (cmap.pos.tobytes(), cmap.color.tobytes(), tuple(levels), label)
+        if self.colorbar is not None and key == self._colorbar_key:
+            return  # the same bar (a new run on the same data): building one costs ~30 ms
+        self._colorbar_key = key
         if self.colorbar is not None:
             levels_changed = getattr(self.surface, "sigLevelsChanged", None)  # absent in pyqtgraph 0.14
             if levels_changed is not None:
@@ -569,7 +575,7 @@ class TaskView(pg.PlotWidget):
         first = not (self.surface.isVisible() or self.rgb_surface.isVisible())
         if z.ndim == 2:  # P(class 1)
             p = np.nan_to_num(z.astype(np.float32), nan=0.5, posinf=1.0, neginf=0.0)
-            if first or self.colorbar is None:
+            if first or self.colorbar is None:  # a no-op when the bar is already this one
                 self._show_colorbar(self._diverging_map(), (0.0, 1.0), "P(class 1)")
             self.surface.setImage(p, autoLevels=False, levels=(0.0, 1.0))
             if first:
