@@ -113,6 +113,13 @@ def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     return out
 
 
+def layer_labels(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """What the reports on ``model`` name: its Linear layers, its activation layers and their kinds."""
+    acts = activation_layers(model)
+    linears = tuple(label for label, _ in linear_layers(model))
+    return linears, tuple(label for label, _, _ in acts), tuple(kind for _, kind, _ in acts)
+
+
 def activation_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
     """(label, kind, module) for the hidden ReLU/sigmoid/tanh layers (not the output activation)."""
     out = []
@@ -260,6 +267,7 @@ class GradientHealthProbe(Probe):
         self._model = model
         self._linears = linear_layers(model)
         self._acts = activation_layers(model)
+        self._labels = layer_labels(model)
         self._flat = [p for _, m in self._linears for p in m.parameters()]
         sizes = [[p.numel() for p in m.parameters()] for _, m in self._linears]
         # Where each layer's values start in the concatenated parameter vector (for np.add.reduceat).
@@ -368,7 +376,7 @@ class GradientHealthProbe(Probe):
                 ratio = self._layer_norms(weights - self._prev) / weight_norm
         else:
             ratio = np.full(len(self._linears), math.nan)
-        kinds = tuple(kind for _, kind, _ in self._acts)
+        layers, acts, kinds = self._labels
         dead = np.full(len(kinds), math.nan)
         saturated = np.full(len(kinds), math.nan)
         outputs: dict[int, np.ndarray] = {}
@@ -393,11 +401,11 @@ class GradientHealthProbe(Probe):
         return GradientStats(
             step,
             trainer.epoch,
-            tuple(label for label, _ in self._linears),
+            layers,
             grad_norm,
             weight_norm,
             ratio,
-            tuple(label for label, _, _ in self._acts),
+            acts,
             kinds,
             dead,
             saturated,

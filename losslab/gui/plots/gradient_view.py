@@ -260,7 +260,7 @@ class GradientView(QWidget):
         if event.layers != self._layers or event.activations != self._acts or (
             self._steps and event.step <= self._steps[-1]
         ):
-            self._start(event)
+            self._start(event.layers, event.activations, event.activation_kinds)
         self._steps.append(event.step)
         self._grad.append(event.grad_norm)
         self._weight.append(event.weight_norm)
@@ -275,14 +275,21 @@ class GradientView(QWidget):
         self._warnings = event.warnings
         self._dirty = True
 
-    def _start(self, event: GradientStats) -> None:
+    def set_trainer(self, trainer: Any) -> None:
+        """The curves are made as the run is set up, before training starts, not at its first report:
+        made then, they would cost the training tens of milliseconds."""
+        if trainer is not None:
+            from losslab.core.diagnostics import layer_labels
+
+            self._start(*layer_labels(trainer.model))
+
+    def _start(self, layers: tuple[str, ...], acts: tuple[str, ...], kinds: tuple[str, ...]) -> None:
         """A new run: the same network keeps its curves, emptied; another gets new ones, one per layer."""
-        network = (event.layers, event.activations, event.activation_kinds)
-        same = bool(self.curves["grad"]) and network == (self._layers, self._acts, self._kinds)
+        same = bool(self.curves["grad"]) and (layers, acts, kinds) == (self._layers, self._acts, self._kinds)
         self._clear(keep_curves=same)
         if same:
             return
-        self._layers, self._acts, self._kinds = event.layers, event.activations, event.activation_kinds
+        self._layers, self._acts, self._kinds = layers, acts, kinds
         for key, plot in (("grad", self.grad_plot), ("ratio", self.ratio_plot), ("weight", self.weight_plot)):
             for _ in self._layers:
                 self.curves[key].append(plot.plot([], [], connect="finite"))
