@@ -124,13 +124,17 @@ class OverfittingWatch:
         smooth, best = self.smooth, self.best
         now_train = smooth[-1][0]
         best_train, best_val = smooth[best]
+        recent = smooth[-self.window :]
+        lowest_recent = min(v for _, v in recent)
+        rise_line = best_val * (1 + self.rise) + 1e-12
+        if len(smooth) - 1 - best < 2 * self.window - 1 or lowest_recent <= rise_line:
+            return None  # no sustained rise even before the noise margin: skip the costly estimate
+        if now_train >= best_train * (1 - TRAIN_FALL):
+            return None
         # Jitter of a median of `window` epochs, from the recent epochs after the first fast descent.
         recent_vals = [e.val for e in self.epochs[max(self.window, len(self.epochs) - NOISE_EPOCHS) :]]
         noise = _noise(recent_vals) / math.sqrt(self.window)
-        above = best_val * (1 + self.rise) + 2 * noise + 1e-12
-        recent = smooth[-self.window :]
-        sustained = len(smooth) - 1 - best >= 2 * self.window - 1 and all(v > above for _, v in recent)
-        if not (sustained and now_train < best_train * (1 - TRAIN_FALL)):
+        if lowest_recent <= rise_line + 2 * noise:
             return None
         # The trend after the lowest window: those epochs were picked for being low, which alone
         # would make whatever follows look like a rise.

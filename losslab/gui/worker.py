@@ -117,7 +117,7 @@ class TrainingController(QObject):
     ) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
-        self.deliver()  # anything left from the last run goes out before the new one starts
+        self._events.clear()  # a run's events are all delivered when it ends; none may leak into this one
         self.trainer = trainer
         if paused:
             trainer.controls.pause()

@@ -596,3 +596,16 @@ def test_make_trainer_picks_the_gan_trainer_for_gan_data():
     exp = experiment(dataset={"kind": "gan_1d", "n_samples": 100}, loss="gan_g_nonsat", layers=MLP)
     assert isinstance(make_trainer(exp), GanTrainer)
     assert type(make_trainer(experiment(training={"epochs": 1}))) is Trainer
+
+
+def test_evaluation_switches_to_eval_mode_only_where_it_matters():
+    layers = [{"type": "linear", "units": 16}, {"type": "dropout", "p": 0.5}, {"type": "relu"}]
+    dropout = experiment(layers=layers)
+    trainer = Trainer(dropout)
+    x = trainer.x_train[:64]
+    first, second = trainer.outputs(x), trainer.outputs(x)
+    assert torch.equal(first, second)  # evaluation mode: no dropout masks
+    assert trainer.model.training  # and training mode again afterwards
+    plain = Trainer(experiment())
+    assert not plain._mode_matters  # nothing to switch: evaluation skips the walk over the modules
+    assert torch.equal(plain.outputs(x), plain.outputs(x)) and plain.model.training
