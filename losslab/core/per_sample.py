@@ -42,7 +42,7 @@ class PerSampleLosses:
 
 
 class PerSampleProbe(Probe):
-    every = 1  # asked every step; measures only when its time has come
+    every = 1  # asked every step while watched (see watch); measures only when its time has come
 
     def __init__(self, interval: float = INTERVAL_SECONDS, budget: float = BUDGET) -> None:
         self.interval = interval
@@ -65,6 +65,7 @@ class PerSampleProbe(Probe):
             self._watchers.add(id(who))
         else:
             self._watchers.discard(id(who))
+        self.every = 1 if self._watchers else 0  # unwatched: not even asked each step
 
     @property
     def watched(self) -> bool:
@@ -81,12 +82,13 @@ class PerSampleProbe(Probe):
         last = trainer.epoch >= trainer.experiment.training["epochs"]
         # A step measured by on_step is measured again at the last epoch: that picture was taken
         # before the epoch count moved on, and the final one must carry the final epoch.
-        if self._last_batch is None or self._measured == (trainer.step, trainer.epoch):
+        batch = getattr(trainer, "last_batch", None) or self._last_batch
+        if batch is None or self._measured == (trainer.step, trainer.epoch):
             return None
         if trainer.step == self._measured[0] and not last:
             return None
         if last or (self.watched and time.perf_counter() >= self._due):
-            return self._timed(trainer, *self._last_batch)
+            return self._timed(trainer, *batch)
         return None
 
     def _timed(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:

@@ -116,6 +116,7 @@ class Trainer:
         self.epoch = 0  # completed epochs
         self.step = 0  # completed optimizer steps
         self.elapsed = 0.0
+        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (x, y) of the last step
 
         dev = self.device
         ds = self.dataset
@@ -369,6 +370,7 @@ class Trainer:
                     xb, yb = x_all[idx], y_all[idx]
                 start = end
                 lr.step(self.step)
+                self.last_batch = xb, yb  # for probes that look at it only now and then
                 value, data_value, parts = train_step(xb, yb)
                 self.step += 1
                 rec.add(self.step, value, data_value, parts)

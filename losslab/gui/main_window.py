@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -496,8 +496,9 @@ class MainWindow(QMainWindow):
             self._set_trainer(trainer)
             self._notify_views("redraw")  # views say now whether they watch its per-sample probe
             self.status_labels["device"].setText(f"device: {self.trainer.device}")
-            # Paint the cleared plots now: once the training thread runs, a paint competes for the GIL.
-            self.centralWidget().repaint()
+            # Lay out and paint the cleared plots now (no user input taken): once the training thread
+            # runs, every paint competes with it for the GIL.
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         self.controller.start(
             self.trainer, view_fn=TaskView.view_function(self.trainer.dataset), paused=paused
         )
