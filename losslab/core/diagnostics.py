@@ -228,7 +228,7 @@ class _Watch:
     active: dict[str, GradientWarning] = field(default_factory=dict)
 
 
-BURST_SECONDS = 1.0  # with a budget: the credit a run starts with, in seconds of training
+BURST_SECONDS = 0.5  # with a budget: the credit a run starts with, in seconds of training
 
 
 class GradientHealthProbe(Probe):
