@@ -92,6 +92,15 @@ def test_peak_pyramid_keeps_extremes_with_few_points():
         assert len(xd) == len(yd) <= 4 * 400 * 2
         assert np.nanmax(yd) == np.nanmax(y[i0:i1])
         assert np.nanmin(yd) <= np.nanmin(y[i0:i1])
+    # However long the series, about the same number of points to paint: 1 to 2 blocks a bucket.
+    for length in (5_000, 20_000, 70_000, 300_000, 1_000_000):
+        s3, p3 = GrowingSeries(), PeakPyramid()
+        s3.append_many(np.arange(length), rng.random(length))
+        p3.update(s3.view()[1])
+        xd, yd = p3.decimate(*s3.view(), 0, length, 400)
+        assert 2 * 400 <= len(xd) <= 2 * (2 * 400 + 2), (length, len(xd))
+        assert yd.max() == s3.view()[1].max() and yd.min() == s3.view()[1].min()
+        assert np.all(np.diff(xd) >= 0)
     # Log axes: the smallest positive value stands in for zeros and negatives.
     y2 = np.where(np.arange(n) % 2 == 0, 0.0, 1.0 + np.arange(n) / n)
     s2, p2 = GrowingSeries(), PeakPyramid()

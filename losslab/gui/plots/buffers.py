@@ -192,6 +192,16 @@ class _Grow1D:
         return self.a[: self.n]
 
 
+def _merged(values: np.ndarray, group: int, reduce: np.ufunc) -> np.ndarray:
+    """``values`` reduced over runs of ``group`` (the last run may be shorter); NaN is ignored."""
+    full = values.size // group * group
+    with np.errstate(invalid="ignore"):
+        out = reduce.reduce(values[:full].reshape(-1, group), axis=1)
+        if full < values.size:
+            out = np.append(out, reduce.reduce(values[full:]))
+    return out
+
+
 class PeakPyramid:
     """Min/max summaries of an append-only series at block sizes 4, 16, 64, ... raw points.
 
@@ -246,7 +256,8 @@ class PeakPyramid:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Points to draw for raw indices [i0, i1): the raw slice if it has at most 2*``min_buckets``
         points, else two points (min and max, at the block's first x) for each of between
-        ``min_buckets`` and 4*``min_buckets`` blocks."""
+        ``min_buckets`` and 2*``min_buckets`` blocks (pyramid blocks merged in groups where a level
+        has more), so the points to paint do not vary with the series' length."""
         n = y.size
         i0, i1 = max(0, i0), min(n, i1)
         count = i1 - i0
@@ -265,6 +276,9 @@ class PeakPyramid:
         los = (mp if positive else lo).view()[b0:b1]
         his = hi.view()[b0:b1]
         xs = x[b0 * block : b1 * block : block]
+        group = los.size // min_buckets  # a level has up to FACTOR times too many blocks: merge them
+        if group >= 2:
+            los, his, xs = _merged(los, group, np.fmin), _merged(his, group, np.fmax), xs[::group]
         tail0 = b1 * block
         if tail0 < i1:  # the partial block at the end, summarised on the fly
             t = y[tail0:i1]
