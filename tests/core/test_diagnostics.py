@@ -47,12 +47,7 @@ def experiment(layers, dataset=MOONS, loss="bce_logits", optimizer=None, **train
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def stats_of(exp: Experiment) -> tuple[Trainer, list[GradientStats]]:

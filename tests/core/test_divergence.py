@@ -29,12 +29,7 @@ def experiment(lr: float, epochs: int = 30, **training) -> Experiment:
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sgd_with_learning_rate_10_on_house_prices_diverges_and_is_caught():

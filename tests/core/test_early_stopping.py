@@ -6,7 +6,6 @@ import copy
 import math
 
 import pytest
-import torch
 
 from losslab.core.early_stopping import EarlyStopped, OverfittingStarted, OverfittingWatch
 from losslab.core.events import Notice
@@ -33,12 +32,7 @@ def experiment(patience: int = 0, epochs: int = 200, dataset=CIRCLES) -> Experim
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_early_stopping_restores_the_best_epoch():

@@ -4,7 +4,6 @@ probe's watchers (measure only while a view shows the measurements)."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from losslab.core.diagnostics import GradientHealthProbe, GradientStats
 from losslab.core.events import EpochEnd
@@ -27,12 +26,7 @@ def experiment(epochs: int = 3, diagnostics_every: int = 0, batch_size: int = 16
     })
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def gradient_report_steps(probe: GradientHealthProbe, epochs: int = 3) -> tuple[Trainer, list[int]]:

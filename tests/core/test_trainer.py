@@ -66,13 +66,7 @@ class Recorder:
         return np.concatenate([b.steps for b in batches]) if batches else np.array([], dtype=int)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small networks train fastest on one thread (as `losslab run` does), and tests may run side by side."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def without_time(rows):
