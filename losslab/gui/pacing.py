@@ -2,7 +2,7 @@
 
 Every paint runs pyqtgraph's Python code on the GUI thread, holding the GIL the training thread
 needs for each of its dozens of small torch calls per step: measured on a 2-core laptop-class
-machine, drawing 20 frames a second cut training to a third. So while a run is live the pacer
+machine, drawing 20 frames a second cut training to a fifth. So while a run is live the pacer
 watches the GUI thread's own CPU time (``time.thread_time``: drawing, events, everything it did)
 against the wall clock and stretches or shortens the frame interval to keep that share near
 ``budget``. Cheap frames (a small run, a hidden tab) stay fast; a heavy view slows down instead
