@@ -115,9 +115,17 @@ def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
 
 def layer_labels(model: nn.Module) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """What the reports on ``model`` name: its Linear layers, its activation layers and their kinds."""
-    acts = activation_layers(model)
-    linears = tuple(label for label, _ in linear_layers(model))
-    return linears, tuple(label for label, _, _ in acts), tuple(kind for _, kind, _ in acts)
+    return _labels(linear_layers(model), activation_layers(model))
+
+
+def _labels(
+    linears: list[tuple[str, Any]], acts: list[tuple[str, str, Any]]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    return (
+        tuple(label for label, _ in linears),
+        tuple(label for label, _, _ in acts),
+        tuple(kind for _, kind, _ in acts),
+    )
 
 
 def activation_layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
@@ -267,7 +275,7 @@ class GradientHealthProbe(Probe):
         self._model = model
         self._linears = linear_layers(model)
         self._acts = activation_layers(model)
-        self._labels = layer_labels(model)
+        self._labels = _labels(self._linears, self._acts)
         self._flat = [p for _, m in self._linears for p in m.parameters()]
         sizes = [[p.numel() for p in m.parameters()] for _, m in self._linears]
         # Where each layer's values start in the concatenated parameter vector (for np.add.reduceat).
@@ -333,15 +341,14 @@ class GradientHealthProbe(Probe):
         report = None
         # The very first step is always reported: a network can blow up before the first interval.
         if step % self.interval == 0 or (first and step == 1):
-            if self.budget is None:
-                report = self.measure(trainer)
-            elif first or time.perf_counter() >= self._due:
+            if first or self._due_soon():
                 start = time.perf_counter()
                 report = self.measure(trainer)
-                # Spending is counted from at most BURST_SECONDS back: a run's first reports come
-                # every interval (a short run still gets its curves), then they are spaced out.
-                spent = time.perf_counter() - start
-                self._due = max(self._due, start - BURST_SECONDS) + spent / self.budget
+                if self.budget is not None:
+                    # Spending is counted from at most BURST_SECONDS back: a run's first reports come
+                    # every interval (a short run still gets its curves), then they are spaced out.
+                    spent = time.perf_counter() - start
+                    self._due = max(self._due, start - BURST_SECONDS) + spent / self.budget
             else:
                 report = self._watch_only(trainer)
         if self.details and (step + 1) % self.interval == 0 and self._due_soon():

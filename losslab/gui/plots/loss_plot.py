@@ -21,7 +21,13 @@ from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import fit_epoch_symbols, palette_colors, style_legend, style_plot_item
+from losslab.gui.plots.theme import (
+    fit_epoch_symbols,
+    palette_colors,
+    style_legend,
+    style_plot_item,
+    style_symbol_rim,
+)
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
@@ -236,8 +242,7 @@ class LossView(QWidget):
         for key in (TRAIN_EPOCH, VAL_EPOCH):
             color = pal["train"] if key == TRAIN_EPOCH else pal["val"]
             it[key].setPen(pg.mkPen(color, width=2))
-            big = it[key].opts["symbolSize"] > 4
-            it[key].setSymbolPen(pg.mkPen(pal["background"] if big else color, width=1))
+            style_symbol_rim(it[key], color, pal["background"])
             it[key].setSymbolBrush(pg.mkBrush(color))
         self._vline.setPen(pg.mkPen(pal["foreground"], width=1, style=Qt.PenStyle.DotLine))
         self._dot.setPen(pg.mkPen(pal["foreground"], width=1.5))

@@ -12,7 +12,13 @@ from losslab.core.events import EpochEnd
 from losslab.core.metrics import HEADLINE, LABELS
 from losslab.gui.plots.buffers import GrowingSeries
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import fit_epoch_symbols, palette_colors, style_legend, style_plot_item
+from losslab.gui.plots.theme import (
+    fit_epoch_symbols,
+    palette_colors,
+    style_legend,
+    style_plot_item,
+    style_symbol_rim,
+)
 
 R2_FLOOR = -1.0  # an untrained regressor's R² can be -1e6; below this the curve leaves the chart
 R2_TOP = 1.05
@@ -58,7 +64,7 @@ class MetricPlot(pg.PlotWidget):
         for item, color in ((self.train_item, pal["train"]), (self.val_item, pal["val"])):
             item.setPen(pg.mkPen(color, width=2))
             item.setSymbolBrush(pg.mkBrush(color))
-            item.setSymbolPen(pg.mkPen(pal["background"] if item.opts["symbolSize"] > 4 else color, width=1))
+            style_symbol_rim(item, color, pal["background"])
 
     def reset(self, task: str | None) -> None:
         """Forget the values; show ``task``'s headline metric from now on (None or GAN: nothing)."""

@@ -158,6 +158,10 @@ def fit_epoch_symbols(item: pg.PlotDataItem, n: int, symbol: str, color: Any, ba
         item.setSymbol(symbol)
     if item.opts["symbolSize"] != size:
         item.setSymbolSize(size)
-        # Big markers get a background-coloured rim to stand off the lines; small ones none.
-        item.setSymbolPen(pg.mkPen(background if size > 4 else color, width=1))
+        style_symbol_rim(item, color, background)
+
+
+def style_symbol_rim(item: pg.PlotDataItem, color: Any, background: Any) -> None:
+    """Big markers get a background-coloured rim to stand off the lines; small ones none."""
+    item.setSymbolPen(pg.mkPen(background if item.opts["symbolSize"] > 4 else color, width=1))
 
