@@ -127,6 +127,12 @@ def landscape(
     from losslab.core.landscape import compute_landscape
 
     return compute_landscape(
-        _experiment(experiment, trust_code), weights, steps, span, directions, seed=seed,
-        trajectory=trajectory, device=device,
+        _experiment(experiment, trust_code),
+        weights,
+        steps,
+        span,
+        directions,
+        seed=seed,
+        trajectory=trajectory,
+        device=device,
     )

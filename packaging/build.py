@@ -69,9 +69,17 @@ def build(dist: Path, work: Path, quiet: bool = False) -> tuple[float, int]:
     check_build_environment()
     start = time.perf_counter()
     cmd = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-        "--distpath", str(dist), "--workpath", str(work),
-        "--log-level", "WARN" if quiet else "INFO",
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--clean",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work),
+        "--log-level",
+        "WARN" if quiet else "INFO",
         str(SPEC),
     ]
     print("build.py:", " ".join(cmd), flush=True)

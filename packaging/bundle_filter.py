@@ -18,17 +18,34 @@ from collections.abc import Callable, Iterable
 from pathlib import PurePath
 
 # Qt plugin folders and files a desktop LossLab never loads. Paths are relative to .../plugins/.
-DROPPED_PLUGIN_DIRS = ("egldeviceintegrations", "generic", "sqldrivers", "tls", "networkinformation",
-                       "qmltooling", "designer", "printsupport")
+DROPPED_PLUGIN_DIRS = (
+    "egldeviceintegrations",
+    "generic",
+    "sqldrivers",
+    "tls",
+    "networkinformation",
+    "qmltooling",
+    "designer",
+    "printsupport",
+)
 DROPPED_PLUGINS = (
     # kiosks, embedded, remote: eglfs, linuxfb, minimal EGL, VNC, Vulkan KHR display
-    "platforms/*qeglfs*", "platforms/*qlinuxfb*", "platforms/*qminimalegl*", "platforms/*qvnc*",
+    "platforms/*qeglfs*",
+    "platforms/*qlinuxfb*",
+    "platforms/*qminimalegl*",
+    "platforms/*qvnc*",
     "platforms/*qvkkhrdisplay*",
     # the GTK3 theme: needs the build machine's GTK stack; Qt's own Fusion style looks the same
     "platformthemes/*qgtk3*",
     # image formats LossLab never reads (PNG is built into QtGui; SVG and ICO stay)
-    "imageformats/*qgif*", "imageformats/*qjpeg*", "imageformats/*qtiff*", "imageformats/*qwebp*",
-    "imageformats/*qtga*", "imageformats/*qwbmp*", "imageformats/*qicns*", "imageformats/*qpdf*",
+    "imageformats/*qgif*",
+    "imageformats/*qjpeg*",
+    "imageformats/*qtiff*",
+    "imageformats/*qwebp*",
+    "imageformats/*qtga*",
+    "imageformats/*qwbmp*",
+    "imageformats/*qicns*",
+    "imageformats/*qpdf*",
 )
 
 Entry = tuple[str, str, str]  # PyInstaller TOC entry: (dest name, source path, type)
@@ -39,7 +56,7 @@ def qt_plugin_path(dest: str) -> str | None:
     parts = PurePath(dest).parts
     if "plugins" in parts and ("PySide6" in parts or "Qt" in parts):
         i = len(parts) - 1 - parts[::-1].index("plugins")
-        return "/".join(parts[i + 1:])
+        return "/".join(parts[i + 1 :])
     return None
 
 

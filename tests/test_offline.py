@@ -21,7 +21,7 @@ PACKAGE = ROOT / "losslab"
 
 # Installed before LossLab is imported. socket.socket and _socket.socket are both replaced, so a
 # module that imports either name later still gets the refusing one.
-NO_NETWORK = r'''
+NO_NETWORK = r"""
 import _socket, socket, sys
 
 ATTEMPTS = []
@@ -69,15 +69,21 @@ if ATTEMPTS:
     print(f"LossLab tried to use the network: {ATTEMPTS}", file=sys.__stderr__, flush=True)
     sys.exit(99)
 sys.exit(code)
-'''
+"""
 
 
 def run_offline(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"))
     (tmp_path / "home").mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-c", NO_NETWORK, *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-c", NO_NETWORK, *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_self_test_passes_with_the_network_refused(tmp_path):
@@ -98,8 +104,22 @@ def test_headless_run_passes_with_the_network_refused(tmp_path):
     assert (out / "history.csv").is_file() and (out / "weights.pt").is_file()
 
 
-NETWORK_MODULES = ("socket", "ssl", "http", "urllib", "ftplib", "smtplib", "requests", "httpx", "urllib3",
-                   "aiohttp", "webbrowser", "xmlrpc", "PySide6.QtNetwork", "PySide6.QtWebEngineCore")
+NETWORK_MODULES = (
+    "socket",
+    "ssl",
+    "http",
+    "urllib",
+    "ftplib",
+    "smtplib",
+    "requests",
+    "httpx",
+    "urllib3",
+    "aiohttp",
+    "webbrowser",
+    "xmlrpc",
+    "PySide6.QtNetwork",
+    "PySide6.QtWebEngineCore",
+)
 
 
 def test_no_losslab_module_imports_a_network_module():

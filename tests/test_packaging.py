@@ -93,8 +93,14 @@ def test_prune_keeps_what_is_linked_and_drops_the_rest():
     }
     kept = bundle_filter.prune_unlinked(entries, lambda src: links.get(src, []))
     names = {Path(dest).name for dest, _, _ in kept}
-    assert names == {"QtGui.abi3.so", "libqxcb.so", "libQt6Gui.so.6", "libQt6XcbQpa.so.6",
-                     "libxcb-cursor.so.0", "libpython3.11.so.1.0"}
+    assert names == {
+        "QtGui.abi3.so",
+        "libqxcb.so",
+        "libQt6Gui.so.6",
+        "libQt6XcbQpa.so.6",
+        "libxcb-cursor.so.0",
+        "libpython3.11.so.1.0",
+    }
 
 
 def test_prune_drops_links_to_dropped_libraries():
@@ -138,8 +144,9 @@ def test_spec_excludes_nothing_the_app_imports(tmp_path):
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     excludes = spec_excludes()
@@ -169,8 +176,9 @@ def test_entry_point_handles_a_missing_console(tmp_path):
         f"sys.argv = ['LossLab', 'run', {str(first_example())!r}, '--epochs', '1', '--out', 'out']\n"
         f"runpy.run_path({str(PACKAGING / 'losslab_main.py')!r}, run_name='__main__')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "history.csv").is_file()
 
@@ -209,7 +217,10 @@ def test_frozen_bundle(tmp_path_factory):
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, str(PACKAGING / "build.py"), "--dist", str(dist), "--work", str(work), "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     build_seconds = time.perf_counter() - start
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
@@ -225,8 +236,15 @@ def test_frozen_bundle(tmp_path_factory):
     assert not (internal / "torch" / "test").exists(), "torch's C++ test binaries are in the bundle"
     assert sorted(p.name for p in (internal / "torch" / "bin").iterdir()) == ["torch_shm_manager"]
     assert not list(internal.glob("**/include/torch")), "torch's C++ headers are in the bundle"
-    for unwanted in ("tkinter", "matplotlib", "IPython", "scipy", "PySide6/QtNetwork.abi3.so",
-                     "PySide6/QtQml.abi3.so", "PySide6/Qt/plugins/platformthemes/libqgtk3.so"):
+    for unwanted in (
+        "tkinter",
+        "matplotlib",
+        "IPython",
+        "scipy",
+        "PySide6/QtNetwork.abi3.so",
+        "PySide6/QtQml.abi3.so",
+        "PySide6/Qt/plugins/platformthemes/libqgtk3.so",
+    ):
         assert not list(internal.glob(unwanted + "*")), f"{unwanted} is in the bundle"
     dangling = [p for p in internal.iterdir() if p.is_symlink() and not p.exists()]
     assert not dangling, dangling
@@ -239,8 +257,9 @@ def test_frozen_bundle(tmp_path_factory):
     offline = no_network_prefix()  # the frozen app must also pass with no network at all
 
     start = time.perf_counter()
-    selftest = subprocess.run([*offline, str(exe), "--self-test"], cwd=tmp, env=env, capture_output=True,
-                              text=True, timeout=240)
+    selftest = subprocess.run(
+        [*offline, str(exe), "--self-test"], cwd=tmp, env=env, capture_output=True, text=True, timeout=240
+    )
     selftest_seconds = time.perf_counter() - start
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
     assert "frozen bundle" in selftest.stdout and "self-test passed" in selftest.stdout
@@ -248,8 +267,14 @@ def test_frozen_bundle(tmp_path_factory):
 
     out = tmp / "run-out"
     example = internal / "losslab" / "resources" / "examples" / shipped[0]
-    run = subprocess.run([*offline, str(exe), "run", str(example), "--epochs", "1", "--out", str(out)],
-                         cwd=tmp, env=env, capture_output=True, text=True, timeout=240)
+    run = subprocess.run(
+        [*offline, str(exe), "run", str(example), "--epochs", "1", "--out", str(out)],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert (out / "history.csv").is_file() and (out / "weights.pt").is_file()
 

@@ -107,9 +107,21 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(RESOURCES, src / "resources", ignore=ignore)
     out = tmp / "dist"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "-w", str(out), str(src)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (path,) = out.glob("losslab-*.whl")
@@ -137,12 +149,17 @@ def test_unpacked_wheel_finds_resources_inside_the_package(wheel, tmp_path):
 
 def test_wheel_installed_in_a_venv_finds_resources(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+        timeout=120,
+    )
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     result = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--no-compile", "-q", str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     found = probe(python, tmp_path)
@@ -159,8 +176,9 @@ def test_frozen_layout_finds_resources_inside_the_bundle(tmp_path):
     shutil.copytree(ROOT / "losslab", bundle / "losslab", ignore=ignore)
     shutil.copytree(RESOURCES / "examples", bundle / "losslab" / "resources" / "examples")
     code = f"import sys; sys.frozen = True; sys._MEIPASS = {str(bundle)!r}\n" + PROBE
-    result = subprocess.run([sys.executable, "-c", code, str(bundle)], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(bundle)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(found["resources"]) == bundle / "losslab" / "resources"

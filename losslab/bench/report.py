@@ -377,8 +377,17 @@ def format_report(doc: dict[str, Any]) -> str:
         "losslab run's trainer in that process, the window idle)",
     ]
     rows = [
-        ["workload", "plain loop", "losslab run", "window", "window / plain", "window / run",
-         "ratio of CPU time*", "GUI thread busy", "Train press"]
+        [
+            "workload",
+            "plain loop",
+            "losslab run",
+            "window",
+            "window / plain",
+            "window / run",
+            "ratio of CPU time*",
+            "GUI thread busy",
+            "Train press",
+        ]
     ]
     lat_by = doc["lateness_ms"].get("by_workload", {})
     for wid, row in done.items():

@@ -140,9 +140,12 @@ def _single_output(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice | Non
         "yet on a batch it changes: it compares samples with each other instead of scoring each one. That is "
         "what a softmax or cross-entropy over the outputs does with a single output unit: the softmax "
         "of one number is always 1, so the batch itself is treated as the classes. "
-        + ("Binary classification has one output per sample; binary cross-entropy on the logit "
-           "scores each sample on its own." if ds.task == BINARY
-           else "Regression has one output per sample; a squared error scores each one on its own."),
+        + (
+            "Binary classification has one output per sample; binary cross-entropy on the logit "
+            "scores each sample on its own."
+            if ds.task == BINARY
+            else "Regression has one output per sample; a squared error scores each one on its own."
+        ),
         f"Use {fix.name}",
         _switch_to(fix),
     )
@@ -183,9 +186,7 @@ def _labels_not_signed(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice |
 def _with_signed_target(code: str) -> str | None:
     """``code`` with ``target = 2 * target - 1`` as the first line of loss's body, or None."""
     tree = ast.parse(code)
-    fn = next(
-        (n for n in reversed(tree.body) if isinstance(n, ast.FunctionDef) and n.name == "loss"), None
-    )
+    fn = next((n for n in reversed(tree.body) if isinstance(n, ast.FunctionDef) and n.name == "loss"), None)
     args = [*fn.args.posonlyargs, *fn.args.args] if fn is not None else []
     if fn is None or len(args) < 2 or fn.body[0].lineno <= fn.lineno:
         return None
@@ -327,4 +328,3 @@ _RULES: tuple[Callable[[Experiment, Dataset, LossSpec], Advice | None], ...] = (
     _slow_when_wrong,
     _outliers,
 )
-

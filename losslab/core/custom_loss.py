@@ -123,9 +123,7 @@ def is_custom(section: Any) -> bool:
 
 TEMPLATES: tuple[CustomLoss, ...] = (
     CustomLoss(
-        "def loss(pred, target):\n"
-        "    error = pred - target\n"
-        "    return (error ** 2).mean()\n",
+        "def loss(pred, target):\n    error = pred - target\n    return (error ** 2).mean()\n",
         "Squared error",
         (REGRESSION,),
         "raw",

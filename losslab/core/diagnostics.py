@@ -368,9 +368,7 @@ class GradientHealthProbe(Probe):
     def _layer_norms(self, values: np.ndarray) -> np.ndarray:
         return np.sqrt(np.add.reduceat(values * values, self._starts))
 
-    def measure(
-        self, trainer: Any, checked: tuple[Warnings, Warnings] | None = None
-    ) -> GradientStats:
+    def measure(self, trainer: Any, checked: tuple[Warnings, Warnings] | None = None) -> GradientStats:
         """The report for the current step. Small arrays: numpy on CPU views beats a dozen torch ops.
         ``checked``: the watch's (active, new) warnings for this step, when it has seen its norms."""
         step = trainer.step

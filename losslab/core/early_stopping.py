@@ -188,8 +188,10 @@ class EarlyStopping(Probe):
         if not math.isfinite(val):
             if self.patience and not self._warned:
                 self._warned = True
-                return _notice("Early stopping needs a validation split (set a validation fraction); it "
-                               "is off for this run.")
+                return _notice(
+                    "Early stopping needs a validation split (set a validation fraction); it "
+                    "is off for this run."
+                )
             return None
         event = self.watch.add(epoch, step, train, val)
         if event is not None:

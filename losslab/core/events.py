@@ -98,4 +98,3 @@ def merge_step_batches(batches: list[StepBatch]) -> StepBatch:
         {k: np.concatenate([b.extra[k] for b in batches]) for k in extra_keys},
         np.concatenate([b.epoch_of_steps() for b in batches]),
     )
-

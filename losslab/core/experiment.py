@@ -37,12 +37,22 @@ TRAINING_PARAMS: tuple[Param, ...] = (
     Param("seed", "Seed", "int", 0, 0, 2**31 - 1, help="Makes weights and batch order repeatable"),
     Param("device", "Device", "choice", "auto", choices=DEVICES),
     Param(
-        "early_stopping", "Early stopping (patience)", "int", 0, 0, 100_000,
+        "early_stopping",
+        "Early stopping (patience)",
+        "int",
+        0,
+        0,
+        100_000,
         help="Stop when the validation loss has not improved for this many epochs and go back to the "
         "best weights; 0 = off",
     ),
     Param(
-        "diagnostics_every", "Gradient check every", "int", 10, 0, 1_000_000,
+        "diagnostics_every",
+        "Gradient check every",
+        "int",
+        10,
+        0,
+        1_000_000,
         help="Steps between gradient-health measurements (Gradients tab); 0 = off",
     ),
 )

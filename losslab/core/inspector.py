@@ -161,8 +161,11 @@ def numeric_kinks(x: np.ndarray, slope: np.ndarray, spec: LossSpec | None = None
 def convexity(spec: LossSpec, curves: list[Curve]) -> Convexity:
     if not spec.custom:
         if spec.convex:
-            return Convexity(True, "Convex in the prediction: a single valley, so the loss itself has no "
-                             "bad local minima.", False)
+            return Convexity(
+                True,
+                "Convex in the prediction: a single valley, so the loss itself has no bad local minima.",
+                False,
+            )
         return Convexity(False, "Not convex in the prediction: the curve bends downwards somewhere.", False)
     for c in curves:
         loss = np.asarray(c.loss, dtype=np.float64)
@@ -173,8 +176,12 @@ def convexity(spec: LossSpec, curves: list[Curve]) -> Convexity:
         bad = np.flatnonzero(d2 < -tol)
         if bad.size:
             where = float(c.x[bad[len(bad) // 2] + 1])
-            return Convexity(False, f"Not convex on the drawn range: it bends downwards near x = {where:.3g} "
-                             f"({c.label}; checked numerically).", True)
+            return Convexity(
+                False,
+                f"Not convex on the drawn range: it bends downwards near x = {where:.3g} "
+                f"({c.label}; checked numerically).",
+                True,
+            )
     return Convexity(True, "Convex on the drawn range (checked numerically on these curves).", True)
 
 

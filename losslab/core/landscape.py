@@ -31,9 +31,23 @@ from losslab.core.errors import Cancelled, LossLabError
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 
 __all__ = [
-    "Cancelled", "Landscape", "LandscapeGrid", "LandscapeLine", "LossSurface", "Trajectory", "WeightSnapshot",
-    "WeightTrajectoryProbe", "axis", "compute_landscape", "flat_from_state", "flat_params", "grid", "line",
-    "load_weights", "pca_directions", "project",
+    "Cancelled",
+    "Landscape",
+    "LandscapeGrid",
+    "LandscapeLine",
+    "LossSurface",
+    "Trajectory",
+    "WeightSnapshot",
+    "WeightTrajectoryProbe",
+    "axis",
+    "compute_landscape",
+    "flat_from_state",
+    "flat_params",
+    "grid",
+    "line",
+    "load_weights",
+    "pca_directions",
+    "project",
 ]
 
 DIRECTIONS = ("random", "pca")

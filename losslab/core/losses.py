@@ -721,7 +721,6 @@ def get_loss(loss_id: str) -> LossSpec:
         raise LossLabError(f"unknown loss {loss_id!r}; known: {', '.join(LOSSES)}", "loss.id") from None
 
 
-
 def resolve_loss(loss: LossSpec | str | Mapping[str, Any], task: str | None = None) -> LossSpec:
     """A LossSpec from a spec, a built-in id, or an experiment's loss section (custom losses included).
 

@@ -65,8 +65,11 @@ class BackgroundTask(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], Any],
-                 name: str = "LossLabBackground") -> None:
+    def __init__(
+        self,
+        fn: Callable[[Callable[[int, int], None], Callable[[], bool]], Any],
+        name: str = "LossLabBackground",
+    ) -> None:
         super().__init__()
         self._stop = threading.Event()
         self._thread = QThread()

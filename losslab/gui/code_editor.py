@@ -32,8 +32,24 @@ INDENT = "    "
 ERROR_BACKGROUND = QColor(255, 80, 80, 60)
 ERROR_MARK = QColor("#c62828")
 SCOPE_NAMES = ("torch", "math", "F", "pred", "target")
-BUILTIN_NAMES = ("abs", "all", "any", "enumerate", "float", "int", "isinstance", "len", "max", "min", "pow",
-                 "print", "range", "round", "sum", "zip")
+BUILTIN_NAMES = (
+    "abs",
+    "all",
+    "any",
+    "enumerate",
+    "float",
+    "int",
+    "isinstance",
+    "len",
+    "max",
+    "min",
+    "pow",
+    "print",
+    "range",
+    "round",
+    "sum",
+    "zip",
+)
 
 
 def _is_dark(widget: QWidget) -> bool:
@@ -58,11 +74,25 @@ class PythonHighlighter(QSyntaxHighlighter):
 
     def set_dark(self, dark: bool) -> None:
         c = (
-            {"kw": "#c678dd", "builtin": "#56b6c2", "scope": "#e5c07b", "num": "#d19a66", "str": "#98c379",
-             "comment": "#7f848e", "def": "#61afef"}
+            {
+                "kw": "#c678dd",
+                "builtin": "#56b6c2",
+                "scope": "#e5c07b",
+                "num": "#d19a66",
+                "str": "#98c379",
+                "comment": "#7f848e",
+                "def": "#61afef",
+            }
             if dark
-            else {"kw": "#7a1fa2", "builtin": "#00727a", "scope": "#8a5a00", "num": "#a0522d",
-                  "str": "#2e7d32", "comment": "#6a737d", "def": "#1f5fbf"}
+            else {
+                "kw": "#7a1fa2",
+                "builtin": "#00727a",
+                "scope": "#8a5a00",
+                "num": "#a0522d",
+                "str": "#2e7d32",
+                "comment": "#6a737d",
+                "def": "#1f5fbf",
+            }
         )
         words = r"\b(" + "|".join(keyword.kwlist) + r")\b"
         builtins = r"\b(" + "|".join(BUILTIN_NAMES) + r")\b"

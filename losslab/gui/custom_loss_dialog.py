@@ -59,8 +59,9 @@ def default_section(task: str | None) -> dict[str, Any]:
 class CustomLossDialog(QDialog):
     """Edits one custom-loss section; ``section()`` is the validated result after ``exec()`` accepted."""
 
-    def __init__(self, state: ExperimentState, section: dict[str, Any] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, state: ExperimentState, section: dict[str, Any] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("customLossDialog")
         self.setWindowTitle("Custom loss")
@@ -222,8 +223,11 @@ class CustomLossDialog(QDialog):
         except LossLabError:
             self.shapes.setText("")
             return
-        what = {"raw": "values" if task == REGRESSION else "raw scores", "logits": "logits",
-                "probabilities": "probabilities"}[output]
+        what = {
+            "raw": "values" if task == REGRESSION else "raw scores",
+            "logits": "logits",
+            "probabilities": "probabilities",
+        }[output]
         if task == MULTICLASS:
             pred = f"pred: ({n}, {ds.n_classes}) float {what}, one column per class"
             target = f"target: ({n},) whole numbers 0 … {ds.n_classes - 1}"
@@ -231,8 +235,9 @@ class CustomLossDialog(QDialog):
             pred, target = f"pred: ({n},) float {what}", f"target: ({n},) floats, 0 or 1"
         else:
             pred, target = f"pred: ({n},) float {what}", f"target: ({n},) floats (standardized)"
-        self.shapes.setText(f"With the current data ({ds.name}, {TASKS.get(task, task).lower()}): "
-                            f"{pred}; {target}.")
+        self.shapes.setText(
+            f"With the current data ({ds.name}, {TASKS.get(task, task).lower()}): {pred}; {target}."
+        )
 
     @Slot(int)
     def _on_template(self, index: int) -> None:
@@ -275,8 +280,10 @@ class CustomLossDialog(QDialog):
         finally:
             QGuiApplication.restoreOverrideCursor()
         how = "" if result.per_sample == "vmap" else " (the per-sample views call it one sample at a time)"
-        self.show_ok(f"Works on a real batch of {result.batch_size} samples: loss {result.value:.4g}, with a "
-                     f"usable gradient{how}.")
+        self.show_ok(
+            f"Works on a real batch of {result.batch_size} samples: loss {result.value:.4g}, with a "
+            f"usable gradient{how}."
+        )
         self._checked = section
         return True
 

@@ -48,7 +48,7 @@ def error_message(exc: LossLabError) -> str:
     """The message of ``exc`` without the ``field: `` prefix LossLabError adds."""
     text = str(exc)
     prefix = f"{exc.field}: " if exc.field else ""
-    return text[len(prefix):] if prefix and text.startswith(prefix) else text
+    return text[len(prefix) :] if prefix and text.startswith(prefix) else text
 
 
 def format_number(value: float, significant: int = 10) -> str:
@@ -272,8 +272,16 @@ class LogSlider(QSlider):
 class _Field:
     """The widgets of one parameter row."""
 
-    def __init__(self, param: Param, editor: QWidget, container: QWidget, row: QHBoxLayout,
-                 label: QLabel, error: QLabel, slider: LogSlider | None) -> None:
+    def __init__(
+        self,
+        param: Param,
+        editor: QWidget,
+        container: QWidget,
+        row: QHBoxLayout,
+        label: QLabel,
+        error: QLabel,
+        slider: LogSlider | None,
+    ) -> None:
         self.param = param
         self.editor = editor
         self.container = container

@@ -74,38 +74,85 @@ BAD_CODE = [
     ("unclosed bracket", "def loss(pred, target):\n    return (pred - target.mean()\n", 2, "never closed"),
     ("no loss function", "def my_loss(pred, target):\n    return pred.mean()\n", None, "rename it to loss"),
     ("wrong arguments", "def loss(pred):\n    return pred.mean()\n", 1, "two inputs"),
-    ("typo in a name", "def loss(pred, target):\n    e = pred - target\n    return troch.mean(e ** 2)\n", 3,
-     "Did you mean torch"),
-    ("no such function", "def loss(pred, target):\n    return torch.sqaure(pred - target).mean()\n", 2,
-     "Did you mean square"),
+    (
+        "typo in a name",
+        "def loss(pred, target):\n    e = pred - target\n    return troch.mean(e ** 2)\n",
+        3,
+        "Did you mean torch",
+    ),
+    (
+        "no such function",
+        "def loss(pred, target):\n    return torch.sqaure(pred - target).mean()\n",
+        2,
+        "Did you mean square",
+    ),
     ("missing module", "import sklearn\ndef loss(pred, target):\n    return pred.mean()\n", 1, "no module"),
     ("one value per sample", "def loss(pred, target):\n    return (pred - target) ** 2\n", 2, ".mean()"),
-    ("plain number", "def loss(pred, target):\n    return float(((pred - target) ** 2).mean())\n", 2,
-     "plain number"),
+    (
+        "plain number",
+        "def loss(pred, target):\n    return float(((pred - target) ** 2).mean())\n",
+        2,
+        "plain number",
+    ),
     ("returns nothing", "def loss(pred, target):\n    (pred - target).abs().mean()\n", 1, "returned nothing"),
     ("NaN", "def loss(pred, target):\n    return torch.log(pred - target).mean()\n", 2, "NaN"),
-    ("no gradient", "def loss(pred, target):\n    return (target ** 2).mean()\n", 2,
-     "does not depend on pred"),
-    ("detached", "def loss(pred, target):\n    return ((pred.detach() - target) ** 2).mean()\n", 2,
-     "does not depend on pred"),
-    ("zero gradient", "def loss(pred, target):\n    return (torch.round(pred) - target).abs().mean()\n", 2,
-     "zero"),
+    (
+        "no gradient",
+        "def loss(pred, target):\n    return (target ** 2).mean()\n",
+        2,
+        "does not depend on pred",
+    ),
+    (
+        "detached",
+        "def loss(pred, target):\n    return ((pred.detach() - target) ** 2).mean()\n",
+        2,
+        "does not depend on pred",
+    ),
+    (
+        "zero gradient",
+        "def loss(pred, target):\n    return (torch.round(pred) - target).abs().mean()\n",
+        2,
+        "zero",
+    ),
     ("integer result", "def loss(pred, target):\n    return (pred > target).sum()\n", 2, "no gradient"),
-    ("in place", "def loss(pred, target):\n    pred -= target\n    return (pred ** 2).mean()\n", 2,
-     "in place"),
-    ("shape mismatch", "def loss(pred, target):\n    return (pred - target[:3]).abs().mean()\n", 2,
-     "shape (64,)"),
-    ("endless loop", "def loss(pred, target):\n    total = 0\n    while True:\n        total += 1\n", 3,
-     "still running"),
-    ("endless comprehension", "import itertools\ndef loss(pred, target):\n"
-     "    return sum(pred.mean() for _ in itertools.count())\n", 3, "still running"),
+    (
+        "in place",
+        "def loss(pred, target):\n    pred -= target\n    return (pred ** 2).mean()\n",
+        2,
+        "in place",
+    ),
+    (
+        "shape mismatch",
+        "def loss(pred, target):\n    return (pred - target[:3]).abs().mean()\n",
+        2,
+        "shape (64,)",
+    ),
+    (
+        "endless loop",
+        "def loss(pred, target):\n    total = 0\n    while True:\n        total += 1\n",
+        3,
+        "still running",
+    ),
+    (
+        "endless comprehension",
+        "import itertools\ndef loss(pred, target):\n    return sum(pred.mean() for _ in itertools.count())\n",
+        3,
+        "still running",
+    ),
     ("recursion", "def loss(pred, target):\n    return loss(pred, target)\n", 2, "calling itself"),
-    ("division by zero",
-     "def loss(pred, target):\n    n = 0\n    return ((pred - target) ** 2).sum() / (1 / n)\n", 3,
-     "division by zero"),
+    (
+        "division by zero",
+        "def loss(pred, target):\n    n = 0\n    return ((pred - target) ** 2).sum() / (1 / n)\n",
+        3,
+        "division by zero",
+    ),
     ("item", "def loss(pred, target):\n    return (pred - target).item()\n", 2, ".item()"),
-    ("NaN gradient", "def loss(pred, target):\n    return torch.sqrt((pred - pred) ** 2).mean()\n", 2,
-     "gradient"),
+    (
+        "NaN gradient",
+        "def loss(pred, target):\n    return torch.sqrt((pred - pred) ** 2).mean()\n",
+        2,
+        "gradient",
+    ),
 ]
 
 
@@ -267,8 +314,14 @@ def test_probabilities_output_gets_the_activation_for_the_task():
         out = trainer.outputs(trainer.x_train[:5])
     assert torch.allclose(out.sum(1), torch.ones(5, device=out.device))  # auto picks CUDA where there is one
     binary = make_trainer(
-        experiment(section("def loss(p, t):\n    return F.binary_cross_entropy(p, t)\n", tasks=["binary"],
-                           output="probabilities"), kind="moons")
+        experiment(
+            section(
+                "def loss(p, t):\n    return F.binary_cross_entropy(p, t)\n",
+                tasks=["binary"],
+                output="probabilities",
+            ),
+            kind="moons",
+        )
     )
     assert type(binary.model.out_act).__name__ == "Sigmoid"
 
@@ -351,8 +404,14 @@ def test_shipped_examples_with_code_are_trusted():
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "losslab", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "losslab", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_cli_refuses_code_from_elsewhere_unless_trusted(tmp_path):

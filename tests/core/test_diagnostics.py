@@ -164,10 +164,15 @@ def test_layer_discovery_skips_the_output_activation_and_finds_residual_layers()
     exp = experiment([{"type": "linear", "units": 8}, {"type": "relu"}, residual], loss="bce")
     model = Trainer(exp).model
     assert [label for label, _ in linear_layers(model)] == [
-        "Linear 1 (2→8)", "Linear 2 (8→8)", "Linear 3 (8→8)", "Output (8→1)"
+        "Linear 1 (2→8)",
+        "Linear 2 (8→8)",
+        "Linear 3 (8→8)",
+        "Output (8→1)",
     ]
     assert [(label, kind) for label, kind, _ in activation_layers(model)] == [
-        ("ReLU 1", "ReLU"), ("Tanh 1", "Tanh"), ("Tanh 2", "Tanh")
+        ("ReLU 1", "ReLU"),
+        ("Tanh 1", "Tanh"),
+        ("Tanh 2", "Tanh"),
     ]  # the output sigmoid of "bce" is not a hidden layer
 
 

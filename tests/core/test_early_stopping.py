@@ -13,8 +13,15 @@ from losslab.core.experiment import Experiment
 from losslab.core.trainer import Trainer
 
 # Few noisy training points and a wide network: validation loss bottoms out early, then climbs.
-CIRCLES = {"kind": "circles", "n_samples": 200, "noise": 0.1, "factor": 0.5, "label_noise": 0.1,
-           "val_fraction": 0.6, "seed": 3}
+CIRCLES = {
+    "kind": "circles",
+    "n_samples": 200,
+    "noise": 0.1,
+    "factor": 0.5,
+    "label_noise": 0.1,
+    "val_fraction": 0.6,
+    "seed": 3,
+}
 WIDE = [{"type": "linear", "units": 128}, {"type": "relu"}] * 2
 
 
@@ -87,8 +94,11 @@ def test_early_stopping_without_a_validation_split_says_why_it_is_off():
 
 
 def feed(watch: OverfittingWatch, train: list[float], val: list[float]) -> list[OverfittingStarted]:
-    return [e for i, (t, v) in enumerate(zip(train, val, strict=True))
-            if (e := watch.add(i + 1, 10 * (i + 1), t, v)) is not None]
+    return [
+        e
+        for i, (t, v) in enumerate(zip(train, val, strict=True))
+        if (e := watch.add(i + 1, 10 * (i + 1), t, v)) is not None
+    ]
 
 
 def test_watch_fires_once_at_the_bottom_of_a_rising_validation_curve():

@@ -8,8 +8,9 @@ import pytest
 from losslab.core.events import StepBatch, merge_step_batches
 
 
-def batch(epoch: int, steps, *, l1=False, l2=False, extra=None, lr=0.1, elapsed=1.0, rate=10.0,
-          epochs=None) -> StepBatch:
+def batch(
+    epoch: int, steps, *, l1=False, l2=False, extra=None, lr=0.1, elapsed=1.0, rate=10.0, epochs=None
+) -> StepBatch:
     steps = np.asarray(steps, dtype=np.int64)
     loss = steps * 1.0
     data = steps * 0.5

@@ -146,8 +146,11 @@ def test_custom_losses_get_numeric_kinks_and_convexity():
     assert len(c.kinks) == 1 and abs(c.kinks[0]) < 0.05
     assert convexity(pinball, [c]).convex and convexity(pinball, [c]).checked
     # Its curve is the same function losslab.loss computes.
-    fn = losslab.loss("custom", code="def loss(pred, target):\n    e = target - pred\n"
-                      "    return torch.maximum(0.9 * e, -0.1 * e).mean()\n")
+    fn = losslab.loss(
+        "custom",
+        code="def loss(pred, target):\n    e = target - pred\n"
+        "    return torch.maximum(0.9 * e, -0.1 * e).mean()\n",
+    )
     assert c.loss[10] == pytest.approx(float(fn(torch.tensor([0.5 + c.x[10]]), torch.tensor([0.5]))))
     welsch = _custom("def loss(pred, target):\n    return (1 - torch.exp(-(pred - target) ** 2)).mean()\n")
     curves = loss_curves(welsch, REGRESSION)
@@ -159,7 +162,8 @@ def test_custom_losses_get_numeric_kinks_and_convexity():
 def test_custom_multiclass_probabilities_curve():
     spec = _custom(
         "def loss(pred, target):\n    return -torch.log(pred[torch.arange(len(target)), target]).mean()\n",
-        tasks=["multiclass"], output="probabilities",
+        tasks=["multiclass"],
+        output="probabilities",
     )
     (c,) = loss_curves(spec, MULTICLASS, target=1, classes=4)
     np.testing.assert_allclose(c.loss, -np.log(c.x), rtol=1e-9)
@@ -180,8 +184,9 @@ def test_samples_sit_on_the_curve():
     # Its gradient with respect to the true logit is the curve's slope there.
     out = torch.tensor(logits, requires_grad=True)
     (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(out, torch.tensor(y), reduction="sum"), out)
-    np.testing.assert_allclose(sample_slopes(spec, MULTICLASS, g.numpy(), y), np.interp(x, c.x, c.slope),
-                               rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        sample_slopes(spec, MULTICLASS, g.numpy(), y), np.interp(x, c.x, c.slope), rtol=2e-3, atol=1e-4
+    )
     # Regression: residuals; binary: outputs, on the curve of their label.
     residuals = sample_positions(LOSSES["mse"], REGRESSION, np.array([3.0, 1.0]), np.array([1.0, 1.5]))
     assert residuals.tolist() == [2.0, -0.5]

@@ -30,8 +30,14 @@ DOC = {
     "format": "losslab",
     "schema_version": 1,
     "dataset": {"kind": "moons", "n_samples": 300, "noise": 0.2, "seed": 5},
-    "model": {"layers": [{"type": "linear", "units": 16}, {"type": "tanh"}, {"type": "linear", "units": 8},
-                         {"type": "relu"}]},
+    "model": {
+        "layers": [
+            {"type": "linear", "units": 16},
+            {"type": "tanh"},
+            {"type": "linear", "units": 8},
+            {"type": "relu"},
+        ]
+    },
     "loss": {"id": "bce_logits"},
     "optimizer": {"id": "adam", "lr": 0.02},
     "training": {"epochs": 4, "batch_size": 32, "device": "cpu"},

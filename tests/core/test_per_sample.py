@@ -42,8 +42,9 @@ def test_it_measures_every_training_sample_and_the_batch():
     y = trainer.dataset.y_train
     np.testing.assert_allclose(last.grad, np.abs(1 / (1 + np.exp(-last.output)) - y), rtol=1e-4, atol=1e-6)
     assert ((last.prediction >= 0) & (last.prediction <= 1)).all()
-    np.testing.assert_allclose(last.batch_grad, 1 / (1 + np.exp(-last.batch_output)) - last.batch_target,
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        last.batch_grad, 1 / (1 + np.exp(-last.batch_output)) - last.batch_target, rtol=1e-4, atol=1e-6
+    )
 
 
 def test_regression_predictions_are_in_display_units():

@@ -13,17 +13,29 @@ from losslab.core.trainer import Trainer, make_trainer
 
 
 def experiment(epochs: int = 3, diagnostics_every: int = 0, batch_size: int = 16) -> Experiment:
-    return Experiment.from_dict({
-        "format": "losslab",
-        "schema_version": 1,
-        "dataset": {"kind": "moons", "n_samples": 200, "noise": 0.2, "seed": 2},
-        "model": {"layers": [{"type": "linear", "units": 8}, {"type": "relu"},
-                             {"type": "linear", "units": 8}, {"type": "tanh"}]},
-        "loss": {"id": "bce_logits"},
-        "optimizer": {"id": "sgd", "lr": 0.05},
-        "training": {"epochs": epochs, "batch_size": batch_size, "device": "cpu",
-                     "diagnostics_every": diagnostics_every},
-    })
+    return Experiment.from_dict(
+        {
+            "format": "losslab",
+            "schema_version": 1,
+            "dataset": {"kind": "moons", "n_samples": 200, "noise": 0.2, "seed": 2},
+            "model": {
+                "layers": [
+                    {"type": "linear", "units": 8},
+                    {"type": "relu"},
+                    {"type": "linear", "units": 8},
+                    {"type": "tanh"},
+                ]
+            },
+            "loss": {"id": "bce_logits"},
+            "optimizer": {"id": "sgd", "lr": 0.05},
+            "training": {
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "device": "cpu",
+                "diagnostics_every": diagnostics_every,
+            },
+        }
+    )
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -95,8 +107,13 @@ def test_a_budgeted_report_still_measures_the_same_gradients():
 
 
 # -- PerSampleProbe.watch ----------------------------------------------------------------------
-def per_sample_run(probe: PerSampleProbe, epochs: int = 3, run_epochs: int | None = None,
-                   trainer: Trainer | None = None, on_event=None):
+def per_sample_run(
+    probe: PerSampleProbe,
+    epochs: int = 3,
+    run_epochs: int | None = None,
+    trainer: Trainer | None = None,
+    on_event=None,
+):
     trainer = trainer or make_trainer(experiment(epochs))
     if probe not in trainer.probes:
         trainer.probes.append(probe)

@@ -89,8 +89,15 @@ def test_inspector_marks_mae_kink_and_moves_with_the_target_and_parameters(qtbot
     assert window.state.experiment.loss["params"]["delta"] == 0.25
     assert not inspector.apply_button.isEnabled()
     # The target control: a custom loss that depends on y (not only on ŷ − y) moves with it.
-    relative = validate_custom_section({"id": "custom", "name": "Relative", "code": (
-        "def loss(pred, target):\n    return ((pred - target) ** 2 / (1 + target ** 2)).mean()\n")})
+    relative = validate_custom_section(
+        {
+            "id": "custom",
+            "name": "Relative",
+            "code": (
+                "def loss(pred, target):\n    return ((pred - target) ** 2 / (1 + target ** 2)).mean()\n"
+            ),
+        }
+    )
     assert window.loss_panel.use_custom_section(relative)
     window._redraw()
     low = inspector.curve_data()[0].loss.copy()
@@ -268,12 +275,19 @@ def test_custom_loss_in_the_picker_the_inspector_and_training(qtbot, window, mon
 
 
 def test_a_stuck_custom_loss_does_not_freeze_the_window(qtbot, window):
-    stuck = validate_custom_section({"id": "custom", "name": "Sleepy", "code": (
-        "import time\n"
-        "def loss(pred, target):\n"
-        "    if pred.dtype == torch.float64:  # the inspector's curves, not training\n"
-        "        time.sleep(8)\n"
-        "    return ((pred - target) ** 2).mean()\n")})
+    stuck = validate_custom_section(
+        {
+            "id": "custom",
+            "name": "Sleepy",
+            "code": (
+                "import time\n"
+                "def loss(pred, target):\n"
+                "    if pred.dtype == torch.float64:  # the inspector's curves, not training\n"
+                "        time.sleep(8)\n"
+                "    return ((pred - target) ** 2).mean()\n"
+            ),
+        }
+    )
     use(window, {"kind": "house_prices"}, {"id": "mse"})
     start = time.perf_counter()
     assert window.loss_panel.use_custom_section(stuck)
@@ -334,9 +348,15 @@ def test_advisor_warns_in_the_loss_panel_and_fixes_in_one_click(qtbot, window):
 
 
 def test_advisor_fixes_a_custom_hinge_in_its_code(qtbot, window):
-    hinge = validate_custom_section({"id": "custom", "name": "My hinge", "tasks": ["binary"], "output": "raw",
-                                     "code": "def loss(pred, target):\n"
-                                             "    return torch.clamp(1 - target * pred, min=0).mean()\n"})
+    hinge = validate_custom_section(
+        {
+            "id": "custom",
+            "name": "My hinge",
+            "tasks": ["binary"],
+            "output": "raw",
+            "code": "def loss(pred, target):\n    return torch.clamp(1 - target * pred, min=0).mean()\n",
+        }
+    )
     assert window.loss_panel.use_custom_section(hinge)
     panel = window.loss_panel
     panel.update_advice()

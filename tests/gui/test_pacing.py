@@ -39,8 +39,9 @@ def clocks(monkeypatch):
     return c
 
 
-def frames(pacer: FramePacer, clocks: Clocks, n: int, cpu_per_frame: float = 0.0,
-           cpu_share: float | None = None) -> list[int]:
+def frames(
+    pacer: FramePacer, clocks: Clocks, n: int, cpu_per_frame: float = 0.0, cpu_share: float | None = None
+) -> list[int]:
     """Runs n frames: each waits the interval the pacer asked for, the GUI thread burning CPU meanwhile."""
     out = []
     for _ in range(n):

@@ -107,8 +107,11 @@ def test_panels_resync_after_a_new_experiment_is_loaded(qtbot, state, panel_type
 
 def test_panel_code_lists_registries_instead_of_naming_their_members():
     ids = set(DATASETS) | set(LOSSES) | set(LAYERS) | set(OPTIMIZERS) | set(SCHEDULES)
-    sources = [GUI_DIR / "param_form.py", GUI_DIR / "layer_commands.py",
-               *sorted((GUI_DIR / "panels").glob("*.py"))]
+    sources = [
+        GUI_DIR / "param_form.py",
+        GUI_DIR / "layer_commands.py",
+        *sorted((GUI_DIR / "panels").glob("*.py")),
+    ]
     for path in sources:
         literals = set(re.findall(r"""["']([a-z0-9_]+)["']""", path.read_text(encoding="utf-8")))
         assert not literals & ids, f"{path.name} hard-codes registry members {sorted(literals & ids)}"
@@ -122,8 +125,9 @@ def test_dataset_combo_groups_generators_under_task_headers(qtbot, state):
     combo = panel.kind_combo
     headers = [combo.itemText(i) for i in range(combo.count()) if combo.is_header(i)]
     assert headers[:3] == ["Regression", "Binary classification", "Multi-class classification"]
-    entries = {combo.itemData(i, Qt.ItemDataRole.UserRole)
-               for i in range(combo.count()) if not combo.is_header(i)}
+    entries = {
+        combo.itemData(i, Qt.ItemDataRole.UserRole) for i in range(combo.count()) if not combo.is_header(i)
+    }
     assert entries == set(DATASETS)
 
 
@@ -198,8 +202,9 @@ def test_load_csv_infers_the_task_and_switches_the_loss(qtbot, state, tmp_path, 
     rows = ["area,rooms,price"] + [f"{50 + i},{1 + i % 4},{100 + 3.5 * i}" for i in range(30)]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     panel = _show(qtbot, DatasetPanel(state))
-    monkeypatch.setattr("losslab.gui.panels.dataset.QFileDialog.getOpenFileName",
-                        lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(
+        "losslab.gui.panels.dataset.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+    )
     qtbot.mouseClick(panel.csv_button, Qt.MouseButton.LeftButton)
     assert state.experiment.dataset["kind"] == CSV_KIND
     assert state.task == REGRESSION
@@ -267,8 +272,9 @@ def test_clicking_a_fitting_loss_selects_it_and_shows_its_formula(qtbot, state):
     panel = _show(qtbot, LossPanel(state))
     item = panel.loss_item("hinge")
     panel.tree.scrollToItem(item)
-    qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton,
-                     pos=panel.tree.visualItemRect(item).center())
+    qtbot.mouseClick(
+        panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=panel.tree.visualItemRect(item).center()
+    )
     assert state.experiment.loss == {"id": "hinge", "params": {"margin": 1.0}}
     assert panel.formula.textFormat() == Qt.TextFormat.RichText
     assert panel.formula.text() == LOSSES["hinge"].formula
@@ -544,4 +550,3 @@ def test_float_spin_boxes_keep_small_values_exact(qtbot):
     for name, value in (("lr", 1e-5), ("lr", 3.7e-7), ("l1", 2e-6), ("grad_clip", 0.005)):
         form.set_value(name, value)
         assert form.editor(name).value() == value, name
-

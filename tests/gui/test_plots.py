@@ -203,8 +203,19 @@ def test_million_points_are_decimated_for_drawing(qtbot, loss_view):
     steps = np.arange(1, n + 1)
     loss = 1.0 / np.sqrt(steps)
     for start in range(0, n, 250_000):
-        loss_view.add_steps(StepBatch(0, steps[start:start + 250_000], loss[start:start + 250_000],
-                                      loss[start:start + 250_000], None, None, 0.01, 0.0, 0.0))
+        loss_view.add_steps(
+            StepBatch(
+                0,
+                steps[start : start + 250_000],
+                loss[start : start + 250_000],
+                loss[start : start + 250_000],
+                None,
+                None,
+                0.01,
+                0.0,
+                0.0,
+            )
+        )
     loss_view.redraw()
     qtbot.wait(20)
     x, y = loss_view.items[lp.RAW].getData()
@@ -301,12 +312,19 @@ def test_metric_plot_r2_range_ignores_hugely_negative_values(qtbot):
 def _experiment(dataset: dict, loss: str, layers=None):
     from losslab.core.experiment import Experiment
 
-    return Experiment.from_dict({
-        "format": "losslab", "schema_version": 1, "dataset": dataset,
-        "model": {"layers": [{"type": "linear", "units": 8}, {"type": "tanh"}] if layers is None else layers},
-        "loss": {"id": loss}, "optimizer": {"id": "adam", "lr": 0.01},
-        "training": {"epochs": 1, "batch_size": 32},
-    })
+    return Experiment.from_dict(
+        {
+            "format": "losslab",
+            "schema_version": 1,
+            "dataset": dataset,
+            "model": {
+                "layers": [{"type": "linear", "units": 8}, {"type": "tanh"}] if layers is None else layers
+            },
+            "loss": {"id": loss},
+            "optimizer": {"id": "adam", "lr": 0.01},
+            "training": {"epochs": 1, "batch_size": 32},
+        }
+    )
 
 
 def _task_view(qtbot, trainer):
@@ -401,12 +419,27 @@ def test_task_view_many_features_uses_parity_and_misclassification(qtbot):
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 3))
-    common = dict(rng=rng, spec_id="csv", name="CSV: t.csv", x=x, outliers=np.zeros(60, bool),
-                  feature_names=["a", "b", "c"], val_fraction=0.2, standardize=True)
-    reg = build_dataset(task="regression", y=x.sum(axis=1), target_name="t", class_names=[], n_classes=1,
-                        **common)
-    cls = build_dataset(task="binary", y=(x[:, 0] > 0).astype(float), target_name="k",
-                        class_names=["no", "yes"], n_classes=1, **common)
+    common = dict(
+        rng=rng,
+        spec_id="csv",
+        name="CSV: t.csv",
+        x=x,
+        outliers=np.zeros(60, bool),
+        feature_names=["a", "b", "c"],
+        val_fraction=0.2,
+        standardize=True,
+    )
+    reg = build_dataset(
+        task="regression", y=x.sum(axis=1), target_name="t", class_names=[], n_classes=1, **common
+    )
+    cls = build_dataset(
+        task="binary",
+        y=(x[:, 0] > 0).astype(float),
+        target_name="k",
+        class_names=["no", "yes"],
+        n_classes=1,
+        **common,
+    )
 
     class FakeTrainer:
         def __init__(self, ds, out):

@@ -51,8 +51,9 @@ def test_an_empty_queue_delivers_nothing(controller):
 
 def test_step_reports_are_merged_into_one_signal_sent_first(controller):
     q = controller._events
-    q.extend([step_batch(0, [1, 2]), epoch_end(1, 2), step_batch(1, [3, 4]), epoch_end(2, 4),
-              step_batch(2, [5])])
+    q.extend(
+        [step_batch(0, [1, 2]), epoch_end(1, 2), step_batch(1, [3, 4]), epoch_end(2, 4), step_batch(2, [5])]
+    )
     assert controller.deliver() == 5
     names = [n for n, _ in controller.seen]
     assert names == ["stepBatch", "epochEnded", "epochEnded"]
@@ -74,19 +75,21 @@ def test_a_single_step_report_goes_out_unchanged(controller):
 def test_other_events_keep_their_order_and_only_the_newest_view_goes_out_last(controller):
     first, second = ProbeReport("a"), ProbeReport("b")
     diverged = Diverged(3, 7, math.inf, "boom")
-    controller._events.extend([
-        step_batch(0, [1, 2]),
-        ViewPayload("old predictions"),
-        epoch_end(1, 2),
-        first,
-        Notice("fell back to the CPU"),
-        step_batch(1, [3]),
-        ViewPayload("middle predictions"),
-        diverged,
-        second,
-        ViewPayload("newest predictions"),
-        step_batch(2, [4, 5]),
-    ])
+    controller._events.extend(
+        [
+            step_batch(0, [1, 2]),
+            ViewPayload("old predictions"),
+            epoch_end(1, 2),
+            first,
+            Notice("fell back to the CPU"),
+            step_batch(1, [3]),
+            ViewPayload("middle predictions"),
+            diverged,
+            second,
+            ViewPayload("newest predictions"),
+            step_batch(2, [4, 5]),
+        ]
+    )
     assert controller.deliver() == 11
     names = [n for n, _ in controller.seen]
     assert names == ["stepBatch", "epochEnded", "probe", "notice", "diverged", "probe", "view"]
@@ -119,15 +122,17 @@ def test_a_second_delivery_finds_the_queue_empty(controller):
 
 
 def tiny_experiment(epochs: int) -> Experiment:
-    return Experiment.from_dict({
-        "format": "losslab",
-        "schema_version": 1,
-        "dataset": {"kind": "moons", "n_samples": 200, "noise": 0.2, "seed": 3},
-        "model": {"layers": [{"type": "linear", "units": 8}, {"type": "tanh"}]},
-        "loss": {"id": "bce_logits"},
-        "optimizer": {"id": "adam", "lr": 0.01},
-        "training": {"epochs": epochs, "batch_size": 32, "device": "cpu", "diagnostics_every": 0},
-    })
+    return Experiment.from_dict(
+        {
+            "format": "losslab",
+            "schema_version": 1,
+            "dataset": {"kind": "moons", "n_samples": 200, "noise": 0.2, "seed": 3},
+            "model": {"layers": [{"type": "linear", "units": 8}, {"type": "tanh"}]},
+            "loss": {"id": "bce_logits"},
+            "optimizer": {"id": "adam", "lr": 0.01},
+            "training": {"epochs": epochs, "batch_size": 32, "device": "cpu", "diagnostics_every": 0},
+        }
+    )
 
 
 @pytest.mark.parametrize("frame_ms", [5, None], ids=["frames", "no-frames"])

@@ -95,8 +95,10 @@ class DatasetPanel(QWidget):
 
         csv_row = QHBoxLayout()
         self.csv_button = QPushButton("Load CSV…", box)
-        self.csv_button.setToolTip("Train on your own data: a CSV file with a header row, numeric feature "
-                                   "columns and one target column")
+        self.csv_button.setToolTip(
+            "Train on your own data: a CSV file with a header row, numeric feature "
+            "columns and one target column"
+        )
         csv_row.addWidget(self.csv_button)
         csv_row.addStretch(1)
         box_layout.addLayout(csv_row)
@@ -118,8 +120,10 @@ class DatasetPanel(QWidget):
         self.task_combo.addItem("Infer from the target", None)
         for task in CSV_TASKS:
             self.task_combo.addItem(TASKS.get(task, task), task)
-        self.task_combo.setToolTip("Whole numbers with few distinct values and text labels are read as "
-                                   "classes; anything else as a regression target")
+        self.task_combo.setToolTip(
+            "Whole numbers with few distinct values and text labels are read as "
+            "classes; anything else as a regression target"
+        )
         task_label = QLabel("T&ask:", self.csv_box)
         task_label.setBuddy(self.task_combo)
         csv_form.addRow(task_label, self.task_combo)
@@ -149,8 +153,9 @@ class DatasetPanel(QWidget):
         self.plot.hideButtons()
         self._dark: bool | None = None  # None: the scheme the plots were last themed with
         self._style_plot()
-        self.plot.setToolTip("Training points filled, validation points hollow; ringed points are outliers "
-                             "or flipped labels")
+        self.plot.setToolTip(
+            "Training points filled, validation points hollow; ringed points are outliers or flipped labels"
+        )
         preview_layout.addWidget(self.plot)
         self.caption = hint_label("", preview_box)
         preview_layout.addWidget(self.caption)
@@ -348,8 +353,10 @@ class DatasetPanel(QWidget):
         self.error.clear_message()
         self.form.clear_error()
         if new_loss is not None:
-            message = (f"Loss switched to {new_loss.name}: {old_loss.name} does not fit "
-                       f"{TASKS.get(task, task).lower()}.")
+            message = (
+                f"Loss switched to {new_loss.name}: {old_loss.name} does not fit "
+                f"{TASKS.get(task, task).lower()}."
+            )
             self.notice_label.setText(message)
             self.notice_label.show()
             self.notice.emit(message)
@@ -406,15 +413,25 @@ class DatasetPanel(QWidget):
             marked_x = np.concatenate([px_tr[o_tr], px_va[o_va]])
             marked_y = np.concatenate([py_tr[o_tr], py_va[o_va]])
             if len(marked_x):
-                plot.addItem(pg.ScatterPlotItem(marked_x, marked_y, size=11, symbol="o",
-                                                pen=pg.mkPen(pal["outlier"], width=1.4), brush=None))
+                plot.addItem(
+                    pg.ScatterPlotItem(
+                        marked_x,
+                        marked_y,
+                        size=11,
+                        symbol="o",
+                        pen=pg.mkPen(pal["outlier"], width=1.4),
+                        brush=None,
+                    )
+                )
             plot.setLabel("bottom", labels[0])
             plot.setLabel("left", labels[1])
         plot.enableAutoRange()
 
         histogram = ds.task not in (BINARY, MULTICLASS, REGRESSION) and not two_d
-        parts = [f"{ds.n_train} training (filled)",
-                 f"{ds.n_val} validation ({'dashed' if histogram else 'hollow'})"]
+        parts = [
+            f"{ds.n_train} training (filled)",
+            f"{ds.n_val} validation ({'dashed' if histogram else 'hollow'})",
+        ]
         marked = int(ds.outliers_train.sum() + ds.outliers_val.sum())
         if marked:
             what = "flipped labels" if classification else "outliers"
@@ -425,8 +442,16 @@ class DatasetPanel(QWidget):
             parts.append(f"colour = {ds.target_name or 'target'}")
         self.caption.setText(" · ".join(parts))
 
-    def _colors(self, ds: Dataset, y: np.ndarray, y_tr: np.ndarray, y_va: np.ndarray,
-                classification: bool, two_d: bool, pal: dict[str, Any]) -> list[Any]:
+    def _colors(
+        self,
+        ds: Dataset,
+        y: np.ndarray,
+        y_tr: np.ndarray,
+        y_va: np.ndarray,
+        classification: bool,
+        two_d: bool,
+        pal: dict[str, Any],
+    ) -> list[Any]:
         if classification:
             classes = [pg.mkColor(c) for c in pal["classes"]]
             return [classes[int(c) % len(classes)] for c in y]
@@ -455,11 +480,17 @@ class DatasetPanel(QWidget):
         counts, _ = np.histogram(x_tr, bins=edges)
         fill = pg.mkColor(color)
         fill.setAlpha(110)
-        self.plot.addItem(pg.PlotCurveItem(edges, counts, stepMode="center", fillLevel=0,
-                                           brush=pg.mkBrush(fill), pen=pg.mkPen(color)))
+        self.plot.addItem(
+            pg.PlotCurveItem(
+                edges, counts, stepMode="center", fillLevel=0, brush=pg.mkBrush(fill), pen=pg.mkPen(color)
+            )
+        )
         if len(x_va):
             counts_va, _ = np.histogram(x_va, bins=edges)
-            self.plot.addItem(pg.PlotCurveItem(edges, counts_va, stepMode="center",
-                                               pen=pg.mkPen(color, style=Qt.PenStyle.DashLine)))
+            self.plot.addItem(
+                pg.PlotCurveItem(
+                    edges, counts_va, stepMode="center", pen=pg.mkPen(color, style=Qt.PenStyle.DashLine)
+                )
+            )
         self.plot.setLabel("bottom", name)
         self.plot.setLabel("left", "count")

@@ -59,9 +59,18 @@ ADVICE_SECONDS = 3.0  # the most the advisor may spend running a custom loss
 TREE_HEIGHT = 230
 # Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
 # stays upright (function names such as log and max are upright in mathematical writing).
-MATH_FAMILIES = ("STIX Two Math", "STIX Two Text", "Cambria Math", "Cambria", "Latin Modern Math",
-                 "Latin Modern Roman", "TeX Gyre Termes", "Times New Roman", "Liberation Serif",
-                 "DejaVu Serif")
+MATH_FAMILIES = (
+    "STIX Two Math",
+    "STIX Two Text",
+    "Cambria Math",
+    "Cambria",
+    "Latin Modern Math",
+    "Latin Modern Roman",
+    "TeX Gyre Termes",
+    "Times New Roman",
+    "Liberation Serif",
+    "DejaVu Serif",
+)
 FORMULA_SCALE = 1.3
 OUTPUT_TEXT = {
     "raw": "raw scores (no activation)",
@@ -339,7 +348,8 @@ class LossPanel(QWidget):
         task = self._task()
         self.fit_hint.setText(
             f"Greyed-out losses do not fit {TASKS.get(task, task).lower()}; hover one to see why."
-            if task else ""
+            if task
+            else ""
         )
         self._show_spec(spec)
         self._rebuild_form(spec, loss.get("code"))
@@ -352,8 +362,12 @@ class LossPanel(QWidget):
         for b in (self.robust_badge, self.smooth_badge):
             b.setVisible(not spec.custom)
         if spec.custom:  # its traits are not claimed: the Loss inspector measures them on its curve
-            set_badge(self.convex_badge, "your code", INFO,
-                      "Convexity and kinks of your loss are measured in the Loss inspector tab")
+            set_badge(
+                self.convex_badge,
+                "your code",
+                INFO,
+                "Convexity and kinks of your loss are measured in the Loss inspector tab",
+            )
         else:
             self._show_traits(spec)
         self.fits_label.setText(", ".join(title for task, title in TASKS.items() if task in spec.tasks))
@@ -365,17 +379,30 @@ class LossPanel(QWidget):
         self.notes.setText(spec.notes)
 
     def _show_traits(self, spec: LossSpec) -> None:
-        set_badge(self.convex_badge, "convex" if spec.convex else "non-convex", GOOD if spec.convex else BAD,
-                  "Convex in the prediction: one bowl, no bad local minima from the loss itself"
-                  if spec.convex else "Not convex in the prediction")
-        set_badge(self.robust_badge, "robust to outliers" if spec.robust_to_outliers else "outlier-sensitive",
-                  GOOD if spec.robust_to_outliers else BAD,
-                  "A far-off sample cannot dominate the loss" if spec.robust_to_outliers
-                  else "Samples far from the prediction pull hard on training")
-        set_badge(self.smooth_badge, "smooth" if spec.differentiable else "kinked",
-                  INFO if spec.differentiable else BAD,
-                  "Differentiable everywhere" if spec.differentiable
-                  else "Not differentiable everywhere: the gradient jumps at a kink")
+        set_badge(
+            self.convex_badge,
+            "convex" if spec.convex else "non-convex",
+            GOOD if spec.convex else BAD,
+            "Convex in the prediction: one bowl, no bad local minima from the loss itself"
+            if spec.convex
+            else "Not convex in the prediction",
+        )
+        set_badge(
+            self.robust_badge,
+            "robust to outliers" if spec.robust_to_outliers else "outlier-sensitive",
+            GOOD if spec.robust_to_outliers else BAD,
+            "A far-off sample cannot dominate the loss"
+            if spec.robust_to_outliers
+            else "Samples far from the prediction pull hard on training",
+        )
+        set_badge(
+            self.smooth_badge,
+            "smooth" if spec.differentiable else "kinked",
+            INFO if spec.differentiable else BAD,
+            "Differentiable everywhere"
+            if spec.differentiable
+            else "Not differentiable everywhere: the gradient jumps at a kink",
+        )
 
     def _rebuild_form(self, spec: LossSpec, code: str | None = None) -> None:
         key = spec.id if not spec.custom else f"{spec.id}:{code}"

@@ -54,8 +54,9 @@ class OptimizerPanel(QWidget):
         self.opt_combo = QComboBox(opt_box)
         for spec in OPTIMIZERS.values():
             self.opt_combo.addItem(spec.name, spec.id)
-            self.opt_combo.setItemData(self.opt_combo.count() - 1, spec.description,
-                                       Qt.ItemDataRole.ToolTipRole)
+            self.opt_combo.setItemData(
+                self.opt_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
+            )
         opt_label = QLabel("&Optimizer:", opt_box)
         opt_label.setBuddy(self.opt_combo)
         top.addRow(opt_label, self.opt_combo)
@@ -81,8 +82,9 @@ class OptimizerPanel(QWidget):
         self.sched_combo = QComboBox(sched_box)
         for sched in SCHEDULES.values():
             self.sched_combo.addItem(sched.name, sched.id)
-            self.sched_combo.setItemData(self.sched_combo.count() - 1, sched.description,
-                                         Qt.ItemDataRole.ToolTipRole)
+            self.sched_combo.setItemData(
+                self.sched_combo.count() - 1, sched.description, Qt.ItemDataRole.ToolTipRole
+            )
         sched_label = QLabel("&Schedule:", sched_box)
         sched_label.setBuddy(self.sched_combo)
         sched_top.addRow(sched_label, self.sched_combo)
@@ -178,8 +180,9 @@ class OptimizerPanel(QWidget):
         size = n_train if batch == 0 or batch >= n_train else batch
         steps = math.ceil(n_train / size) if size else 0
         total = f" · {steps * epochs:,} in all" if epochs else ""
-        self.steps_hint.setText(f"{n_train:,} training samples → {steps:,} step{'s' if steps != 1 else ''} "
-                                f"per epoch{total}")
+        self.steps_hint.setText(
+            f"{n_train:,} training samples → {steps:,} step{'s' if steps != 1 else ''} per epoch{total}"
+        )
 
     @staticmethod
     def _select(combo: QComboBox, data: Any) -> None:
@@ -260,5 +263,6 @@ class OptimizerPanel(QWidget):
         current = self.state.experiment.training[BATCH.name]
         if current:
             self._last_batch = current
-        self._update("training", {BATCH.name: 0 if checked else self._last_batch}, self.train_form,
-                     self.train_error)
+        self._update(
+            "training", {BATCH.name: 0 if checked else self._last_batch}, self.train_form, self.train_error
+        )

@@ -127,8 +127,13 @@ class GradientView(QWidget):
         self.ratio_plot.setXLink(self.grad_plot)
         self.weight_plot.setXLink(self.grad_plot)
         self.frac_plot.setXLink(self.grad_plot)
-        self.healthy = pg.InfiniteLine(pos=math.log10(HEALTHY_RATIO), angle=0, movable=False,
-                                       label="≈ healthy", labelOpts={"position": 0.9})
+        self.healthy = pg.InfiniteLine(
+            pos=math.log10(HEALTHY_RATIO),
+            angle=0,
+            movable=False,
+            label="≈ healthy",
+            labelOpts={"position": 0.9},
+        )
         self.ratio_plot.addItem(self.healthy, ignoreBounds=True)
         # One key beside the plots, not over the curves: one colour per layer in every plot.
         self.key = QLabel()
@@ -179,8 +184,13 @@ class GradientView(QWidget):
         self._pal = palette_colors(dark)
         self.plots.setBackground(self._pal["background"])
         self.hist_plot.setBackground(self._pal["background"])
-        for plot in (self.grad_plot, self.ratio_plot, self.weight_plot, self.frac_plot,
-                     self.hist_plot.getPlotItem()):
+        for plot in (
+            self.grad_plot,
+            self.ratio_plot,
+            self.weight_plot,
+            self.frac_plot,
+            self.hist_plot.getPlotItem(),
+        ):
             style_plot_item(plot, dark)
         self.healthy.setPen(pg.mkPen(self._pal["foreground"], width=1, style=Qt.PenStyle.DashLine))
         self.healthy.label.setColor(self._pal["foreground"])
@@ -243,8 +253,11 @@ class GradientView(QWidget):
         else:
             self._layers = self._acts = self._kinds = ()
             for key, items in self.curves.items():
-                plot = self.frac_plot if key == "frac" else {
-                    "grad": self.grad_plot, "ratio": self.ratio_plot, "weight": self.weight_plot}[key]
+                plot = (
+                    self.frac_plot
+                    if key == "frac"
+                    else {"grad": self.grad_plot, "ratio": self.ratio_plot, "weight": self.weight_plot}[key]
+                )
                 for item in items:
                     plot.removeItem(item)
                 items.clear()
@@ -257,8 +270,10 @@ class GradientView(QWidget):
     def on_event(self, event: Any) -> None:
         if not isinstance(event, GradientStats):
             return
-        if event.layers != self._layers or event.activations != self._acts or (
-            self._steps and event.step <= self._steps[-1]
+        if (
+            event.layers != self._layers
+            or event.activations != self._acts
+            or (self._steps and event.step <= self._steps[-1])
         ):
             self._start(event.layers, event.activations, event.activation_kinds)
         self._steps.append(event.step)

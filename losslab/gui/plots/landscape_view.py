@@ -135,8 +135,13 @@ class LandscapeView(QWidget):
         gp.setAspectLocked(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         gp.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False,
-                                        width=14, label="log₁₀ loss")
+        self.colorbar = pg.ColorBarItem(
+            values=(0, 1),
+            colorMap=pg.colormap.get("viridis"),
+            interactive=False,
+            width=14,
+            label="log₁₀ loss",
+        )
         self.colorbar.setImageItem(self.image, insert_in=gp)
         self.contours: list[pg.IsocurveItem] = []
         self.path_item = gp.plot([], [], antialias=True)
@@ -157,9 +162,10 @@ class LandscapeView(QWidget):
         # A PlotDataItem (not a bare scatter) so the points follow the log scale with the curve.
         self.ends_item = lp.plot([], [], pen=None, symbol="o", symbolSize=10)
         self.ends_item.setZValue(10)
-        self.end_lines = [pg.InfiniteLine(pos=a, angle=90, movable=False, label=text,
-                                          labelOpts={"position": 0.92})
-                          for a, text in ((0.0, "initial"), (1.0, "current"))]
+        self.end_lines = [
+            pg.InfiniteLine(pos=a, angle=90, movable=False, label=text, labelOpts={"position": 0.92})
+            for a, text in ((0.0, "initial"), (1.0, "current"))
+        ]
         for end in self.end_lines:
             lp.addItem(end, ignoreBounds=True)
 
@@ -296,8 +302,9 @@ class LandscapeView(QWidget):
         def work(progress: Any, cancelled: Any) -> Any:
             if mode == "line":
                 return line(surface, start, alphas=LINE_ALPHAS, progress=progress, cancelled=cancelled)
-            return grid(surface, steps, span, directions, trajectory=path, progress=progress,
-                        cancelled=cancelled)
+            return grid(
+                surface, steps, span, directions, trajectory=path, progress=progress, cancelled=cancelled
+            )
 
         self.task = run_in_background(work, "LossLabLandscape")
         self.task.progressed.connect(self._on_progress)
@@ -335,8 +342,10 @@ class LandscapeView(QWidget):
             where = "plane of the path" if result.directions == "pca" else "random plane"
             extra = ""
             if result.explained is not None:
-                extra = (f"; the two directions hold {result.explained[0]:.0%} and {result.explained[1]:.0%} "
-                         "of the path's movement")
+                extra = (
+                    f"; the two directions hold {result.explained[0]:.0%} and {result.explained[1]:.0%} "
+                    "of the path's movement"
+                )
             self.status.setText(
                 f"Loss at the current weights (★): {result.center_loss:.4g} · lowest in this {where}: "
                 f"{np.nanmin(result.losses):.4g} · {n}×{n} grid in {seconds:.1f} s{extra}"
@@ -397,8 +406,9 @@ class LandscapeView(QWidget):
         self.colorbar.setLevels((lo, hi))
         gp = self.grid_plot.getPlotItem()
         for level in np.linspace(lo, hi, CONTOURS + 2)[1:-1]:
-            contour = pg.IsocurveItem(data=z, level=float(level), pen=pg.mkPen((255, 255, 255, 130), width=1),
-                                      axisOrder="row-major")
+            contour = pg.IsocurveItem(
+                data=z, level=float(level), pen=pg.mkPen((255, 255, 255, 130), width=1), axisOrder="row-major"
+            )
             contour.setParentItem(self.image)  # pixel coordinates, like the image
             contour.setZValue(10)
             self.contours.append(contour)

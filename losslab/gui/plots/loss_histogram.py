@@ -31,12 +31,15 @@ class LossHistogram(pg.PlotWidget):
         pi.setMenuEnabled(True)
         self.bars = pg.PlotDataItem([0, 1], [0], stepMode="center", fillLevel=0)
         pi.addItem(self.bars)
-        self.mean_line = pg.InfiniteLine(angle=90, movable=False, label="",
-                                         labelOpts={"position": 0.92, "anchors": [(0, 0.5), (0, 0.5)]})
-        self.cost_line = pg.InfiniteLine(angle=90, movable=False, label="",
-                                         labelOpts={"position": 0.78, "anchors": [(0, 0.5), (0, 0.5)]})
-        self.start_line = pg.InfiniteLine(angle=90, movable=False, label="",
-                                          labelOpts={"position": 0.64, "anchors": [(0, 0.5), (0, 0.5)]})
+        self.mean_line = pg.InfiniteLine(
+            angle=90, movable=False, label="", labelOpts={"position": 0.92, "anchors": [(0, 0.5), (0, 0.5)]}
+        )
+        self.cost_line = pg.InfiniteLine(
+            angle=90, movable=False, label="", labelOpts={"position": 0.78, "anchors": [(0, 0.5), (0, 0.5)]}
+        )
+        self.start_line = pg.InfiniteLine(
+            angle=90, movable=False, label="", labelOpts={"position": 0.64, "anchors": [(0, 0.5), (0, 0.5)]}
+        )
         for line in (self.mean_line, self.cost_line, self.start_line):
             line.setZValue(10)
             pi.addItem(line, ignoreBounds=True)

@@ -156,7 +156,8 @@ class LossInspector(QWidget):
         self.target_spin.setDecimals(2)
         self.target_spin.setToolTip(
             "The target y the curves are drawn for (in the model's standardized units). A loss that depends "
-            "only on the error ŷ − y does not change; one that also depends on y does.")
+            "only on the error ŷ − y does not change; one that also depends on y does."
+        )
         self.class_spin = QSpinBox()
         self.class_spin.setObjectName("inspectorClass")
         self.class_spin.setToolTip("The true class of the sample the curve is drawn for")
@@ -197,7 +198,8 @@ class LossInspector(QWidget):
         self.batch_check.setChecked(True)
         self.batch_check.setToolTip(
             "Each sample of the batch just trained on, at its prediction and loss: the gradient comes "
-            "from the steep parts of the curve, not the flat ones.")
+            "from the steep parts of the curve, not the flat ones."
+        )
         self.batch_note = hint_label()
         col.addWidget(self.batch_check)
         col.addWidget(self.batch_note)
@@ -305,8 +307,12 @@ class LossInspector(QWidget):
         self.class_spin.setVisible(task == MULTICLASS)
         self.class_spin.setRange(0, self._classes() - 1)
         self.target_label.setText(
-            "target y:" if task == REGRESSION else "true class:" if task == MULTICLASS
-            else "curves for a real sample (y = 1) and a generated one (y = 0)" if task == GAN
+            "target y:"
+            if task == REGRESSION
+            else "true class:"
+            if task == MULTICLASS
+            else "curves for a real sample (y = 1) and a generated one (y = 0)"
+            if task == GAN
             else "curves for both labels: y = 1 (solid) and y = 0 (dashed)"
         )
         self._fill_compare(task)
@@ -456,9 +462,11 @@ class LossInspector(QWidget):
         problems = []
         shown: list[tuple[str, Curve, Any, float, bool]] = []  # (legend label, curve, colour, width, dashed)
         for n, (name, s, params) in enumerate(self._specs()):
+
             def draw(s: LossSpec = s, params: dict[str, Any] = params) -> list[Curve]:
-                return loss_curves(s, task, target=self.target(), params=params, classes=self._classes(),
-                                   lo=lo, hi=hi)
+                return loss_curves(
+                    s, task, target=self.target(), params=params, classes=self._classes(), lo=lo, hi=hi
+                )
 
             try:
                 # The user's code runs on a helper thread with a time limit: a stuck call cannot freeze us.
@@ -510,13 +518,23 @@ class LossInspector(QWidget):
     def _mark_kinks(self, c: Curve, color: Any) -> None:
         for k in c.kinks:
             y = float(np.interp(k, c.x, c.loss))
-            dot = pg.ScatterPlotItem([k], [y], size=11, symbol="o", brush=pg.mkBrush(self._pal["background"]),
-                                     pen=pg.mkPen(self._pal["mark"], width=2))
+            dot = pg.ScatterPlotItem(
+                [k],
+                [y],
+                size=11,
+                symbol="o",
+                brush=pg.mkBrush(self._pal["background"]),
+                pen=pg.mkPen(self._pal["mark"], width=2),
+            )
             dot.setZValue(30)
             dot.setToolTip(f"not differentiable at x = {k:.3g}")
             self.loss_plot.addItem(dot, ignoreBounds=True)
-            line = pg.InfiniteLine(pos=k, angle=90, movable=False,
-                                   pen=pg.mkPen(self._pal["mark"], width=1, style=Qt.PenStyle.DotLine))
+            line = pg.InfiniteLine(
+                pos=k,
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(self._pal["mark"], width=1, style=Qt.PenStyle.DotLine),
+            )
             self.slope_plot.addItem(line, ignoreBounds=True)
             text = pg.TextItem("kink", color=self._pal["mark"], anchor=(0.5, 1.6))
             text.setPos(k, y)
@@ -547,13 +565,17 @@ class LossInspector(QWidget):
     @staticmethod
     def _axis_note(kind: str, task: str) -> str:
         if kind == RESIDUAL:
-            return ("x is the error ŷ − y: left of 0 the model predicts too low, right of it too high. The "
-                    "lower plot is the slope, the push each sample gives the model.")
+            return (
+                "x is the error ŷ − y: left of 0 the model predicts too low, right of it too high. The "
+                "lower plot is the slope, the push each sample gives the model."
+            )
         if kind in (PROBABILITY, TRUE_PROBABILITY):
             return "x is the predicted probability; the lower plot is the slope, the push on the model."
         if task == MULTICLASS:
-            return ("x is how far the true class's output leads the others; the lower plot is the slope with "
-                    "respect to the true class's output.")
+            return (
+                "x is how far the true class's output leads the others; the lower plot is the slope with "
+                "respect to the true class's output."
+            )
         return "x is the model's output for one sample; the lower plot is the slope, the push on the model."
 
     def _fit_ranges(self) -> None:
@@ -585,8 +607,11 @@ class LossInspector(QWidget):
         if ev is None or task is None or not show:
             self.batch_points.setData([], [])
             self.batch_slopes.setData([], [])
-            waiting = ("GAN training is not measured per sample." if task == GAN
-                       else "Press Train: the samples of each batch will appear on the curve.")
+            waiting = (
+                "GAN training is not measured per sample."
+                if task == GAN
+                else "Press Train: the samples of each batch will appear on the curve."
+            )
             _set_text(self.batch_note, "" if ev is not None or not show else waiting)
             return
         train = self._train_spec
@@ -594,8 +619,10 @@ class LossInspector(QWidget):
         if not same or self.local_params() != self._train_params:
             self.batch_points.setData([], [])
             self.batch_slopes.setData([], [])
-            _set_text(self.batch_note, "The batch is hidden: training uses another loss or other parameters "
-                      "than the curve shows.")
+            _set_text(
+                self.batch_note,
+                "The batch is hidden: training uses another loss or other parameters than the curve shows.",
+            )
             return
         x = sample_positions(spec, task, ev.batch_output, ev.batch_target)
         y = ev.batch_loss
@@ -620,8 +647,11 @@ class LossInspector(QWidget):
         labels = " (coloured by label)" if task in (BINARY, GAN) else ""
         n_on = int(np.sum(which == 0)) if task in (BINARY, GAN) else len(x)
         split = f"{n_on} on the y = 1 curve, {len(x) - n_on} on the y = 0 curve. " if task == BINARY else ""
-        _set_text(self.batch_note, f"Step {ev.step}: {len(x)} samples{labels}; mean |slope| {steep:.3g}. "
-                  f"{split}Samples on flat parts give almost no gradient.")
+        _set_text(
+            self.batch_note,
+            f"Step {ev.step}: {len(x)} samples{labels}; mean |slope| {steep:.3g}. "
+            f"{split}Samples on flat parts give almost no gradient.",
+        )
 
     def _point_colors(self, task: str, target: np.ndarray) -> list[Any]:
         if task in (BINARY, MULTICLASS, GAN):
@@ -666,4 +696,3 @@ class LossInspector(QWidget):
 
 def inspector_factory(window: Any) -> QWidget:
     return LossInspector(window)
-

@@ -35,7 +35,11 @@ HOVER_PIXELS = 40  # how close (in pixels) the mouse must be to a point for the 
 
 # Keys of curves(), also the series names in a CSV export.
 RAW, SMOOTH, REG, TRAIN_EPOCH, VAL_EPOCH = (
-    "loss_per_step", "loss_smoothed", "regularization_per_step", "train_loss_per_epoch", "val_loss_per_epoch",
+    "loss_per_step",
+    "loss_smoothed",
+    "regularization_per_step",
+    "train_loss_per_epoch",
+    "val_loss_per_epoch",
 )
 LEGEND_NAMES = {
     SMOOTH: "loss per step (smoothed)",
@@ -160,8 +164,9 @@ class LossView(QWidget):
         self._dot = pg.ScatterPlotItem(size=10)
         self._dot.setZValue(60)
         pi.addItem(self._dot, ignoreBounds=True)
-        self._mouse_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
-                                           slot=self._on_mouse_moved)
+        self._mouse_proxy = pg.SignalProxy(
+            self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
         # A zoom or pan re-summarises the step curves for the new range on the next event-loop turn.
         self._range_timer = QTimer(self)
         self._range_timer.setSingleShot(True)
@@ -179,7 +184,8 @@ class LossView(QWidget):
         self.smoothing_slider.setValue(round(DEFAULT_SMOOTHING * SLIDER_STEPS))
         self.smoothing_slider.setFixedWidth(140)
         self.smoothing_slider.setToolTip(
-            "Exponential moving average of the per-step loss: 0 = raw values, 0.99 = very smooth.")
+            "Exponential moving average of the per-step loss: 0 = raw values, 0.99 = very smooth."
+        )
         self.smoothing_label = QLabel()
         self.smoothing_label.setMinimumWidth(40)
         self.log_check = QCheckBox("Log scale")
@@ -194,7 +200,8 @@ class LossView(QWidget):
         self.band_check.setChecked(True)
         self.band_check.setToolTip(
             "A band over each epoch: the mean of its per-batch losses ± one standard deviation. Wide: "
-            "batches disagree a lot (small batches, noisy data, a high learning rate).")
+            "batches disagree a lot (small batches, noisy data, a high learning rate)."
+        )
         self.readout = QLabel()
         self.readout.setObjectName("lossReadout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -324,7 +331,10 @@ class LossView(QWidget):
     def mark(self, step: float, text: str) -> pg.InfiniteLine:
         """A labelled vertical line at ``step`` (e.g. where training diverged)."""
         line = pg.InfiniteLine(
-            pos=float(step), angle=90, movable=False, label=text,
+            pos=float(step),
+            angle=90,
+            movable=False,
+            label=text,
             labelOpts={"position": 0.04, "anchors": [(0, 1), (0, 1)], "movable": True},
         )
         line.setZValue(40)
@@ -644,8 +654,11 @@ def loss_plot_redraw_seconds(n_points: int, repeats: int = 15, *, batch: int = 1
     chunk = 100_000
     for start in range(0, n_points, chunk):
         s = steps[start : start + chunk]
-        view.add_steps(StepBatch(0, s, loss[start : start + chunk], loss[start : start + chunk], None, None,
-                                 0.01, 0.0, 0.0))
+        view.add_steps(
+            StepBatch(
+                0, s, loss[start : start + chunk], loss[start : start + chunk], None, None, 0.01, 0.0, 0.0
+            )
+        )
     per_epoch = max(n_points // 20, 1)
     for k, end in enumerate(range(per_epoch, n_points + 1, per_epoch), start=1):
         tl = float(loss[end - 1])

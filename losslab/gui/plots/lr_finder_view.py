@@ -104,11 +104,16 @@ class LRFinderView(QWidget):
         self.legend = pi.addLegend(offset=(8, -8), labelTextSize="8pt")  # bottom left: the curve starts high
         self.raw_item = pi.plot([], [], name="loss per step", connect="finite")
         self.smooth_item = pi.plot([], [], name="smoothed", antialias=True, connect="finite")
-        self.suggest_line = pg.InfiniteLine(angle=90, movable=False, label="suggested",
-                                            labelOpts={"position": 0.9})
+        self.suggest_line = pg.InfiniteLine(
+            angle=90, movable=False, label="suggested", labelOpts={"position": 0.9}
+        )
         # Label left of the line: the current rate is often the right edge (when it is too high).
-        self.current_line = pg.InfiniteLine(angle=90, movable=False, label="current",
-                                            labelOpts={"position": 0.78, "anchors": [(1, 0.5), (1, 0.5)]})
+        self.current_line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            label="current",
+            labelOpts={"position": 0.78, "anchors": [(1, 0.5), (1, 0.5)]},
+        )
         self.suggest_line.hide()
         self.current_line.hide()
         pi.addItem(self.suggest_line, ignoreBounds=True)

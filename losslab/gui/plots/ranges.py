@@ -47,8 +47,9 @@ class StickyViewBox(pg.ViewBox):
         self._autoRangeNeedsUpdate = True
         self.update()
 
-    def enableAutoRange(self, axis: object = None, enable: object = True, x: object = None,
-                        y: object = None) -> None:
+    def enableAutoRange(
+        self, axis: object = None, enable: object = True, x: object = None, y: object = None
+    ) -> None:
         was = list(self.state["autoRange"])
         super().enableAutoRange(axis, enable, x, y)
         now = self.state["autoRange"]
@@ -64,8 +65,14 @@ class StickyViewBox(pg.ViewBox):
             if self._fitted:  # an auto-range with no data sets nothing: the exact fit is still due
                 self._exact = False
 
-    def setRange(self, rect: object = None, xRange: object = None, yRange: object = None,
-                 *args: object, **kwargs: object) -> None:
+    def setRange(
+        self,
+        rect: object = None,
+        xRange: object = None,
+        yRange: object = None,
+        *args: object,
+        **kwargs: object,
+    ) -> None:
         if self._in_auto and rect is None:
             self._fitted = True
             if not self._exact:

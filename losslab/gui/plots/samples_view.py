@@ -79,14 +79,17 @@ class SamplesView(QWidget):
         self.freeze_check.setToolTip("Stop updating the table and histogram (training goes on), to read them")
         self.log_check = QCheckBox("Log counts")
         self.log_check.setObjectName("histogramLogCounts")
-        self.log_check.setToolTip("A logarithmic count axis in the histogram: a few samples with huge losses "
-                                  "(outliers) stay visible next to hundreds of small ones")
+        self.log_check.setToolTip(
+            "A logarithmic count axis in the histogram: a few samples with huge losses "
+            "(outliers) stay visible next to hundreds of small ones"
+        )
         self.points_combo = QComboBox()
         self.points_combo.setObjectName("pointsByLoss")
         for mode, text in LOSS_DISPLAY.items():
             self.points_combo.addItem(text, mode)
-        self.points_combo.setToolTip("Show each training point's loss in the task views (also in their "
-                                     "right-click menu)")
+        self.points_combo.setToolTip(
+            "Show each training point's loss in the task views (also in their right-click menu)"
+        )
         top = QHBoxLayout()
         top.setContentsMargins(6, 4, 6, 0)
         top.addWidget(self.summary, 1)
@@ -129,13 +132,17 @@ class SamplesView(QWidget):
         self._drawn.clear()
         self._due.clear()
         self.model.set_dataset(dataset)
-        self.table.sortByColumn(self.model.column_of("loss") if dataset is not None else 0,
-                                Qt.SortOrder.DescendingOrder)
+        self.table.sortByColumn(
+            self.model.column_of("loss") if dataset is not None else 0, Qt.SortOrder.DescendingOrder
+        )
         self.task_view.set_dataset(dataset)
         self.histogram.clear_data()
         gan = dataset is not None and dataset.task == GAN
-        self.summary.setText("GAN training has no per-sample losses to list: the generator's samples are "
-                             "new every step." if gan else "Train to see each training sample's loss.")
+        self.summary.setText(
+            "GAN training has no per-sample losses to list: the generator's samples are new every step."
+            if gan
+            else "Train to see each training sample's loss."
+        )
         self._resize_columns()
 
     def on_event(self, event: Any) -> None:

@@ -87,6 +87,7 @@ def contour_segments(
     y0 = np.broadcast_to(ys[:-1][:, None], a.shape)
     y1 = np.broadcast_to(ys[1:][:, None], a.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
+
         def cross(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             mask = (p >= level) != (q >= level)
             t = np.where(mask, (level - p) / np.where(q - p == 0, 1, q - p), np.nan)
@@ -181,8 +182,15 @@ class TaskView(pg.PlotWidget):
         self.miss_marks.setZValue(30)
         self.diagonal = pg.InfiniteLine(angle=45, movable=False)
         self.diagonal.setZValue(-5)
-        for item in (self.surface, self.rgb_surface, self.contour, self.fit_curve, self.error_bars,
-                     self.miss_marks, self.diagonal):
+        for item in (
+            self.surface,
+            self.rgb_surface,
+            self.contour,
+            self.fit_curve,
+            self.error_bars,
+            self.miss_marks,
+            self.diagonal,
+        ):
             pi.addItem(item, ignoreBounds=True)  # predictions never move the view; the data sets it
             item.hide()
         self.colorbar: pg.ColorBarItem | None = None
@@ -241,8 +249,15 @@ class TaskView(pg.PlotWidget):
         self._legend_names.clear()
         self._legend_samples.clear()
         self._parity = None
-        for item in (self.surface, self.rgb_surface, self.contour, self.fit_curve, self.error_bars,
-                     self.miss_marks, self.diagonal):
+        for item in (
+            self.surface,
+            self.rgb_surface,
+            self.contour,
+            self.fit_curve,
+            self.error_bars,
+            self.miss_marks,
+            self.diagonal,
+        ):
             item.hide()
         if view_mode(ds) != self.mode:
             self._show_colorbar(None)  # the same kind of view keeps its bar until it is drawn again
@@ -289,8 +304,15 @@ class TaskView(pg.PlotWidget):
         elif self.mode == "curve_cls":
             self._draw_1d_class_points(xtr[:, 0], ds.y_train, xva[:, 0], ds.y_val, ds)
         elif self.mode == "parity_reg":
-            self._parity = self._draw_xy_points(np.empty(0), np.empty(0), np.empty(0), np.empty(0), ds,
-                                                self._pal["smooth"], n_hint=ds.n_train + ds.n_val)
+            self._parity = self._draw_xy_points(
+                np.empty(0),
+                np.empty(0),
+                np.empty(0),
+                np.empty(0),
+                ds,
+                self._pal["smooth"],
+                n_hint=ds.n_train + ds.n_val,
+            )
             self.diagonal.show()
             self._legend_once(self.diagonal, "perfect prediction (y = x)")
         elif self.mode == "data":
@@ -304,9 +326,16 @@ class TaskView(pg.PlotWidget):
         # A grid over a heatmap is clutter; over points and curves it helps reading values.
         alpha = self._pal["grid_alpha"]
         pi.showGrid(x=not self._grid, y=not self._grid, alpha=alpha)
-        self._place_legend(np.concatenate([xtr, xva])[:, :2] if ds.n_features >= 2 else np.column_stack(
-            [np.concatenate([xtr[:, 0], xva[:, 0]]),
-             ds.y_to_display(np.concatenate([ds.y_train, ds.y_val])).astype(np.float64)]))
+        self._place_legend(
+            np.concatenate([xtr, xva])[:, :2]
+            if ds.n_features >= 2
+            else np.column_stack(
+                [
+                    np.concatenate([xtr[:, 0], xva[:, 0]]),
+                    ds.y_to_display(np.concatenate([ds.y_train, ds.y_val])).astype(np.float64),
+                ]
+            )
+        )
 
     def _place_legend(self, pts: np.ndarray) -> None:
         """Put the legend in the corner with the fewest data points under it."""
@@ -341,8 +370,9 @@ class TaskView(pg.PlotWidget):
     def _outline(self) -> Any:
         return pg.mkPen(self._pal["background"], width=0.8)
 
-    def _draw_class_points(self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray,
-                           ds: Dataset) -> None:
+    def _draw_class_points(
+        self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray, ds: Dataset
+    ) -> None:
         k_max = max(ds.n_classes, 2)
         size = _point_size(len(xtr) + len(xva))
         self._train_pos = np.asarray(xtr, dtype=np.float64)[:, :2]
@@ -351,26 +381,36 @@ class TaskView(pg.PlotWidget):
             color = self.class_color(k)
             tr = np.asarray(ytr).astype(np.int64) == k
             va = np.asarray(yva).astype(np.int64) == k
-            item = pg.ScatterPlotItem(xtr[tr, 0], xtr[tr, 1], size=size, pen=self._outline(),
-                                      brush=pg.mkBrush(color), symbol="o")
+            item = pg.ScatterPlotItem(
+                xtr[tr, 0], xtr[tr, 1], size=size, pen=self._outline(), brush=pg.mkBrush(color), symbol="o"
+            )
             item.setZValue(10)
             self._add(item, names[k] if k < len(names) else f"class {k}")
             if va.any():
-                hollow = pg.ScatterPlotItem(xva[va, 0], xva[va, 1], size=size, pen=pg.mkPen(color, width=1.6),
-                                            brush=pg.mkBrush(self._pal["background"]), symbol="o")
+                hollow = pg.ScatterPlotItem(
+                    xva[va, 0],
+                    xva[va, 1],
+                    size=size,
+                    pen=pg.mkPen(color, width=1.6),
+                    brush=pg.mkBrush(self._pal["background"]),
+                    symbol="o",
+                )
                 hollow.setZValue(11)
                 self._add(hollow)
         self._add_validation_legend(size, len(xva))
         self._ring_outliers(xtr, ds.outliers_train, xva, ds.outliers_val, size, "flipped label")
 
-    def _draw_1d_class_points(self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray,
-                              ds: Dataset) -> None:
+    def _draw_1d_class_points(
+        self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray, ds: Dataset
+    ) -> None:
         rng = np.random.default_rng(0)
         k_max = max(ds.n_classes, 2)
+
         # Binary: points at their label (0 or 1); k classes: a strip of points below the curves.
         def ypos(y: np.ndarray) -> np.ndarray:
             base = y.astype(np.float64) if k_max == 2 else np.full(len(y), -0.08)
             return base + rng.uniform(-0.03, 0.03, len(y))
+
         ytr = np.asarray(ytr).astype(np.int64)
         yva = np.asarray(yva).astype(np.int64)
         ptr = np.column_stack([xtr, ypos(ytr)])
@@ -380,7 +420,13 @@ class TaskView(pg.PlotWidget):
         self.plot_item.setYRange(-0.15, 1.1, padding=0)
 
     def _draw_xy_points(
-        self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray, ds: Dataset, color: Any,
+        self,
+        xtr: np.ndarray,
+        ytr: np.ndarray,
+        xva: np.ndarray,
+        yva: np.ndarray,
+        ds: Dataset,
+        color: Any,
         n_hint: int | None = None,
     ) -> tuple[pg.ScatterPlotItem, pg.ScatterPlotItem]:
         size = _point_size(n_hint if n_hint is not None else len(xtr) + len(xva))
@@ -388,17 +434,25 @@ class TaskView(pg.PlotWidget):
         item = pg.ScatterPlotItem(xtr, ytr, size=size, pen=self._outline(), brush=pg.mkBrush(color))
         item.setZValue(10)
         self._add(item, "training data")
-        hollow = pg.ScatterPlotItem(xva, yva, size=size, pen=pg.mkPen(color, width=1.6),
-                                    brush=pg.mkBrush(self._pal["background"]))
+        hollow = pg.ScatterPlotItem(
+            xva, yva, size=size, pen=pg.mkPen(color, width=1.6), brush=pg.mkBrush(self._pal["background"])
+        )
         hollow.setZValue(11)
         self._add(hollow, "validation data" if (len(xva) or ds.n_val) else None)
         if len(xtr):
-            self._ring_outliers(np.column_stack([xtr, ytr]), ds.outliers_train, np.column_stack([xva, yva]),
-                                ds.outliers_val, size, "outlier")
+            self._ring_outliers(
+                np.column_stack([xtr, ytr]),
+                ds.outliers_train,
+                np.column_stack([xva, yva]),
+                ds.outliers_val,
+                size,
+                "outlier",
+            )
         return item, hollow
 
-    def _draw_valued_points(self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray,
-                            ds: Dataset) -> None:
+    def _draw_valued_points(
+        self, xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray, ds: Dataset
+    ) -> None:
         lo, hi = self._value_levels(ds)
         cmap = pg.colormap.get("viridis")
         size = _point_size(len(xtr) + len(xva))
@@ -407,15 +461,25 @@ class TaskView(pg.PlotWidget):
         def brushes(v: np.ndarray) -> list[Any]:
             return [pg.mkBrush(c) for c in cmap.map(np.clip((v - lo) / (hi - lo), 0, 1), mode="qcolor")]
 
-        item = pg.ScatterPlotItem(xtr[:, 0], xtr[:, 1], size=size + 1, brush=brushes(ytr),
-                                  pen=pg.mkPen(self._pal["foreground"], width=1.3))
+        item = pg.ScatterPlotItem(
+            xtr[:, 0],
+            xtr[:, 1],
+            size=size + 1,
+            brush=brushes(ytr),
+            pen=pg.mkPen(self._pal["foreground"], width=1.3),
+        )
         item.setZValue(10)
         self._add(item, "training data")
         if len(xva):
             # Hollow rings in the background colour: a ring in the target's colour would vanish into a
             # well-fitted surface.
-            hollow = pg.ScatterPlotItem(xva[:, 0], xva[:, 1], size=size + 1, brush=pg.mkBrush(None),
-                                        pen=pg.mkPen(self._pal["background"], width=2))
+            hollow = pg.ScatterPlotItem(
+                xva[:, 0],
+                xva[:, 1],
+                size=size + 1,
+                brush=pg.mkBrush(None),
+                pen=pg.mkPen(self._pal["background"], width=2),
+            )
             hollow.setZValue(11)
             self._add(hollow, "validation data (hollow)")
         self._ring_outliers(xtr, ds.outliers_train, xva, ds.outliers_val, size, "outlier")
@@ -423,26 +487,43 @@ class TaskView(pg.PlotWidget):
 
     def _draw_histogram(self, x: np.ndarray) -> None:
         counts, edges = np.histogram(x[np.isfinite(x)], bins=40)
-        item = pg.PlotDataItem(edges, counts, stepMode="center", fillLevel=0,
-                               brush=pg.mkBrush(_mix(self._pal["background"], self._pal["smooth"], 0.5)),
-                               pen=pg.mkPen(self._pal["smooth"], width=1))
+        item = pg.PlotDataItem(
+            edges,
+            counts,
+            stepMode="center",
+            fillLevel=0,
+            brush=pg.mkBrush(_mix(self._pal["background"], self._pal["smooth"], 0.5)),
+            pen=pg.mkPen(self._pal["smooth"], width=1),
+        )
         self._add(item, "data")
 
     def _add_validation_legend(self, size: int, n_val: int) -> None:
         if n_val:
-            sample = pg.ScatterPlotItem([], [], size=size, pen=pg.mkPen(self._pal["foreground"], width=1.6),
-                                        brush=pg.mkBrush(self._pal["background"]))
+            sample = pg.ScatterPlotItem(
+                [],
+                [],
+                size=size,
+                pen=pg.mkPen(self._pal["foreground"], width=1.6),
+                brush=pg.mkBrush(self._pal["background"]),
+            )
             self._legend_samples.append(sample)  # keep a reference; it is never drawn in the plot
             self._legend_once(sample, "validation (hollow)")
 
-    def _ring_outliers(self, xtr: np.ndarray, otr: np.ndarray, xva: np.ndarray, ova: np.ndarray, size: int,
-                       label: str) -> None:
+    def _ring_outliers(
+        self, xtr: np.ndarray, otr: np.ndarray, xva: np.ndarray, ova: np.ndarray, size: int, label: str
+    ) -> None:
         pts = [p[np.asarray(o, dtype=bool)] for p, o in ((xtr, otr), (xva, ova)) if len(p) and np.any(o)]
         if not pts:
             return
         p = np.concatenate(pts)
-        ring = pg.ScatterPlotItem(p[:, 0], p[:, 1], size=size + 7, symbol="o", brush=pg.mkBrush(None),
-                                  pen=pg.mkPen(self._pal["outlier"], width=1.5))
+        ring = pg.ScatterPlotItem(
+            p[:, 0],
+            p[:, 1],
+            size=size + 7,
+            symbol="o",
+            brush=pg.mkBrush(None),
+            pen=pg.mkPen(self._pal["outlier"], width=1.5),
+        )
         ring.setZValue(12)
         self._add(ring, label, bounds=False)
 
@@ -514,8 +595,13 @@ class TaskView(pg.PlotWidget):
             def curve(trainer: Any) -> dict[str, Any]:
                 if mode == "curve_reg":
                     both = np.asarray(trainer.predict(np.concatenate([line, x_train])), dtype=np.float64)
-                    return {"mode": mode, "key": key, "x": line[:, 0], "y": both[:LINE_POINTS],
-                            "train_pred": both[LINE_POINTS:]}
+                    return {
+                        "mode": mode,
+                        "key": key,
+                        "x": line[:, 0],
+                        "y": both[:LINE_POINTS],
+                        "train_pred": both[LINE_POINTS:],
+                    }
                 return {"mode": mode, "key": key, "x": line[:, 0], "y": np.asarray(trainer.predict(line))}
 
             return curve
@@ -536,8 +622,14 @@ class TaskView(pg.PlotWidget):
 
     def clear_view(self) -> None:
         """Hide the predictions (e.g. after the weights were reset) but keep the data."""
-        for item in (self.surface, self.rgb_surface, self.contour, self.fit_curve, self.error_bars,
-                     self.miss_marks):
+        for item in (
+            self.surface,
+            self.rgb_surface,
+            self.contour,
+            self.fit_curve,
+            self.error_bars,
+            self.miss_marks,
+        ):
             item.hide()
         for c in self.class_curves:
             c.hide()
@@ -596,8 +688,11 @@ class TaskView(pg.PlotWidget):
         neutral = pal["neutral"]
         return pg.ColorMap(
             [0.0, 0.5, 1.0],
-            [_mix(neutral, self.class_color(0), SURFACE_STRENGTH), pg.mkColor(neutral),
-             _mix(neutral, self.class_color(1), SURFACE_STRENGTH)],
+            [
+                _mix(neutral, self.class_color(0), SURFACE_STRENGTH),
+                pg.mkColor(neutral),
+                _mix(neutral, self.class_color(1), SURFACE_STRENGTH),
+            ],
         )
 
     def _blend_classes(self, probs: np.ndarray) -> np.ndarray:
@@ -740,8 +835,13 @@ class TaskView(pg.PlotWidget):
             self.highlight_marks.hide()
             return
         size = _point_size(len(pos)) + 12
-        self.highlight_marks.setData(pos[idx, 0], pos[idx, 1], size=size,
-                                     pen=pg.mkPen(self._pal["mark"], width=2.5), brush=pg.mkBrush(None))
+        self.highlight_marks.setData(
+            pos[idx, 0],
+            pos[idx, 1],
+            size=size,
+            pen=pg.mkPen(self._pal["mark"], width=2.5),
+            brush=pg.mkBrush(None),
+        )
         self.highlight_marks.show()
 
     def set_point_weight_mode(self, mode: str) -> None:
@@ -771,8 +871,10 @@ class TaskView(pg.PlotWidget):
             color.setAlpha(170)
             cmap = pg.colormap.get(LOSS_COLORMAP)
             levels = cmap.map(np.linspace(0.0, 1.0, LOSS_LEVELS), mode="qcolor")
-            self._loss_style = ([pg.mkPen(color, width=1.3), pg.mkPen(self._pal["background"], width=0.8)],
-                                [*(pg.mkBrush(c) for c in levels), pg.mkBrush(None)])
+            self._loss_style = (
+                [pg.mkPen(color, width=1.3), pg.mkPen(self._pal["background"], width=0.8)],
+                [*(pg.mkBrush(c) for c in levels), pg.mkBrush(None)],
+            )
             self._loss_style_key = key
         return self._loss_style
 
@@ -801,11 +903,18 @@ class TaskView(pg.PlotWidget):
             if self.point_weight_mode == "size":  # a ring whose area grows with the loss
                 big = share >= MIN_RING_SHARE
                 sizes = np.rint(base + 4 + 26 * np.sqrt(level[big] / (LOSS_LEVELS - 1)))
-                self.weight_marks.setData(pos[big, 0], pos[big, 1], size=sizes, symbol="o", pen=pens[0],
-                                          brush=brushes[-1])
+                self.weight_marks.setData(
+                    pos[big, 0], pos[big, 1], size=sizes, symbol="o", pen=pens[0], brush=brushes[-1]
+                )
             else:
-                self.weight_marks.setData(pos[:, 0], pos[:, 1], size=base + 1, symbol="o",
-                                          brush=[brushes[k] for k in level], pen=pens[1])
+                self.weight_marks.setData(
+                    pos[:, 0],
+                    pos[:, 1],
+                    size=base + 1,
+                    symbol="o",
+                    brush=[brushes[k] for k in level],
+                    pen=pens[1],
+                )
             self.weight_marks.show()
             self._set_weight_legend(LOSS_LEGEND[self.point_weight_mode])
         if self._highlighted.size:

@@ -40,8 +40,14 @@ _LIGHT: dict[str, Any] = {
     "error": (213, 94, 0, 150),
     "legend_brush": (255, 255, 255, 200),
     "classes": [
-        OKABE_ITO["orange"], OKABE_ITO["blue"], OKABE_ITO["green"], OKABE_ITO["purple"],
-        OKABE_ITO["vermillion"], OKABE_ITO["sky_blue"], OKABE_ITO["yellow"], *_EXTRA,
+        OKABE_ITO["orange"],
+        OKABE_ITO["blue"],
+        OKABE_ITO["green"],
+        OKABE_ITO["purple"],
+        OKABE_ITO["vermillion"],
+        OKABE_ITO["sky_blue"],
+        OKABE_ITO["yellow"],
+        *_EXTRA,
     ],
     "outlier": "#000000",
 }
@@ -60,8 +66,14 @@ _DARK: dict[str, Any] = {
     "error": (245, 166, 35, 170),
     "legend_brush": (30, 30, 30, 200),
     "classes": [
-        OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["green"], OKABE_ITO["purple"],
-        OKABE_ITO["vermillion"], OKABE_ITO["yellow"], OKABE_ITO["blue"], *_EXTRA,
+        OKABE_ITO["orange"],
+        OKABE_ITO["sky_blue"],
+        OKABE_ITO["green"],
+        OKABE_ITO["purple"],
+        OKABE_ITO["vermillion"],
+        OKABE_ITO["yellow"],
+        OKABE_ITO["blue"],
+        *_EXTRA,
     ],
     "outlier": "#FFFFFF",
 }
@@ -145,8 +157,9 @@ def style_legend(legend: pg.LegendItem | None, dark: bool | None = None) -> None
     legend.setLabelTextColor(pal["foreground"])
 
 
-def fit_epoch_symbols(item: pg.PlotDataItem, n: int, symbol: str, color: Any, background: Any,
-                      big: int = 7) -> None:
+def fit_epoch_symbols(
+    item: pg.PlotDataItem, n: int, symbol: str, color: Any, background: Any, big: int = 7
+) -> None:
     """Per-epoch markers sized for ``n`` points: full size up to 60, small up to 300, none beyond, so a
     long run's line stays readable (and a frame does not repaint thousands of markers)."""
     size = big if n <= 60 else 4 if n <= 300 else 0
@@ -164,4 +177,3 @@ def fit_epoch_symbols(item: pg.PlotDataItem, n: int, symbol: str, color: Any, ba
 def style_symbol_rim(item: pg.PlotDataItem, color: Any, background: Any) -> None:
     """Big markers get a background-coloured rim to stand off the lines; small ones none."""
     item.setSymbolPen(pg.mkPen(background if item.opts["symbolSize"] > 4 else color, width=1))
-
