@@ -42,8 +42,8 @@ from losslab.gui.panels.optimizer import OptimizerPanel
 from losslab.gui.plots.loss_plot import LossView
 from losslab.gui.plots.metric_plot import MetricPlot
 from losslab.gui.plots.task_view import TaskView
-from losslab.gui.plots.theme import apply_plot_theme
 from losslab.gui.state import ExperimentState
+from losslab.gui.theme import apply_plot_theme
 from losslab.gui.views import VIEWS
 from losslab.gui.worker import TrainingController
 

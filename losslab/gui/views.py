@@ -11,7 +11,7 @@ methods the view defines (all optional):
 - ``on_finished(result)``      a run ended (Finished, or None after a failure)
 - ``redraw()``                 called once per frame (pacing.py); redraw only if something changed
 - ``set_trainer(trainer)``     the trainer in use (None after a reset); read-only use on the GUI thread
-- ``apply_theme()``            the light/dark scheme changed (colours from plots.theme)
+- ``apply_theme()``            the light/dark scheme changed (colours from theme.py)
 
 Adding a view is one entry here; the main window hard-codes none of them.
 """

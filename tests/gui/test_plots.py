@@ -18,7 +18,7 @@ from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid, ema_refer
 from losslab.gui.plots.loss_plot import LossView, loss_plot_redraw_seconds
 from losslab.gui.plots.metric_plot import MetricPlot
 from losslab.gui.plots.task_view import GRID, LINE_POINTS, TaskView, contour_segments, view_mode
-from losslab.gui.plots.theme import apply_plot_theme, palette_colors
+from losslab.gui.theme import apply_plot_theme, palette_colors
 
 
 def steps_batch(start: int, values, *, l1=None, l2=None, epoch: int = 0) -> StepBatch:

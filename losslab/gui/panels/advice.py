@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from losslab.core.advisor import Advice
-from losslab.gui.panels._common import BAD
+from losslab.gui.widgets import BAD
 
 _CARD_STYLE = (
     f"QFrame#adviceCard {{ background: {BAD[1]}; border: 1px solid {BAD[0]}55;"

@@ -29,7 +29,10 @@ from losslab.core.experiment import Experiment
 from losslab.core.losses import LOSSES, LossSpec
 from losslab.core.params import Param
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
-from losslab.gui.panels._common import (
+from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.state import ExperimentState
+from losslab.gui.theme import palette_colors, style_plot_item
+from losslab.gui.widgets import (
     ErrorLabel,
     GroupedComboBox,
     hint_label,
@@ -37,9 +40,6 @@ from losslab.gui.panels._common import (
     show_error,
     try_update,
 )
-from losslab.gui.param_form import ParamForm, error_message
-from losslab.gui.plots.theme import palette_colors, style_plot_item
-from losslab.gui.state import ExperimentState
 
 PREVIEW_HEIGHT = 200
 MAX_PREVIEW_POINTS = 2500  # per split; more only slows the preview down

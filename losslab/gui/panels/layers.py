@@ -44,9 +44,9 @@ from losslab.core.layers import (
 )
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
-from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
 from losslab.gui.param_form import ParamForm, error_message, format_number
 from losslab.gui.state import ExperimentState
+from losslab.gui.widgets import ErrorLabel, hint_label, scroll_area
 
 COLUMNS = ("Layer", "Settings", "Out", "Params")
 MIN_ROWS, MAX_ROWS = 5, 14

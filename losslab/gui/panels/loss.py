@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -35,7 +35,10 @@ from losslab.core.losses import LOSSES, LossSpec, check_pairing
 from losslab.core.tasks import TASKS
 from losslab.core.trust import trust
 from losslab.gui.custom_losses import library_for
-from losslab.gui.panels._common import (
+from losslab.gui.panels.advice import AdviceBox
+from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.state import ExperimentState
+from losslab.gui.widgets import (
     BAD,
     GOOD,
     INFO,
@@ -43,13 +46,11 @@ from losslab.gui.panels._common import (
     FlowLayout,
     badge,
     hint_label,
+    math_font,
     scroll_area,
     set_badge,
     try_update,
 )
-from losslab.gui.panels.advice import AdviceBox
-from losslab.gui.param_form import ParamForm, error_message
-from losslab.gui.state import ExperimentState
 
 LOSS_ROLE = Qt.ItemDataRole.UserRole
 TASK_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -57,38 +58,11 @@ CUSTOM_ROLE = Qt.ItemDataRole.UserRole + 2  # a custom loss's name
 ADVICE_DELAY_MS = 120  # edits come in bursts; look at the set-up once they settle
 ADVICE_SECONDS = 3.0  # the most the advisor may spend running a custom loss
 TREE_HEIGHT = 230
-# Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
-# stays upright (function names such as log and max are upright in mathematical writing).
-MATH_FAMILIES = (
-    "STIX Two Math",
-    "STIX Two Text",
-    "Cambria Math",
-    "Cambria",
-    "Latin Modern Math",
-    "Latin Modern Roman",
-    "TeX Gyre Termes",
-    "Times New Roman",
-    "Liberation Serif",
-    "DejaVu Serif",
-)
-FORMULA_SCALE = 1.3
 OUTPUT_TEXT = {
     "raw": "raw scores (no activation)",
     "logits": "logits (raw scores; the loss applies the sigmoid/softmax itself)",
     "probabilities": "probabilities",
 }
-
-
-def math_font(base: QFont) -> QFont:
-    """A serif font one third larger than ``base``, for formulas."""
-    font = QFont(base)
-    available = set(QFontDatabase.families())
-    family = next((f for f in MATH_FAMILIES if f in available), None)
-    if family:
-        font.setFamily(family)
-    font.setStyleHint(QFont.StyleHint.Serif)
-    font.setPointSizeF(base.pointSizeF() * FORMULA_SCALE)
-    return font
 
 
 def pairing_problem(loss_id: str | LossSpec, task: str, dataset_name: str | None = None) -> str | None:

@@ -24,9 +24,9 @@ from losslab.core.errors import LossLabError
 from losslab.core.experiment import OPTIMIZER_COMMON, TRAINING_PARAMS, WARMUP
 from losslab.core.optim import OPTIMIZERS, SCHEDULES, OptimizerSpec, ScheduleSpec
 from losslab.core.params import Param
-from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area, try_update
 from losslab.gui.param_form import ParamForm, align_forms
 from losslab.gui.state import ExperimentState
+from losslab.gui.widgets import ErrorLabel, hint_label, scroll_area, try_update
 
 BATCH = next(p for p in TRAINING_PARAMS if p.name == "batch_size")  # the schema's field; 0 = full batch
 FULL_BATCH_TEXT = "all"  # what the batch-size box shows at 0

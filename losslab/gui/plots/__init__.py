@@ -3,14 +3,14 @@
 - :class:`LossView` (loss_plot): per-step and per-epoch loss with smoothing, log scale, hover readout
 - :class:`MetricPlot` (metric_plot): the task's headline metric per epoch
 - :class:`TaskView` (task_view): the data with the model's current predictions over it
-- theme: colours for the light and dark schemes
+- colours for the light and dark schemes: losslab.gui.theme (shared with the panels)
 """
 
 from losslab.gui import export as _export  # noqa: F401  (installs the SVG export fix for right-click Export…)
 from losslab.gui.plots.loss_plot import LossView, loss_plot_redraw_seconds
 from losslab.gui.plots.metric_plot import MetricPlot
 from losslab.gui.plots.task_view import TaskView
-from losslab.gui.plots.theme import apply_plot_theme, palette_colors, system_prefers_dark
+from losslab.gui.theme import apply_plot_theme, palette_colors, system_prefers_dark
 
 __all__ = [
     "LossView",

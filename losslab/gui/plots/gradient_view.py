@@ -22,7 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from losslab.core.diagnostics import GradientStats, HistogramHistory
-from losslab.gui.plots.theme import palette_colors, style_plot_item
+from losslab.gui.theme import palette_colors, style_plot_item
 
 HEALTHY_RATIO = 1e-3
 SYMBOLS_BELOW = 20  # reports

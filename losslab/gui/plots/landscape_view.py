@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.gui.background import BackgroundTask, run_in_background
-from losslab.gui.plots.theme import palette_colors, style_plot_item
+from losslab.gui.theme import palette_colors, style_plot_item
 
 if TYPE_CHECKING:  # core.landscape needs torch, which loads after the window is up
     from losslab.core.landscape import LandscapeGrid, LandscapeLine

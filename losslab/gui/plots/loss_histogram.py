@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QWidget
 
 from losslab.core.per_sample import PerSampleLosses
-from losslab.gui.plots.theme import palette_colors, style_plot_item
+from losslab.gui.theme import palette_colors, style_plot_item
 
 BINS = 40
 

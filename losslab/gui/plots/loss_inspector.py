@@ -52,10 +52,9 @@ from losslab.core.losses import LOSSES, LossSpec
 from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
-from losslab.gui.panels._common import ErrorLabel, hint_label, scroll_area
-from losslab.gui.panels.loss import math_font
 from losslab.gui.param_form import ParamForm, error_message
-from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.widgets import ErrorLabel, hint_label, math_font, scroll_area
 
 COMPARE_ROLE = Qt.ItemDataRole.UserRole  # ("builtin", id) or ("custom", name)
 SELECTED_WIDTH = 3.0

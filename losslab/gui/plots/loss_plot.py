@@ -21,7 +21,7 @@ from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import (
+from losslab.gui.theme import (
     fit_epoch_symbols,
     palette_colors,
     style_legend,
@@ -233,7 +233,7 @@ class LossView(QWidget):
 
     # -- appearance ---------------------------------------------------------------------------
     def apply_theme(self) -> None:
-        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        """Follow the scheme last set by :func:`~losslab.gui.theme.apply_plot_theme`."""
         self.set_theme(None)
 
     def set_theme(self, dark: bool | None) -> None:

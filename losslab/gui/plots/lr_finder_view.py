@@ -28,7 +28,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.params import Param
 from losslab.gui.background import BackgroundTask, run_in_background
 from losslab.gui.param_form import ParamForm
-from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.theme import palette_colors, style_legend, style_plot_item
 
 if TYPE_CHECKING:  # core.lr_finder needs torch, which loads after the window is up
     from losslab.core.lr_finder import LRFinderResult

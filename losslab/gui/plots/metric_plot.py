@@ -12,7 +12,7 @@ from losslab.core.events import EpochEnd
 from losslab.core.metrics import HEADLINE, LABELS
 from losslab.gui.plots.buffers import GrowingSeries
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
-from losslab.gui.plots.theme import (
+from losslab.gui.theme import (
     fit_epoch_symbols,
     palette_colors,
     style_legend,
@@ -53,7 +53,7 @@ class MetricPlot(pg.PlotWidget):
         self.reset(None)
 
     def apply_theme(self) -> None:
-        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        """Follow the scheme last set by :func:`~losslab.gui.theme.apply_plot_theme`."""
         self.set_theme(None)
 
     def set_theme(self, dark: bool | None) -> None:

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QWidget
 
 from losslab.core.data import Dataset
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
-from losslab.gui.plots.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.theme import palette_colors, style_legend, style_plot_item
 
 GRID = 100  # grid points per axis for 2-D surfaces
 LINE_POINTS = 300  # points of a 1-D prediction curve
@@ -200,7 +200,7 @@ class TaskView(pg.PlotWidget):
 
     # -- appearance ---------------------------------------------------------------------------
     def apply_theme(self) -> None:
-        """Follow the scheme last set by :func:`~losslab.gui.plots.theme.apply_plot_theme`."""
+        """Follow the scheme last set by :func:`~losslab.gui.theme.apply_plot_theme`."""
         self.set_theme(None)
 
     def set_theme(self, dark: bool | None) -> None:

@@ -1,4 +1,7 @@
-"""Small pieces the editing panels share: error banners, badges, a grouped combo box, safe updates."""
+"""Small widgets the dock panels and the live views share: error banners, hints, badges, a scroll
+area, a flow layout, a grouped combo box, the formula font, and ``try_update`` (a state edit whose
+error shows under its field). Colours live in theme.py; ``panels`` and ``plots`` import both, never
+each other (import-linter contract in pyproject)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFont, QFontDatabase, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -29,6 +32,33 @@ _INDEX = re.compile(r"\[\d+\]$")
 GOOD = ("#1b5e20", "#e3f1e4")
 BAD = ("#8a3a00", "#fdecd9")
 INFO = ("#0d3c61", "#e1eefa")
+# Math-looking serif faces, best first; the formula HTML marks variables in <i> itself, so the face
+# stays upright (function names such as log and max are upright in mathematical writing).
+MATH_FAMILIES = (
+    "STIX Two Math",
+    "STIX Two Text",
+    "Cambria Math",
+    "Cambria",
+    "Latin Modern Math",
+    "Latin Modern Roman",
+    "TeX Gyre Termes",
+    "Times New Roman",
+    "Liberation Serif",
+    "DejaVu Serif",
+)
+FORMULA_SCALE = 1.3
+
+
+def math_font(base: QFont) -> QFont:
+    """A serif font one third larger than ``base``, for formulas."""
+    font = QFont(base)
+    available = set(QFontDatabase.families())
+    family = next((f for f in MATH_FAMILIES if f in available), None)
+    if family:
+        font.setFamily(family)
+    font.setStyleHint(QFont.StyleHint.Serif)
+    font.setPointSizeF(base.pointSizeF() * FORMULA_SCALE)
+    return font
 
 
 def field_param_name(field: str | None) -> str | None:
