@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,lr-find,losses,bench} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,lr-find,losses,bench} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the Python code (a custom loss) in the experiment file; read it first",
     )
 
+    from losslab.cli_race import add_parser as add_race_parser
+
+    add_race_parser(sub)
+
     sub.add_parser("losses", help="print the loss registry as a table")
 
     bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "lr-find", "losses", "bench")
+COMMANDS = ("run", "race", "lr-find", "losses", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "lr-find":
             return cmd_lr_find(args)
+        if args.command == "race":
+            from losslab.cli_race import cmd_race
+
+            return cmd_race(args)
         if args.command == "losses":
             return cmd_losses()
         if args.command == "bench":
