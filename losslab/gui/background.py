@@ -8,7 +8,13 @@ as signals on the GUI thread: ``succeeded(result)``, ``failed(message, details)`
 a LossLabError the user can fix), ``cancelled()``; ``finished()`` always follows.
 
 Running tasks are kept in a module-level set until their thread has ended, so a view that goes away
-mid-computation never destroys a running QThread (which aborts the process).
+mid-computation never destroys a running QThread (which aborts the process); the application's
+``aboutToQuit`` cancels them all and waits.
+
+A view uses :class:`TaskRunner`, the one lifecycle the Landscape and LR-finder views share: one task
+at a time, its Run/Cancel buttons, progress bar and status line kept in step, ``succeeded(result)``
+on the GUI thread, "Cannot …: message" or "Cancelled." in the status line otherwise. A view calls
+``cancel()`` where its computation stops making sense (the Landscape view on a new run).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QAbstractButton, QLabel, QProgressBar
 
 from losslab.core.errors import Cancelled, LossLabError
 
@@ -131,3 +138,91 @@ def run_in_background(fn: Callable[..., Any], name: str = "LossLabBackground") -
     """Create a task for ``fn(progress, cancelled)``; connect its signals, then call ``start()``."""
     _install_exit_hook()
     return BackgroundTask(fn, name)
+
+
+class TaskRunner(QObject):
+    """One background computation at a time for a view, with the controls that show it.
+
+    ``start(fn, message, total)`` runs ``fn(progress, cancelled)`` (see run_in_background): the
+    start button is disabled and Cancel enabled, the progress bar shows (busy until the first
+    progress report when ``total`` is 0) and ``status`` says ``message``. The result arrives as
+    ``succeeded(result)`` on the GUI thread; a failure shows as "<failure>: message" and a cancel
+    as "Cancelled." in ``status``. ``finished()`` follows every outcome, the controls back at rest.
+    """
+
+    succeeded = Signal(object)
+    finished = Signal()
+
+    def __init__(
+        self,
+        name: str,
+        start_button: QAbstractButton,
+        cancel_button: QAbstractButton,
+        progress: QProgressBar,
+        status: QLabel,
+        failure: str,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.name, self.failure = name, failure
+        self.start_button, self.cancel_button = start_button, cancel_button
+        self.progress, self.status = progress, status
+        self.task: BackgroundTask | None = None
+        cancel_button.setEnabled(False)
+        progress.setTextVisible(False)
+        progress.hide()
+        cancel_button.clicked.connect(self.cancel)
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def start(
+        self,
+        fn: Callable[[Callable[[int, int], None], Callable[[], bool]], Any],
+        message: str,
+        total: int = 0,
+    ) -> bool:
+        """Run ``fn`` in the background; False (nothing started) while another task is running."""
+        if self.task is not None:
+            return False
+        self.task = run_in_background(fn, self.name)
+        self.task.progressed.connect(self._on_progress)
+        self.task.succeeded.connect(self.succeeded)
+        self.task.failed.connect(self._on_failed)
+        self.task.cancelled.connect(self._on_cancelled)
+        self.task.finished.connect(self._on_finished)
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText(message)
+        self.task.start()
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        self.status.setText(f"{self.failure}: {message}")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self.status.setText("Cancelled.")
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self.task = None
+        self.progress.hide()
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.finished.emit()

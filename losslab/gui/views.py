@@ -1,65 +1,67 @@
-"""THE registry of extra views: tabs beside "Training" in the central area.
+"""THE registry of extra views (tabs beside "Training"), and the host that feeds every view.
 
-A view is a QWidget built by ``factory(window)``. The main window calls whichever of these
-methods the view defines (all optional):
+A view implements view_api.View (subclass view_api.ViewBase) and is built by
+``factory(services)`` with the window's view_api.ViewServices. :class:`ViewHost` holds the tabs
+in order (Training first, then VIEWS) and forwards each call of the View interface to every one
+of them; the window calls nothing else on a view.
 
-- ``reset(dataset)``           new data or fresh weights: clear everything
-- ``make_probes(trainer)``     -> list of core Probe objects to attach to a new trainer
-- ``on_steps(batch)``          a StepBatch arrived (GUI thread)
-- ``on_epoch(event)``          an EpochEnd arrived
-- ``on_event(event)``          any other event, e.g. what a probe returned
-- ``on_finished(result)``      a run ended (Finished, or None after a failure)
-- ``redraw()``                 called once per frame (pacing.py); redraw only if something changed
-- ``set_trainer(trainer)``     the trainer in use (None after a reset); read-only use on the GUI thread
-- ``apply_theme()``            the light/dark scheme changed (colours from theme.py)
-
-Adding a view is one entry here; the main window hard-codes none of them.
+Adding a view is one entry in VIEWS (title, objectName, factory); the main window hard-codes none
+of them. Factories import their module when called, so views that need torch load after the
+window has painted (MainWindow(defer_views=True) and add_views()).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QTabWidget
+
+from losslab.gui.view_api import ViewBase, ViewServices
+
+if TYPE_CHECKING:
+    from losslab.core.data import Dataset
+    from losslab.core.events import EpochEnd, Finished, StepBatch
+    from losslab.core.probe import Probe
+    from losslab.core.trainer import Trainer
 
 
 @dataclass(frozen=True)
 class ViewDef:
     title: str
     object_name: str
-    factory: Callable[[Any], QWidget]  # (main window) -> widget
+    factory: Callable[[ViewServices], ViewBase]
 
 
-def _loss_inspector(window: Any) -> QWidget:
+def _loss_inspector(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.loss_inspector import LossInspector
 
-    return LossInspector(window)
+    return LossInspector(services)
 
 
-def _samples(window: Any) -> QWidget:
+def _samples(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.samples_view import SamplesView
 
-    return SamplesView(window)
+    return SamplesView(services)
 
 
-def _gradients(window: Any) -> QWidget:
+def _gradients(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.gradient_view import GradientView
 
-    return GradientView(window)
+    return GradientView(services)
 
 
-def _landscape(window: Any) -> QWidget:
+def _landscape(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.landscape_view import LandscapeView
 
-    return LandscapeView(window)
+    return LandscapeView(services)
 
 
-def _lr_finder(window: Any) -> QWidget:
+def _lr_finder(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.lr_finder_view import LRFinderView
 
-    return LRFinderView(window)
+    return LRFinderView(services)
 
 
 VIEWS: list[ViewDef] = [
@@ -69,3 +71,64 @@ VIEWS: list[ViewDef] = [
     ViewDef("Landscape", "landscapeView", _landscape),
     ViewDef("LR finder", "lrFinderView", _lr_finder),
 ]
+
+
+class ViewHost:
+    """The central area's tabs: adds views and forwards the View interface to each, in tab order."""
+
+    def __init__(self, tabs: QTabWidget) -> None:
+        self.tabs = tabs
+        self._views: list[ViewBase] = []
+
+    def add(self, view: ViewBase, title: str, object_name: str) -> ViewBase:
+        view.setObjectName(object_name)
+        self.tabs.addTab(view, title)
+        self._views.append(view)
+        return view
+
+    def add_registered(self, services: ViewServices) -> list[ViewBase]:
+        """Build every view of VIEWS as a tab; returns the new views."""
+        return [self.add(d.factory(services), d.title, d.object_name) for d in VIEWS]
+
+    def __iter__(self) -> Iterator[ViewBase]:
+        return iter(list(self._views))
+
+    # -- the View interface, to every view ----------------------------------------------------
+    def reset(self, dataset: Dataset) -> None:
+        for view in self:
+            view.reset(dataset)
+
+    def set_trainer(self, trainer: Trainer | None) -> None:
+        for view in self:
+            view.set_trainer(trainer)
+
+    def make_probes(self, trainer: Trainer) -> list[Probe]:
+        return [probe for view in self for probe in view.make_probes(trainer)]
+
+    def on_steps(self, batch: StepBatch) -> None:
+        for view in self:
+            view.on_steps(batch)
+
+    def on_epoch(self, event: EpochEnd) -> None:
+        for view in self:
+            view.on_epoch(event)
+
+    def on_predictions(self, payload: Any) -> None:
+        for view in self:
+            view.on_predictions(payload)
+
+    def on_event(self, event: object) -> None:
+        for view in self:
+            view.on_event(event)
+
+    def on_finished(self, result: Finished | None) -> None:
+        for view in self:
+            view.on_finished(result)
+
+    def redraw(self) -> None:
+        for view in self:
+            view.redraw()
+
+    def apply_theme(self, dark: bool) -> None:
+        for view in self:
+            view.apply_theme(dark)

@@ -43,7 +43,7 @@ def test_gradient_view_has_a_line_per_layer_after_a_short_training(qtbot, window
     window.state.update("training", **FAST)
     _train(qtbot, window)
     view = _view(window, "gradientView")
-    window._redraw()
+    window.redraw()
     grads = view.curve_data("grad")
     assert len(grads) == 3  # Linear 1, Linear 2, Output of the default network
     for x, y in grads:
@@ -61,7 +61,7 @@ def test_gradient_view_warns_about_vanishing_gradients(qtbot, window):
     window.state.update("training", epochs=2)
     _train(qtbot, window)
     view = _view(window, "gradientView")
-    window._redraw()
+    window.redraw()
     assert view.banner.isVisible() and "Vanishing gradients" in view.banner.text()
     assert "ReLU" in view.banner.text()
 
@@ -72,8 +72,8 @@ def test_landscape_grid_is_computed_in_the_background_and_drawn(qtbot, window):
     view = _view(window, "landscapeView")
     view.steps_spin.setValue(9)
     view.compute_button.click()
-    assert view.task is not None and view.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: view.task is None, timeout=30_000)
+    assert view.runner.busy and view.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     result = view.result
     assert isinstance(result, LandscapeGrid) and result.losses.shape == (9, 9)
     trainer = window.trainer
@@ -90,14 +90,14 @@ def test_landscape_line_and_pca(qtbot, window):
     view = _view(window, "landscapeView")
     view.mode_combo.setCurrentIndex(view.mode_combo.findData("line"))
     view.compute()
-    qtbot.waitUntil(lambda: view.task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     assert isinstance(view.result, LandscapeLine)
     assert view.result.start_loss > view.result.end_loss
     view.mode_combo.setCurrentIndex(view.mode_combo.findData("grid"))
     view.dir_combo.setCurrentIndex(view.dir_combo.findData("pca"))
     view.steps_spin.setValue(7)
     view.compute()
-    qtbot.waitUntil(lambda: view.task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     assert view.result.directions == "pca" and view.result.explained is not None
 
 
@@ -109,7 +109,7 @@ def test_landscape_does_not_block_or_disturb_a_running_training(qtbot, window):
     view.steps_spin.setValue(15)
     view.compute()
     before = window.trainer.step
-    qtbot.waitUntil(lambda: view.task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     assert window.controller.running and window.trainer.step > before  # training went on meanwhile
     assert isinstance(view.result, LandscapeGrid) and math.isfinite(view.result.center_loss)
     window.actionStop.trigger()
@@ -120,7 +120,7 @@ def test_landscape_cancel(qtbot, window):
     view.steps_spin.setValue(101)
     view.compute()  # nothing trained: the initial weights
     view.cancel_button.click()
-    qtbot.waitUntil(lambda: view.task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     assert view.status.text() in ("Cancelled.",) or view.result is not None
 
 
@@ -129,7 +129,7 @@ def test_lr_finder_sets_the_learning_rate_with_one_click(qtbot, window):
     view = _view(window, "lrFinderView")
     assert not view.use_button.isEnabled()
     view.run_button.click()
-    qtbot.waitUntil(lambda: view.task is None, timeout=60_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=60_000)
     suggestion = view.result.suggestion
     assert suggestion is not None and 1e-3 < suggestion < 1
     assert view.use_button.isEnabled() and f"{suggestion:g}" in view.use_button.text()
@@ -168,7 +168,7 @@ def test_closing_the_divergence_dialog_leaves_a_fresh_start(qtbot, window, dialo
     _example(window, "11_learning_rate_too_high")
     _train(qtbot, window)
     qtbot.waitUntil(lambda: any(t == "Training diverged" for _, t, _ in dialogs.seen), timeout=10_000)
-    assert window._finished  # the next Train starts over
+    assert window.run.finished  # the next Train starts over
     assert window.state.experiment.optimizer["lr"] == 10.0
 
 
@@ -179,7 +179,7 @@ def test_early_stopping_marks_the_loss_plot_and_says_so(qtbot, window):
     assert any("restored" in text for text in labels), labels
     assert any("overfitting" in text for text in labels), labels
     assert "Early stopping at epoch" in window.statusBar().currentMessage()
-    assert window._finished
+    assert window.run.finished
 
 
 def test_building_the_window_with_these_tabs_does_not_import_torch(tmp_path):

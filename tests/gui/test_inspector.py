@@ -32,7 +32,7 @@ def show(qtbot, window, name):
     v = view(window, name)
     window.views.setCurrentWidget(v)
     qtbot.waitUntil(v.isVisible, timeout=5000)
-    window._redraw()
+    window.redraw()
     return v
 
 
@@ -47,7 +47,7 @@ def use(window, dataset: dict, loss: dict, epochs: int = 2) -> None:
 def train(qtbot, window, timeout=60_000):
     window.actionTrain.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=timeout)
-    window._redraw()
+    window.redraw()
 
 
 def test_the_views_are_tabs_of_the_window(window):
@@ -60,7 +60,7 @@ def test_inspector_follows_the_selected_loss(qtbot, window):
     inspector = show(qtbot, window, "lossInspector")
     assert inspector.title.text() == LOSSES["bce_logits"].name
     window.loss_panel.select_loss("hinge")
-    window._redraw()
+    window.redraw()
     assert inspector.title.text() == "Hinge"
     assert inspector.formula.text() == LOSSES["hinge"].formula
     one, zero = inspector.curve_data()
@@ -76,12 +76,12 @@ def test_inspector_marks_mae_kink_and_moves_with_the_target_and_parameters(qtbot
     inspector = show(qtbot, window, "lossInspector")
     assert inspector.kinks() == [0.0]
     window.loss_panel.select_loss("huber")
-    window._redraw()
+    window.redraw()
     assert inspector.kinks() == []
     before = inspector.curve_data()[0].loss.copy()
     inspector.form.set_values({"delta": 0.25})
     inspector._on_param_changed("delta", 0.25)
-    window._redraw()
+    window.redraw()
     after = inspector.curve_data()[0].loss
     assert not np.allclose(before, after)
     assert inspector.apply_button.isEnabled()
@@ -99,10 +99,10 @@ def test_inspector_marks_mae_kink_and_moves_with_the_target_and_parameters(qtbot
         }
     )
     assert window.loss_panel.use_custom_section(relative)
-    window._redraw()
+    window.redraw()
     low = inspector.curve_data()[0].loss.copy()
     inspector.target_spin.setValue(2.0)
-    window._redraw()
+    window.redraw()
     assert inspector.curve_data()[0].loss.max() < low.max()
 
 
@@ -112,12 +112,12 @@ def test_inspector_compares_ticked_losses(qtbot, window):
     assert "BCE" in names and "BCE with logits" not in names  # the selected loss is not offered
     assert "MSE" not in names  # nor losses for other tasks
     inspector.set_compared([("builtin", "hinge"), ("builtin", "focal")])
-    window._redraw()
+    window.redraw()
     assert set(inspector._curves) == {"BCE with logits", "Hinge", "Focal"}
     labels = [label.text for _, label in inspector.legend.items]
     assert "Hinge (y = 1)" in labels and "Focal (y = 0)" in labels
     inspector.set_compared([])
-    window._redraw()
+    window.redraw()
     assert set(inspector._curves) == {"BCE with logits"}
 
 
@@ -125,7 +125,7 @@ def test_live_batch_points_sit_on_the_curve(qtbot, window):
     use(window, {"kind": "moons", "n_samples": 400}, {"id": "bce_logits"})
     inspector = show(qtbot, window, "lossInspector")
     train(qtbot, window)
-    window._redraw()
+    window.redraw()
     x, y = inspector.batch_data()
     assert len(x) == 32
     ev = inspector._batch
@@ -135,7 +135,7 @@ def test_live_batch_points_sit_on_the_curve(qtbot, window):
     np.testing.assert_allclose(y, on_curve, rtol=0.05, atol=0.02)
     assert "Step" in inspector.batch_note.text()
     inspector.batch_check.setChecked(False)
-    window._redraw()
+    window.redraw()
     assert len(inspector.batch_data()[0]) == 0
 
 
@@ -143,7 +143,7 @@ def test_samples_table_is_sorted_worst_first_and_selection_rings_the_points(qtbo
     use(window, {"kind": "moons", "n_samples": 400}, {"id": "bce_logits"})
     samples = show(qtbot, window, "samplesView")
     train(qtbot, window)
-    window._redraw()
+    window.redraw()
     model = samples.model
     assert model.rowCount() == window.state.dataset.n_train
     losses = [model.value(r, "loss") for r in range(model.rowCount())]
@@ -165,7 +165,7 @@ def test_samples_table_is_sorted_worst_first_and_selection_rings_the_points(qtbo
     loss[worst] = -1.0
     ev2 = type(ev)(**{**ev.__dict__, "loss": loss, "step": ev.step + 1})
     samples.on_event(ev2)
-    window._redraw()
+    window.redraw()
     assert samples.selected_samples() == [worst]
     assert model.row_of(worst) == model.rowCount() - 1
 
@@ -174,7 +174,7 @@ def test_histogram_marks_the_mean_and_points_show_their_loss(qtbot, window):
     use(window, {"kind": "house_prices", "outlier_fraction": 0.05}, {"id": "mse"})
     samples = show(qtbot, window, "samplesView")
     train(qtbot, window)
-    window._redraw()
+    window.redraw()
     hist = samples.histogram
     ev = samples.latest
     assert hist.mean == pytest.approx(float(ev.loss.mean()))
@@ -184,7 +184,7 @@ def test_histogram_marks_the_mean_and_points_show_their_loss(qtbot, window):
     assert "worst 10%" in samples.summary.text()
     samples.log_check.setChecked(True)
     samples.points_combo.setCurrentIndex(samples.points_combo.findData("size"))
-    window._redraw()
+    window.redraw()
     assert samples.task_view.weight_marks.isVisible()
     x, y = samples.task_view.weight_marks.getData()
     sizes = samples.task_view.weight_marks.data["size"]
@@ -266,7 +266,7 @@ def test_custom_loss_in_the_picker_the_inspector_and_training(qtbot, window, mon
     left, right = np.interp([-1.0, 1.0], curve.x, curve.loss)
     assert left == pytest.approx(3 * right, rel=1e-3)  # under-predicting costs 3 times more
     panel.select_loss("mse")
-    window._redraw()
+    window.redraw()
     names = [inspector.compare_list.item(i).text() for i in range(inspector.compare_list.count())]
     assert "Asymmetric (your code)" in names  # still listed for comparison
     assert panel.select_custom("Asymmetric")
@@ -374,9 +374,9 @@ def test_views_render_offscreen(qtbot, window, name, tmp_path):
     use(window, {"kind": "moons", "n_samples": 300}, {"id": "bce_logits"})
     v = show(qtbot, window, name)
     train(qtbot, window)
-    window._redraw()
+    window.redraw()
     image = v.grab()
     assert image.width() > 300 and image.height() > 200
     window._on_color_scheme()  # a theme switch reaches the views without error
-    window._redraw()
+    window.redraw()
     assert v.isVisible()

@@ -38,7 +38,7 @@ def test_train_to_the_end_fills_curves_and_task_view(qtbot, window):
     window.actionTrain.trigger()
     assert window.controller.running
     _wait_finished(qtbot, window)
-    window._redraw()
+    window.redraw()
     curves = window.loss_view.curves()
     assert sum(len(x) for x, _ in curves.values()) > 0
     steps = window.trainer.step

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,6 +23,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from losslab.core.diagnostics import GradientStats, HistogramHistory
 from losslab.gui.theme import palette_colors, style_plot_item
+from losslab.gui.view_api import ViewBase, ViewServices
+
+if TYPE_CHECKING:
+    from losslab.core.data import Dataset
+    from losslab.core.trainer import Trainer
 
 HEALTHY_RATIO = 1e-3
 SYMBOLS_BELOW = 20  # reports
@@ -80,10 +85,10 @@ def _set(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, opts: dict[str, An
         item.setData([], [])
 
 
-class GradientView(QWidget):
+class GradientView(ViewBase):
     """A view for the main window's registry (views.py)."""
 
-    def __init__(self, window: Any = None) -> None:
+    def __init__(self, services: ViewServices | None = None) -> None:
         super().__init__()
         self._pal = palette_colors(None)
         self._layers: tuple[str, ...] = ()
@@ -177,8 +182,8 @@ class GradientView(QWidget):
         self.set_theme(None)
 
     # -- appearance ---------------------------------------------------------------------------
-    def apply_theme(self) -> None:
-        self.set_theme(None)
+    def apply_theme(self, dark: bool) -> None:
+        self.set_theme(dark)
 
     def set_theme(self, dark: bool | None) -> None:
         self._pal = palette_colors(dark)
@@ -228,7 +233,7 @@ class GradientView(QWidget):
         self.key.setText("<br>".join(rows) if self._layers else "")
 
     # -- the view protocol ----------------------------------------------------------------------
-    def reset(self, dataset: Any = None) -> None:
+    def reset(self, dataset: Dataset | None = None) -> None:
         self._clear()
         self.hint.setText(
             "Per layer, input side first (darker) to output (brighter); log scales. Train to see how "
@@ -267,7 +272,7 @@ class GradientView(QWidget):
         self.hist_image.clear()
         self.banner.hide()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: object) -> None:
         if not isinstance(event, GradientStats):
             return
         if (
@@ -290,7 +295,7 @@ class GradientView(QWidget):
         self._warnings = event.warnings
         self._dirty = True
 
-    def set_trainer(self, trainer: Any) -> None:
+    def set_trainer(self, trainer: Trainer | None) -> None:
         """The curves are made as the run is set up, before training starts, not at its first report:
         made then, they would cost the training tens of milliseconds."""
         if trainer is not None:

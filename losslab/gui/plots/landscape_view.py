@@ -26,15 +26,18 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
-from losslab.gui.background import BackgroundTask, run_in_background
+from losslab.gui.background import TaskRunner
 from losslab.gui.theme import palette_colors, style_plot_item
+from losslab.gui.view_api import ViewBase, ViewServices
 
 if TYPE_CHECKING:  # core.landscape needs torch, which loads after the window is up
+    from losslab.core.data import Dataset
     from losslab.core.landscape import LandscapeGrid, LandscapeLine
+    from losslab.core.probe import Probe
+    from losslab.core.trainer import Trainer
 
 MODES = {"grid": "2-D: grid around the current weights", "line": "1-D: line from the initial weights"}
 DIRECTIONS = {"random": "random (filter-normalized)", "pca": "principal directions of the path"}
@@ -55,15 +58,14 @@ HINTS = {
 }
 
 
-class LandscapeView(QWidget):
+class LandscapeView(ViewBase):
     """A view for the main window's registry (views.py)."""
 
-    def __init__(self, window: Any = None) -> None:
+    def __init__(self, services: ViewServices | None = None) -> None:
         super().__init__()
-        self.window_ = window
-        self.trainer: Any = None
+        self.services = services
+        self.trainer: Trainer | None = None
         self.trajectory = Trajectory()
-        self.task: BackgroundTask | None = None
         self.result: LandscapeGrid | LandscapeLine | None = None
         self._started = 0.0
         self._pal = palette_colors(None)
@@ -96,12 +98,9 @@ class LandscapeView(QWidget):
         self.compute_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("landscapeCancel")
-        self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setObjectName("landscapeProgress")
         self.progress.setMaximumWidth(160)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
 
         controls = QHBoxLayout()
         controls.setContentsMargins(0, 0, 0, 0)
@@ -182,14 +181,23 @@ class LandscapeView(QWidget):
 
         self.mode_combo.currentIndexChanged.connect(self._on_mode)
         self.dir_combo.currentIndexChanged.connect(self._on_mode)
+        self.runner = TaskRunner(
+            "LossLabLandscape",
+            self.compute_button,
+            self.cancel_button,
+            self.progress,
+            self.status,
+            "Cannot compute",
+            parent=self,
+        )
+        self.runner.succeeded.connect(self._on_result)
         self.compute_button.clicked.connect(self.compute)
-        self.cancel_button.clicked.connect(self.cancel)
         self._on_mode()
         self.set_theme(None)
 
     # -- appearance ---------------------------------------------------------------------------
-    def apply_theme(self) -> None:
-        self.set_theme(None)
+    def apply_theme(self, dark: bool) -> None:
+        self.set_theme(dark)
 
     def set_theme(self, dark: bool | None) -> None:
         pal = self._pal = palette_colors(dark)
@@ -230,10 +238,10 @@ class LandscapeView(QWidget):
         self.hint.setText(HINTS[(mode, self.dir_combo.currentData())] if is_grid else HINTS["line"])
 
     # -- the view protocol ----------------------------------------------------------------------
-    def make_probes(self, trainer: Any) -> list[Any]:
+    def make_probes(self, trainer: Trainer) -> list[Probe]:
         return [WeightTrajectoryProbe(max(1, trainer.steps_per_epoch // 4), min_seconds=0.05)]
 
-    def set_trainer(self, trainer: Any) -> None:
+    def set_trainer(self, trainer: Trainer | None) -> None:
         if trainer is self.trainer:
             return
         self.trainer = trainer
@@ -244,7 +252,7 @@ class LandscapeView(QWidget):
             start = flat_from_state(trainer.model, trainer.initial_state).numpy()
             self.trajectory.add(0, start)
 
-    def reset(self, dataset: Any = None) -> None:
+    def reset(self, dataset: Dataset | None = None) -> None:
         self.cancel()
         self.trajectory.clear()
         if self.trainer is not None:
@@ -254,23 +262,24 @@ class LandscapeView(QWidget):
         self._clear_plots()
         self.status.setText("Press Compute: it works on a copy of the network, so training can go on.")
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: object) -> None:
         if isinstance(event, WeightSnapshot):
             self.trajectory.add(event.step, event.vector)
 
     # -- computing ----------------------------------------------------------------------------
-    def _current_trainer(self) -> Any:
+    def _current_trainer(self) -> Trainer:
         """The window's trainer, or a fresh one (initial weights) when nothing has been trained yet."""
-        window = self.window_
-        trainer = getattr(window, "trainer", None) if window is not None else self.trainer
+        services = self.services
+        trainer = services.trainer if services is not None else self.trainer
         if trainer is not None:
             return trainer
+        assert services is not None  # (without services there is no experiment to make one from)
         import torch
 
         from losslab.core.trainer import make_trainer
 
         with torch.random.fork_rng(devices=[]):
-            trainer = make_trainer(window.state.experiment, window.state.dataset)
+            trainer = make_trainer(services.state.experiment, services.state.dataset)
         self.set_trainer(trainer)
         return trainer
 
@@ -279,12 +288,12 @@ class LandscapeView(QWidget):
         from losslab.core.errors import LossLabError
         from losslab.core.landscape import LossSurface, flat_from_state, grid, line
 
-        if self.task is not None:
+        if self.runner.busy:
             return
         try:
             trainer = self._current_trainer()
             surface = LossSurface(trainer)
-            running = self.window_ is not None and self.window_.controller.running
+            running = self.services is not None and self.services.running
             if running and len(self.trajectory) > 1:
                 # A consistent copy: weights recorded on the training thread between two steps.
                 surface.set_center(self.trajectory.vectors[-1])
@@ -306,29 +315,12 @@ class LandscapeView(QWidget):
                 surface, steps, span, directions, trajectory=path, progress=progress, cancelled=cancelled
             )
 
-        self.task = run_in_background(work, "LossLabLandscape")
-        self.task.progressed.connect(self._on_progress)
-        self.task.succeeded.connect(self._on_result)
-        self.task.failed.connect(self._on_failed)
-        self.task.cancelled.connect(self._on_cancelled)
-        self.task.finished.connect(self._on_task_finished)
         self._started = time.perf_counter()
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.compute_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Computing in the background…")
-        self.task.start()
+        self.runner.start(work, "Computing in the background…")
 
     @Slot()
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+        self.runner.cancel()
 
     @Slot(object)
     def _on_result(self, result: Any) -> None:
@@ -357,21 +349,6 @@ class LandscapeView(QWidget):
                 f"highest in between: {np.nanmax(result.losses[(LINE_ALPHAS >= 0) & (LINE_ALPHAS <= 1)]):.4g}"
                 f" · {len(result.alphas)} points in {seconds:.1f} s"
             )
-
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self.status.setText(f"Cannot compute: {message}")
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self.status.setText("Cancelled.")
-
-    @Slot()
-    def _on_task_finished(self) -> None:
-        self.task = None
-        self.progress.hide()
-        self.compute_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
 
     # -- drawing ------------------------------------------------------------------------------
     def _clear_plots(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -53,7 +53,13 @@ from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_pr
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
 from losslab.gui.param_form import ParamForm, error_message
-from losslab.gui.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
+from losslab.gui.view_api import ViewBase, ViewServices
+
+if TYPE_CHECKING:
+    from losslab.core.data import Dataset
+    from losslab.core.probe import Probe
+    from losslab.core.trainer import Trainer
 from losslab.gui.widgets import ErrorLabel, hint_label, math_font, scroll_area
 
 COMPARE_ROLE = Qt.ItemDataRole.UserRole  # ("builtin", id) or ("custom", name)
@@ -76,13 +82,13 @@ def _pen(color: Any, width: float, second: bool) -> Any:
     return pg.mkPen(color, width=width, style=Qt.PenStyle.DashLine if second else Qt.PenStyle.SolidLine)
 
 
-class LossInspector(QWidget):
+class LossInspector(ViewBase):
     """A view for the main window's registry (views.py)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, services: ViewServices) -> None:
         super().__init__()
-        self.window_ = window
-        self.state = window.state
+        self.services = services
+        self.state = services.state
         self.library = library_for(self.state)
         self._pal = palette_colors(None)
         self._dirty_curves = True
@@ -222,32 +228,32 @@ class LossInspector(QWidget):
         self.apply_button.clicked.connect(self.apply_params)
         self.state.changed.connect(self._on_state_changed)
         self.library.changed.connect(self._on_library_changed)
-        self.apply_theme()
+        self.apply_theme(is_dark())
         self._follow_experiment()
 
     # -- the main window's view protocol ----------------------------------------------------------
-    def make_probes(self, trainer: Any) -> list[Any]:
+    def make_probes(self, trainer: Trainer) -> list[Probe]:
         return per_sample_probes(trainer)
 
-    def set_trainer(self, trainer: Any) -> None:
+    def set_trainer(self, trainer: Trainer | None) -> None:
         self._train_spec = getattr(trainer, "loss_spec", None)
         self._train_params = dict(trainer.experiment.loss["params"]) if trainer is not None else {}
         if trainer is None:
             self._batch = None
             self._dirty_points = True
 
-    def reset(self, dataset: Any) -> None:
+    def reset(self, dataset: Dataset) -> None:
         self._batch = None
         self._range = None
         self._follow_experiment()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: object) -> None:
         if isinstance(event, PerSampleLosses):
             self._batch = event
             self._dirty_points = True
 
     def redraw(self) -> None:
-        probe = latest_probe(self.window_.trainer)
+        probe = latest_probe(self.services.trainer)
         if probe is not None:
             probe.watch(self, self.isVisible())
         if not self.isVisible():
@@ -258,14 +264,14 @@ class LossInspector(QWidget):
             # While training runs, new batch points wait their turn: at most POINTS_SECONDS apart and
             # within GUI_BUDGET of the time (this redraw repaints both plots, measured here).
             now = time.perf_counter()
-            if self.window_.controller.running and now < self._points_due:
+            if self.services.running and now < self._points_due:
                 return
             self.draw_points()
             self.graphics.viewport().repaint()  # paint now: the cost measured includes it
             self._points_due = now + max(POINTS_SECONDS, (time.perf_counter() - now) / GUI_BUDGET)
 
-    def apply_theme(self) -> None:
-        self._pal = palette_colors(None)
+    def apply_theme(self, dark: bool) -> None:
+        self._pal = palette_colors(dark)
         self._curve_keys = []  # new colours: new items
         self.graphics.setBackground(self._pal["background"])
         for plot in (self.loss_plot, self.slope_plot):
@@ -639,7 +645,7 @@ class LossInspector(QWidget):
         # A changing label re-lays out the side panel, which costs training time: while training runs,
         # its numbers are refreshed every NOTE_SECONDS only.
         now = time.perf_counter()
-        if self.window_.controller.running and now < self._note_due:
+        if self.services.running and now < self._note_due:
             return
         self._note_due = now + NOTE_SECONDS
         steep = float(np.mean(np.abs(slope[ok]))) if ok.any() else float("nan")
@@ -691,7 +697,3 @@ class LossInspector(QWidget):
         """The batch points as drawn: (x, loss)."""
         x, y = self.batch_points.getData()
         return np.asarray(x), np.asarray(y)
-
-
-def inspector_factory(window: Any) -> QWidget:
-    return LossInspector(window)

@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
 
 from losslab.core.errors import LossLabError
 from losslab.core.params import Param
-from losslab.gui.background import BackgroundTask, run_in_background
+from losslab.gui.background import TaskRunner
 from losslab.gui.param_form import ParamForm
 from losslab.gui.theme import palette_colors, style_legend, style_plot_item
+from losslab.gui.view_api import ViewBase, ViewServices
 
 if TYPE_CHECKING:  # core.lr_finder needs torch, which loads after the window is up
+    from losslab.core.data import Dataset
     from losslab.core.lr_finder import LRFinderResult
 
 RANGE_PARAMS = (
@@ -45,13 +47,12 @@ INTRO = (
 )
 
 
-class LRFinderView(QWidget):
+class LRFinderView(ViewBase):
     """A view for the main window's registry (views.py)."""
 
-    def __init__(self, window: Any = None) -> None:
+    def __init__(self, services: ViewServices | None = None) -> None:
         super().__init__()
-        self.window_ = window
-        self.task: BackgroundTask | None = None
+        self.services = services
         self.result: LRFinderResult | None = None
         self._live: list[tuple[float, float]] = []  # (lr, loss) appended by the worker thread
         self._drawn = 0
@@ -66,14 +67,11 @@ class LRFinderView(QWidget):
         self.run_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("lrFinderCancel")
-        self.cancel_button.setEnabled(False)
         self.use_button = QPushButton("Use this learning rate")
         self.use_button.setObjectName("lrFinderUse")
         self.use_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setObjectName("lrFinderProgress")
-        self.progress.setTextVisible(False)
-        self.progress.hide()
         self.message = QLabel("")
         self.message.setObjectName("lrFinderMessage")
         self.message.setWordWrap(True)
@@ -124,14 +122,23 @@ class LRFinderView(QWidget):
         layout.addWidget(side_box)
         layout.addWidget(self.plot, 1)
 
+        self.runner = TaskRunner(
+            "LossLabLRFinder",
+            self.run_button,
+            self.cancel_button,
+            self.progress,
+            self.message,
+            "Cannot run the range test",
+            parent=self,
+        )
+        self.runner.succeeded.connect(self._on_result)
         self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
         self.use_button.clicked.connect(self.use_suggestion)
         self.set_theme(None)
 
     # -- appearance ---------------------------------------------------------------------------
-    def apply_theme(self) -> None:
-        self.set_theme(None)
+    def apply_theme(self, dark: bool) -> None:
+        self.set_theme(dark)
 
     def set_theme(self, dark: bool | None) -> None:
         pal = self._pal = palette_colors(dark)
@@ -148,14 +155,14 @@ class LRFinderView(QWidget):
     # -- the sweep ----------------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        if self.task is not None or self.window_ is None:
+        if self.runner.busy or self.services is None:
             return
         values = self.form.values()
         start, end, steps = float(values["start"]), float(values["end"]), int(values["steps"])
         if not start < end:
             self.message.setText("The range must go up: “From” must be smaller than “To”.")
             return
-        state = self.window_.state
+        state = self.services.state
         experiment, dataset = state.experiment, state.dataset
         live = self._live = []
         self._drawn = 0
@@ -174,29 +181,12 @@ class LRFinderView(QWidget):
 
             return lr_find(experiment, start, end, steps, dataset=dataset, progress=step, cancelled=cancelled)
 
-        self.task = run_in_background(work, "LossLabLRFinder")
-        self.task.progressed.connect(self._on_progress)
-        self.task.succeeded.connect(self._on_result)
-        self.task.failed.connect(self._on_failed)
-        self.task.cancelled.connect(self._on_cancelled)
-        self.task.finished.connect(self._on_task_finished)
-        self.progress.setRange(0, steps)
-        self.progress.setValue(0)
-        self.progress.show()
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.message.setText("Sweeping the learning rate on a copy of the network…")
         self._show_current()
-        self.task.start()
+        self.runner.start(work, "Sweeping the learning rate on a copy of the network…", total=steps)
 
     @Slot()
     def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setValue(done)
+        self.runner.cancel()
 
     @Slot(object)
     def _on_result(self, result: LRFinderResult) -> None:
@@ -207,41 +197,26 @@ class LRFinderView(QWidget):
         if result.suggestion is not None:
             self.use_button.setText(f"Use this learning rate ({result.suggestion:g})")
 
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self.message.setText(f"Cannot run the range test: {message}")
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self.message.setText("Cancelled.")
-
-    @Slot()
-    def _on_task_finished(self) -> None:
-        self.task = None
-        self.progress.hide()
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-
     @Slot()
     def use_suggestion(self) -> None:
-        if self.result is None or self.result.suggestion is None or self.window_ is None:
+        if self.result is None or self.result.suggestion is None or self.services is None:
             return
         lr = self.result.suggestion
         try:
-            applied = self.window_.state.update("optimizer", lr=lr)
+            applied = self.services.state.update("optimizer", lr=lr)
         except LossLabError as exc:
             self.message.setText(f"Cannot use {lr:g}: {exc}")
             return
         if applied:
             self._show_current()
-            self.window_.statusBar().showMessage(f"Learning rate set to {lr:g} (from the range test)", 6000)
+            self.services.show_message(f"Learning rate set to {lr:g} (from the range test)", 6000)
 
     # -- the view protocol ----------------------------------------------------------------------
-    def reset(self, dataset: Any = None) -> None:
+    def reset(self, dataset: Dataset | None = None) -> None:
         self._show_current()
 
     def redraw(self) -> None:
-        if self.task is None or not self.isVisible() or len(self._live) == self._drawn:
+        if not self.runner.busy or not self.isVisible() or len(self._live) == self._drawn:
             return
         points = list(self._live)
         self._drawn = len(points)
@@ -271,9 +246,9 @@ class LRFinderView(QWidget):
             self.plot.getPlotItem().setYRange(low - pad, top + 4 * pad, padding=0)
 
     def _show_current(self) -> None:
-        if self.window_ is None:
+        if self.services is None:
             return
-        lr = self.window_.state.experiment.optimizer["lr"]
+        lr = self.services.state.experiment.optimizer["lr"]
         self.current_line.setValue(math.log10(lr))
         self.current_line.show()
         self.current_line.label.setFormat(f"current {lr:g} ")

@@ -10,7 +10,7 @@ the task views can also show every training point's loss as ring size or colour.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, Qt, Slot
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
@@ -32,6 +31,12 @@ from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
 from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
+from losslab.gui.view_api import ViewBase, ViewServices
+
+if TYPE_CHECKING:
+    from losslab.core.data import Dataset
+    from losslab.core.probe import Probe
+    from losslab.core.trainer import Trainer
 
 # While training runs, the table, histogram and point overlays redraw at most this often (they are read,
 # not watched like a curve) and take at most this share of the time: every redraw holds the GIL and a
@@ -40,12 +45,12 @@ REFRESH_SECONDS = 0.5
 GUI_BUDGET = 0.015
 
 
-class SamplesView(QWidget):
+class SamplesView(ViewBase):
     """A view for the main window's registry (views.py)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, services: ViewServices) -> None:
         super().__init__()
-        self.window_ = window
+        self.services = services
         self.latest: PerSampleLosses | None = None
         self._drawn: dict[str, int] = {}  # part -> step of the measurement it shows
         self._due: dict[str, float] = {}  # part -> when it may redraw next while training runs
@@ -117,17 +122,21 @@ class SamplesView(QWidget):
         self.points_combo.currentIndexChanged.connect(self._on_points_combo)
         self.freeze_check.toggled.connect(self._on_freeze)
         self.log_check.toggled.connect(self.histogram.set_log_counts)
-        window.task_view.pointWeightModeChanged.connect(self._on_point_mode)
-        self.task_view.pointWeightModeChanged.connect(self._on_point_mode)
+        # The task views that show the selected samples and the points by loss: this tab's own and
+        # the Training tab's ("mini" and "main").
+        self.linked: dict[str, TaskView] = {"mini": self.task_view}
+        if services.training_task_view is not None:
+            self.linked["main"] = services.training_task_view
+        for view in self.linked.values():
+            view.pointWeightModeChanged.connect(self._on_point_mode)
         self._pending_view: Any = None
-        window.controller.view.connect(self._on_view)
-        self.reset(window.state.dataset)
+        self.reset(services.state.dataset)
 
     # -- the main window's view protocol ----------------------------------------------------------
-    def make_probes(self, trainer: Any) -> list[Any]:
+    def make_probes(self, trainer: Trainer) -> list[Probe]:
         return per_sample_probes(trainer)
 
-    def reset(self, dataset: Any) -> None:
+    def reset(self, dataset: Dataset | None) -> None:
         self.latest = None
         self._drawn.clear()
         self._due.clear()
@@ -145,18 +154,23 @@ class SamplesView(QWidget):
         )
         self._resize_columns()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: object) -> None:
         if isinstance(event, PerSampleLosses):
             self.latest = event
+
+    def on_predictions(self, payload: Any) -> None:
+        # The same predictions the Training tab draws; a hidden tab keeps only the newest for later.
+        self._pending_view = payload
+        if self.task_view.isVisible():
+            self._draw_pending_view()
 
     def _watching(self) -> bool:
         if self.isVisible() and not self.freeze_check.isChecked():
             return True
-        views = (self.task_view, self.window_.task_view)
-        return any(view.isVisible() and view.point_weight_mode != "off" for view in views)
+        return any(view.isVisible() and view.point_weight_mode != "off" for view in self.linked.values())
 
     def redraw(self) -> None:
-        probe = latest_probe(self.window_.trainer)
+        probe = latest_probe(self.services.trainer)
         if probe is not None:
             probe.watch(self, self._watching())
         if self._pending_view is not None and self.task_view.isVisible():
@@ -164,11 +178,11 @@ class SamplesView(QWidget):
         ev = self.latest
         if ev is None:
             return
-        live = self.window_.controller.running
+        live = self.services.running
         if self.isVisible() and not self.freeze_check.isChecked():
             self._refresh("table", ev, live, self._draw_table)
             self._refresh("histogram", ev, live, self._draw_histogram)
-        for name, view in (("mini", self.task_view), ("main", self.window_.task_view)):
+        for name, view in self.linked.items():
             if view.isVisible() and view.point_weight_mode != "off":
                 self._refresh(name, ev, live, lambda ev, view=view: self._draw_weights(view, ev))
 
@@ -198,7 +212,7 @@ class SamplesView(QWidget):
         view.set_point_weights(ev.loss)
         view.viewport().repaint()
 
-    def apply_theme(self) -> None:
+    def apply_theme(self, dark: bool) -> None:
         self.task_view.apply_theme()
         self.histogram.apply_theme()
 
@@ -225,13 +239,6 @@ class SamplesView(QWidget):
             f"{share:.0%} of the total loss. Select rows to find them in the data."
         )
 
-    @Slot(object)
-    def _on_view(self, payload: Any) -> None:
-        # The same predictions the Training tab draws; a hidden tab keeps only the newest for later.
-        self._pending_view = payload
-        if self.task_view.isVisible():
-            self._draw_pending_view()
-
     def _draw_pending_view(self) -> None:
         payload, self._pending_view = self._pending_view, None
         if payload is not None:
@@ -241,7 +248,7 @@ class SamplesView(QWidget):
     def _on_selection(self, *_: Any) -> None:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         samples = [self.model.sample_at(r) for r in rows]
-        for view in (self.task_view, self.window_.task_view):
+        for view in self.linked.values():
             view.highlight(samples)
 
     def selected_samples(self) -> list[int]:
@@ -251,9 +258,9 @@ class SamplesView(QWidget):
     @Slot(int)
     def _on_points_combo(self, _index: int) -> None:
         mode = self.points_combo.currentData()
-        for view in (self.task_view, self.window_.task_view):
+        for view in self.linked.values():
             view.set_point_weight_mode(mode)
-        for part in ("mini", "main"):
+        for part in self.linked:
             self._drawn.pop(part, None)
             self._due.pop(part, None)
         self.redraw()
@@ -269,7 +276,3 @@ class SamplesView(QWidget):
     def _on_freeze(self, on: bool) -> None:
         if not on:
             self.redraw()
-
-
-def samples_factory(window: Any) -> QWidget:
-    return SamplesView(window)
