@@ -27,10 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from losslab.core.custom_loss import CUSTOM_ID, loss_spec_for
+from losslab.core.custom_loss import CUSTOM_ID
 from losslab.core.data import Dataset
 from losslab.core.experiment import Experiment
-from losslab.core.losses import LOSSES, LossSpec, curve
+from losslab.core.losses import (
+    SUGGEST_MARGIN,
+    SUGGEST_ROBUST,
+    LossSpec,
+    curve,
+    resolve_loss,
+    suggested_loss,
+)
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
 
 OUTLIER_Z = 5.0  # robust z-score beyond which a target counts as an outlier
@@ -51,7 +58,7 @@ class Advice:
 def advise(experiment: Experiment, dataset: Dataset) -> list[Advice]:
     """Every warning that applies, most fundamental first."""
     try:
-        spec = loss_spec_for(experiment.loss, dataset.task)
+        spec = resolve_loss(experiment.loss, dataset.task)
     except Exception:  # a broken loss is reported by its own checks, not here
         return []
     found = []
@@ -79,19 +86,7 @@ def apply_fix(experiment: Experiment, advice: Advice) -> Experiment:
     return Experiment.from_dict(doc)
 
 
-def fixed_sections(advice: Advice) -> tuple[str, ...]:
-    return tuple(advice.fix)
-
-
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _builtin(task: str, *preferred: str) -> LossSpec:
-    for loss_id in preferred:
-        spec = LOSSES.get(loss_id)
-        if spec is not None and task in spec.tasks:
-            return spec
-    return next(s for s in LOSSES.values() if task in s.tasks)
 
 
 def _switch_to(spec: LossSpec) -> dict[str, dict[str, Any]]:
@@ -132,7 +127,7 @@ def _single_output(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice | Non
     alone = [_values(spec, GRID, y, ds.task, exp) for y in labels]
     if not all(_flat(v) for v in alone) or not _batch_depends_on_pred(spec, ds.task):
         return None
-    fix = _builtin(ds.task, "bce_logits") if ds.task == BINARY else _builtin(ds.task, "mse")
+    fix = suggested_loss(ds.task)
     return Advice(
         "single_output",
         "Loss mixes the samples of a batch",
@@ -173,7 +168,7 @@ def _labels_not_signed(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice |
             "Map the labels to −1/+1",
             {"loss": {"code": new_code}},
         )
-    fix = _builtin(BINARY, "hinge" if spec.output == "raw" else "bce_logits")
+    fix = suggested_loss(BINARY, SUGGEST_MARGIN) if spec.output == "raw" else suggested_loss(BINARY)
     return Advice(
         "labels_not_signed",
         "Labels 0 are ignored",
@@ -202,7 +197,7 @@ def _with_signed_target(code: str) -> str | None:
 
 
 def _signed_fix_works(exp: Experiment, new_code: str) -> bool:
-    spec = loss_spec_for({**exp.loss, "code": new_code}, BINARY)
+    spec = resolve_loss({**exp.loss, "code": new_code}, BINARY)
     wide = np.linspace(-20.0, 20.0, 81)
     zeros = _values(spec, wide, 0.0, BINARY, exp)
     ones = _values(spec, wide, 1.0, BINARY, exp)
@@ -268,7 +263,7 @@ def _slow_when_wrong(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice | N
     if ratio >= SLOW_RATIO:
         return None
     squash = "sigmoid" if ds.task == BINARY else "softmax"
-    fix = _builtin(ds.task, "bce_logits") if ds.task == BINARY else _builtin(ds.task, "cross_entropy")
+    fix = suggested_loss(ds.task)
     return Advice(
         "slow_when_wrong",
         f"{squash.capitalize()} output with a loss that stalls on confident mistakes",
@@ -308,7 +303,7 @@ def _outliers(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice | None:
     count = count_outliers(ds)
     if not count:
         return None
-    fix = _builtin(REGRESSION, "huber", "mae")
+    fix = suggested_loss(REGRESSION, SUGGEST_ROBUST)
     return Advice(
         "outliers",
         f"{spec.name} on data with outliers",

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from losslab.core.errors import LossLabError
-from losslab.core.losses import LossSpec, get_loss
+from losslab.core.losses import LossSpec, register_loss_kind, resolve_loss
 from losslab.core.params import validate_params
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 
@@ -550,9 +550,15 @@ _specs: dict[tuple[Any, ...], LossSpec] = {}
 
 
 def loss_spec_for(section: Mapping[str, Any], task: str | None = None) -> LossSpec:
-    """The LossSpec for an experiment's loss section (built-in or custom). Runs no user code."""
-    if not is_custom(section):
-        return get_loss(section.get("id") if isinstance(section, Mapping) else section)
+    """The LossSpec for an experiment's loss section, built-in or custom: ``losses.resolve_loss``.
+
+    Kept for the window's callers; core code calls resolve_loss. Runs no user code.
+    """
+    return resolve_loss(section, task)
+
+
+def _custom_spec(section: Mapping[str, Any], task: str | None) -> LossSpec:
+    """The LossSpec of a custom loss section (cached), built for ``task`` when the loss declares it."""
     custom = CustomLoss.from_section(section)
     task = task if task in custom.tasks else custom.tasks[0]
     key = (custom, task)
@@ -787,3 +793,6 @@ def _output_hint(compiled: _Compiled, pred: Tensor) -> str:
             "use torch.sigmoid(pred) or choose the output 'probabilities'."
         )
     return ""
+
+
+register_loss_kind(CUSTOM_ID, _custom_spec)  # losses.resolve_loss turns custom sections into specs

@@ -16,8 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from losslab.core.events import Notice
 from losslab.core.probe import Probe
 from losslab.core.tasks import GAN
+from losslab.core.weights import clone_state
 
 SMOOTH_EPOCHS = 5  # the median over this many epochs is what gets compared
 RISE = 0.10  # the smoothed validation loss must sit this fraction above its best ...
@@ -188,7 +190,7 @@ class EarlyStopping(Probe):
         if not math.isfinite(val):
             if self.patience and not self._warned:
                 self._warned = True
-                return _notice(
+                return Notice(
                     "Early stopping needs a validation split (set a validation fraction); it "
                     "is off for this run."
                 )
@@ -199,8 +201,6 @@ class EarlyStopping(Probe):
         if not self.patience:
             return event
         if val < self.best_val * (1 - self.min_improvement) or self.best_state is None:
-            from losslab.core.trainer import clone_state
-
             self.best_val, self.best_epoch, self.best_step = val, epoch, step
             self.best_state = clone_state(trainer.model)
         elif epoch - self.best_epoch >= self.patience:
@@ -219,9 +219,3 @@ class EarlyStopping(Probe):
             trainer.end_run(stopped)
             return stopped
         return event
-
-
-def _notice(message: str) -> Any:
-    from losslab.core.events import Notice
-
-    return Notice(message)

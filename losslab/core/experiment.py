@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from losslab.core.custom_loss import is_custom, loss_spec_for, validate_custom_section
+from losslab.core.custom_loss import is_custom, validate_custom_section
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
 from losslab.core.files import save_text_atomic
 from losslab.core.layers import INITS, validate_layer
-from losslab.core.losses import check_pairing, get_loss
+from losslab.core.losses import check_pairing, get_loss, resolve_loss
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
 from losslab.core.params import Param, validate_params
 
@@ -173,7 +173,7 @@ class Experiment:
         loss = _section(doc, "loss")
         if is_custom(loss):  # the user's own code (custom_loss.py): parsed, never run here
             loss = validate_custom_section(loss)
-            spec = loss_spec_for(loss, task)
+            spec = resolve_loss(loss, task)
         else:
             _check_keys(loss, {"id", "params"}, "loss")
             spec = get_loss(loss.get("id"))

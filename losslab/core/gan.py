@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from losslab.core.base_trainer import Trainer
 from losslab.core.losses import get_loss
 from losslab.core.optim import get_optimizer_spec
-from losslab.core.trainer import Trainer
 
-GAN_METRICS = ("swd", "d_real", "d_fake")
+DISCRIMINATOR_LOSS = "gan_d"  # what the discriminator always minimises
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32, seed: int = 0) -> float:
@@ -52,9 +52,10 @@ class GanTrainer(Trainer):
         self.d_optimizer = get_optimizer_spec(opt["id"]).build(
             self.discriminator.parameters(), opt["lr"], opt["params"], self.device
         )
-        self._d_loss = get_loss("gan_d")
-        # The generator's "zero-sum" reading of gan_d: maximise the discriminator's loss on fakes.
-        self._g_loss = get_loss("gan_g_minimax" if self.loss_spec.id == "gan_d" else self.loss_spec.id)
+        self._d_loss = get_loss(DISCRIMINATOR_LOSS)
+        # The spec says what the generator minimises when it is not the chosen loss itself (gan_d's
+        # "zero-sum" reading: maximise the discriminator's loss on fakes, i.e. gan_g_minimax).
+        self._g_loss = get_loss(self.loss_spec.gan_generator or self.loss_spec.id)
         gen = torch.Generator().manual_seed(self.experiment.training["seed"] + 1)
         self._fixed_noise = torch.randn(max(len(self.x_train), 256), self.latent_dim, generator=gen).to(
             self.device

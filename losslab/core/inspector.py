@@ -61,18 +61,17 @@ class Convexity:
     checked: bool  # True: measured on the drawn curves (custom losses); False: the registry says so
 
 
-def _scale(params: Mapping[str, Any]) -> float:
-    """A width for the x range: the loss's margin or δ when it has one (both are in x units)."""
-    for name in ("margin", "delta"):
-        value = params.get(name)
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value)
+def _scale(spec: LossSpec, params: Mapping[str, Any]) -> float:
+    """A width for the x range: the parameter the spec names for it (a margin, δ: in x units), else 1."""
+    value = params.get(spec.axis_scale) if spec.axis_scale else None
+    if isinstance(value, (int, float)) and value > 0:
+        return float(value)
     return 1.0
 
 
 def axis_for(spec: LossSpec, task: str | None = None, params: Mapping[str, Any] | None = None) -> Axis:
     task = task or primary_task(spec)
-    s = _scale(params or {})
+    s = _scale(spec, params or {})
     if task == REGRESSION:
         r = 3.0 * max(1.0, s)
         return Axis(RESIDUAL, "residual ŷ − y (prediction minus target, in the model's units)", -r, r)

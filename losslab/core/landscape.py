@@ -28,7 +28,9 @@ import torch
 from torch import nn
 
 from losslab.core.errors import Cancelled, LossLabError
+from losslab.core.trainer import make_trainer
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
+from losslab.core.weights import flat_params
 
 __all__ = [
     "Cancelled",
@@ -51,11 +53,6 @@ __all__ = [
 ]
 
 DIRECTIONS = ("random", "pca")
-
-
-def flat_params(model: nn.Module) -> torch.Tensor:
-    """All parameters of ``model`` as one float64 CPU vector (detached copy)."""
-    return torch.cat([p.detach().reshape(-1).to("cpu", torch.float64) for p in model.parameters()])
 
 
 def flat_from_state(model: nn.Module, state: dict[str, Any]) -> torch.Tensor:
@@ -404,8 +401,6 @@ def compute_landscape(
     device: str | None = None,
 ) -> Landscape:
     """The 2-D grid around ``weights`` and the 1-D line from the experiment's initial weights to them."""
-    from losslab.core.trainer import make_trainer
-
     with torch.random.fork_rng(devices=[]):
         trainer = make_trainer(experiment, dataset, device=device)
     start = flat_params(trainer.model)

@@ -5,6 +5,7 @@ Metadata only at import time (no torch), so the window can list layers before to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,19 +54,7 @@ class LayerInfo:
     n_params: int
 
 
-def _activation_module(kind: str, params: dict[str, Any]) -> Any:
-    import torch.nn as nn
-
-    if kind == "leaky_relu":
-        return nn.LeakyReLU(params.get("negative_slope", 0.01))
-    return {
-        "relu": nn.ReLU,
-        "gelu": nn.GELU,
-        "tanh": nn.Tanh,
-        "sigmoid": nn.Sigmoid,
-        "softplus": nn.Softplus,
-        "identity": nn.Identity,
-    }[kind]()
+# The build functions import torch where they run (blocks.py, torch.nn): listing layers must not load it.
 
 
 def _linear(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
@@ -92,8 +81,14 @@ def _layernorm(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
     return nn.LayerNorm(n_in), n_in
 
 
+def _activation(kind: str, n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
+    from losslab.core.blocks import activation_module
+
+    return activation_module(kind, p), n_in
+
+
 def _residual(n_in: int, p: dict[str, Any]) -> tuple[Any, int]:
-    from losslab.core.model import ResidualBlock
+    from losslab.core.blocks import ResidualBlock
 
     return ResidualBlock(n_in, p["depth"], p["activation"]), n_in
 
@@ -128,7 +123,7 @@ for _kind, _name in ACTIVATIONS.items():
             _name,
             _params,
             f"{_name} activation: a fixed nonlinearity applied to each value.",
-            lambda n_in, p, _k=_kind: (_activation_module(_k, p), n_in),
+            functools.partial(_activation, _kind),
             is_activation=True,
         )
     )

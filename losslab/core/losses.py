@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 PARAMS_FIELD = "loss.params"  # experiment-file field the loss parameters live under
+# Roles the pairing advisor suggests a built-in loss in (LossSpec.suggested_as, suggested_loss).
+SUGGEST_PLAIN = "plain"  # the usual loss for its task
+SUGGEST_ROBUST = "robust"  # a regression loss that limits the pull of outliers
+SUGGEST_MARGIN = "margin"  # a classification loss on raw scores that handles 0/1 labels itself
 _TASK_ORDER = (REGRESSION, BINARY, MULTICLASS, GAN)
 CURVE_CLASSES = 3  # number of classes in the multiclass curve()
 
@@ -65,9 +69,23 @@ class LossSpec:
     differentiable: bool  # differentiable everywhere in the prediction?
     notes: str  # teaching notes
     per_sample: Callable[..., Tensor]  # (pred, target, **params) -> (N,)
-    # Kinks for default parameters, as a residual (prediction − target; regression) or a margin
-    # (signed score / true logit − other logits; classification). kinks() gives them in curve()'s x.
-    nondifferentiable_at: tuple[float, ...] = ()
+    # Where the loss has a kink, as a residual (prediction − target; regression) or a margin (signed
+    # score / true logit − other logits; classification): a number, or the name of the parameter that
+    # sets it (a hinge's margin). kinks() gives them in curve()'s x.
+    nondifferentiable_at: tuple[float | str, ...] = ()
+    # The parameter, in the x units of the inspector's axis, that sets how wide the axis is drawn
+    # (a margin, Huber's δ); None: the loss has no natural width.
+    axis_scale: str | None = None
+    # Multi-class targets may also be (N, K) distributions, used as given (KL divergence).
+    soft_targets: bool = False
+    # One more thing to try when training with this loss diverges (trainer.divergence_advice).
+    divergence_tip: str | None = None
+    # What the pairing advisor may suggest this loss as (SUGGEST_*): the first loss of the registry
+    # marked with a role that fits the task is the one suggested (suggested_loss).
+    suggested_as: frozenset[str] = frozenset()
+    # GAN: the loss the generator minimises when this one is chosen, when that is not itself
+    # (the discriminator's loss, read as the zero-sum game: the generator maximises it).
+    gan_generator: str | None = None
     set_level: bool = False  # overlap losses whose batch value is not a mean of per-sample terms
     # (pred, target, **params) -> (N,) weights, or None: compute = sum(per_sample) / sum(weights).
     sample_weight: Callable[..., Tensor | None] | None = None
@@ -346,6 +364,8 @@ _SPECS: tuple[LossSpec, ...] = (
         "hardest of all, so a few bad targets can dominate training. Its minimiser is the mean.",
         per_sample=_mse,
         fused_mean=_mse_mean,
+        divergence_tip="use a loss less sensitive to outliers (Huber or MAE)",
+        suggested_as=frozenset({SUGGEST_PLAIN}),
     ),
     LossSpec(
         id="mae",
@@ -391,6 +411,8 @@ _SPECS: tuple[LossSpec, ...] = (
         notes="Quadratic for small errors and linear beyond δ: smooth near the optimum like MSE, "
         "but an outlier's pull is capped at δ like MAE.",
         per_sample=_huber,
+        axis_scale="delta",
+        suggested_as=frozenset({SUGGEST_ROBUST}),
     ),
     LossSpec(
         id="log_cosh",
@@ -453,6 +475,7 @@ _SPECS: tuple[LossSpec, ...] = (
         "grows only linearly for confident mistakes.",
         per_sample=_bce_logits,
         fused_mean=_bce_logits_mean,
+        suggested_as=frozenset({SUGGEST_PLAIN}),
     ),
     LossSpec(
         id="hinge",
@@ -471,7 +494,9 @@ _SPECS: tuple[LossSpec, ...] = (
         "well-classified samples stop contributing. Convex but kinked at the margin; wrong "
         "samples cost linearly, which tempers but does not remove the pull of outliers.",
         per_sample=_hinge,
-        nondifferentiable_at=(1.0,),
+        nondifferentiable_at=("margin",),
+        axis_scale="margin",
+        suggested_as=frozenset({SUGGEST_MARGIN}),
     ),
     LossSpec(
         id="squared_hinge",
@@ -489,6 +514,7 @@ _SPECS: tuple[LossSpec, ...] = (
         notes="Squaring the hinge removes its kink (the gradient goes smoothly to zero at the "
         "margin) but makes badly wrong samples cost quadratically, like MSE.",
         per_sample=_squared_hinge,
+        axis_scale="margin",
     ),
     LossSpec(
         id="dice",
@@ -569,6 +595,7 @@ _SPECS: tuple[LossSpec, ...] = (
         per_sample=_cross_entropy,
         fused_mean=_cross_entropy_mean,
         sample_weight=_cross_entropy_weights,
+        suggested_as=frozenset({SUGGEST_PLAIN}),
     ),
     LossSpec(
         id="multi_hinge",
@@ -587,7 +614,8 @@ _SPECS: tuple[LossSpec, ...] = (
         "scoring within the margin of the true one costs linearly, and a sample costs nothing "
         "once all are beaten by the margin.",
         per_sample=_multi_hinge,
-        nondifferentiable_at=(1.0,),
+        nondifferentiable_at=("margin",),
+        axis_scale="margin",
     ),
     LossSpec(
         id="focal",
@@ -654,6 +682,7 @@ _SPECS: tuple[LossSpec, ...] = (
         "but the loss reaches exactly 0 when the model matches the target distribution. With hard "
         "labels and ε = 0 it equals cross-entropy.",
         per_sample=_kl_div,
+        soft_targets=True,
     ),
     # GAN
     LossSpec(
@@ -672,6 +701,7 @@ _SPECS: tuple[LossSpec, ...] = (
         notes="Binary cross-entropy on the discriminator's logit: it learns to tell real from "
         "fake. Convex in the logit, but the game with the generator is not a plain minimisation.",
         per_sample=_gan_d,
+        gan_generator="gan_g_minimax",
     ),
     LossSpec(
         id="gan_g_minimax",
@@ -714,25 +744,47 @@ LOSSES: dict[str, LossSpec] = {spec.id: spec for spec in _SPECS}
 # --- lookup and pairing -----------------------------------------------------------------------
 
 
-def get_loss(loss_id: str) -> LossSpec:
-    try:
-        return LOSSES[loss_id]
-    except (KeyError, TypeError):
-        raise LossLabError(f"unknown loss {loss_id!r}; known: {', '.join(LOSSES)}", "loss.id") from None
+def get_loss(loss_id: object) -> LossSpec:
+    """The built-in loss ``loss_id`` (any value read from a file: anything else raises LossLabError)."""
+    spec = LOSSES.get(loss_id) if isinstance(loss_id, str) else None
+    if spec is None:
+        raise LossLabError(f"unknown loss {loss_id!r}; known: {', '.join(LOSSES)}", "loss.id")
+    return spec
+
+
+# Losses that are not entries of this registry plug in here by the id of their experiment section:
+# a user's own loss (custom_loss.py registers itself when imported, as experiment.py does).
+SectionResolver = Callable[[Mapping[str, Any], str | None], LossSpec]
+_SECTION_KINDS: dict[str, SectionResolver] = {}
+
+
+def register_loss_kind(loss_id: str, resolver: SectionResolver) -> None:
+    """Let ``resolve_loss`` turn loss sections with id ``loss_id`` into specs: ``resolver(section, task)``."""
+    _SECTION_KINDS[loss_id] = resolver
 
 
 def resolve_loss(loss: LossSpec | str | Mapping[str, Any], task: str | None = None) -> LossSpec:
-    """A LossSpec from a spec, a built-in id, or an experiment's loss section (custom losses included).
+    """THE way to a LossSpec: from a spec, a built-in id, or an experiment's loss section (custom
+    losses included; ``task`` picks what a custom loss is built for among the tasks it declares).
 
     A custom loss's code is not run here; it is compiled on the first call of its functions.
     """
     if isinstance(loss, LossSpec):
         return loss
     if isinstance(loss, Mapping):
-        from losslab.core.custom_loss import loss_spec_for  # custom_loss imports this module
-
-        return loss_spec_for(loss, task)
+        loss_id = loss.get("id")
+        kind = _SECTION_KINDS.get(loss_id) if isinstance(loss_id, str) else None
+        if kind is not None:
+            return kind(loss, task)
+        return get_loss(loss_id)
     return get_loss(loss)
+
+
+def suggested_loss(task: str, role: str = SUGGEST_PLAIN) -> LossSpec:
+    """The built-in loss the advisor suggests for ``task`` in ``role`` (SUGGEST_*): the first marked
+    with it that fits, else the first loss for the task."""
+    fitting = losses_for_task(task)
+    return next((s for s in fitting if role in s.suggested_as), fitting[0])
 
 
 def losses_for_task(task: str) -> list[LossSpec]:
@@ -841,7 +893,7 @@ def _prepare_multiclass(pred: Tensor, target: Tensor, spec: LossSpec) -> tuple[T
     if pred.ndim != 2:
         raise LossLabError(f"{spec.name} needs one score per class, shape (N, K); got {tuple(pred.shape)}")
     target = _squeeze_column(target)
-    if spec.id == "kl_div" and target.ndim == 2:
+    if spec.soft_targets and target.ndim == 2:
         target = target.to(pred.dtype)  # soft targets: a distribution per sample
         if target.shape != pred.shape:
             raise LossLabError(
@@ -939,16 +991,20 @@ def curve(
 def kinks(
     loss_id: LossSpec | str, target: float, task: str | None = None, **params: Any
 ) -> tuple[float, ...]:
-    """Where curve(loss_id, x, target, task, **params) has a kink, in x (none known for custom losses)."""
+    """Where curve(loss_id, x, target, task, **params) has a kink, in x (none known for custom losses):
+    the spec's ``nondifferentiable_at``, moved from residual or margin units to curve()'s x."""
     spec = resolve_loss(loss_id)
     if spec.custom:
         return ()
     values = validate_params(spec.params, params, PARAMS_FIELD)
-    if spec.id == "mae":
-        return (float(target),)
-    if spec.id == "hinge":
-        sign = 1.0 if target > 0 else -1.0
-        return (sign * values["margin"],)
-    if spec.id == "multi_hinge":
-        return (values["margin"],)  # true logit − the other logits (all 0)
-    return ()
+    task = task or primary_task(spec)
+    found = []
+    for at in spec.nondifferentiable_at:
+        where = float(values[at]) if isinstance(at, str) else at
+        if task == REGRESSION:
+            found.append(float(target) + where)  # the prediction where the residual is ``where``
+        elif task == BINARY:
+            found.append(where if target > 0 else -where)  # the score whose signed margin is ``where``
+        else:
+            found.append(where)  # true logit − the other logits (all 0)
+    return tuple(found)

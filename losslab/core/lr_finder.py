@@ -20,6 +20,7 @@ import torch
 from losslab.core.errors import Cancelled, LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.tasks import GAN
+from losslab.core.trainer import make_trainer
 
 EXPLODED = 4.0  # the sweep stops once the running loss exceeds this multiple of its lowest value
 CLEAR_DROP = 0.1  # no suggestion unless the loss fell at least this fraction below where it started
@@ -111,8 +112,6 @@ def lr_find(
     stops the sweep by raising :class:`Cancelled`. Nothing outside this call is trained or changed,
     so it is safe to run beside a training run (it uses its own model and optimizer).
     """
-    from losslab.core.trainer import make_trainer
-
     if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not 0 < start < end:
         raise LossLabError(
             f"the range must satisfy 0 < start < end, got start={start!r}, end={end!r}", "start"

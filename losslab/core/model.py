@@ -12,24 +12,7 @@ import torch
 from torch import nn
 
 from losslab.core.errors import LossLabError
-from losslab.core.layers import INITS, _activation_module, get_layer_spec
-
-
-class ResidualBlock(nn.Module):
-    """x + f(x), f a stack of same-width Linear layers with activations in between."""
-
-    def __init__(self, width: int, depth: int, activation: str) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        for i in range(depth):
-            layers.append(nn.Linear(width, width))
-            if i < depth - 1:
-                layers.append(_activation_module(activation, {}))
-        self.body = nn.Sequential(*layers)
-        self.act = _activation_module(activation, {})
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(x + self.body(x))
+from losslab.core.layers import INITS, get_layer_spec
 
 
 def _output_activation(kind: str | None) -> nn.Module | None:

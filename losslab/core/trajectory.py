@@ -48,7 +48,7 @@ class WeightTrajectoryProbe(Probe):
         if now - self._last_time < self.min_seconds and self._last_step >= 0:
             return None
         self._last_step, self._last_time = trainer.step, now
-        from losslab.core.landscape import flat_params
+        from losslab.core.weights import flat_params  # here, not at the top: it loads torch
 
         return WeightSnapshot(trainer.step, trainer.epoch, flat_params(trainer.model).numpy())
 

@@ -20,12 +20,12 @@ from losslab.core.custom_loss import (
     TEMPLATES,
     CustomLossError,
     check_custom_loss,
-    loss_spec_for,
     validate_custom_section,
 )
 from losslab.core.data import make_dataset
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment, load_experiment
+from losslab.core.losses import resolve_loss
 from losslab.core.trainer import make_trainer
 from losslab.core.trust import is_trusted, shipped_digests, trust, trust_file, untrusted_code
 
@@ -271,7 +271,7 @@ def test_loading_a_file_runs_none_of_its_code(tmp_path):
     path = tmp_path / "sneaky.losslab"
     experiment(section(code)).save(path)
     exp = load_experiment(path)
-    loss_spec_for(exp.loss, "regression")  # building its LossSpec does not run it either
+    resolve_loss(exp.loss, "regression")  # building its LossSpec does not run it either
     assert not marker.exists()
     make_trainer(exp).run(epochs=1)  # training runs it (the front ends ask for trust first)
     assert marker.exists()
@@ -344,7 +344,7 @@ def test_a_loop_that_never_ends_in_training_stops_it_with_the_line(monkeypatch):
 
 
 def test_per_sample_values_match_single_calls_vectorized_or_not():
-    vectorized = loss_spec_for(section(ASYMMETRIC), "regression")
+    vectorized = resolve_loss(section(ASYMMETRIC), "regression")
     looped_code = (
         "def loss(pred, target):\n"
         "    if float(pred.mean()) > 1e9:\n"  # data-dependent Python: vmap cannot, a loop can
@@ -352,7 +352,7 @@ def test_per_sample_values_match_single_calls_vectorized_or_not():
         "    error = pred - target\n"
         "    return (torch.where(error < 0, 3.0, 1.0) * error ** 2).mean()\n"
     )
-    looped = loss_spec_for(section(looped_code), "regression")
+    looped = resolve_loss(section(looped_code), "regression")
     pred = torch.randn(50, dtype=torch.float64)
     target = torch.randn(50, dtype=torch.float64)
     a = vectorized.per_sample(pred, target)

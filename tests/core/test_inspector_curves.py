@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import losslab
-from losslab.core.custom_loss import loss_spec_for
 from losslab.core.inspector import (
     LOGIT,
     PROBABILITY,
@@ -23,7 +22,7 @@ from losslab.core.inspector import (
     sample_positions,
     sample_slopes,
 )
-from losslab.core.losses import LOSSES
+from losslab.core.losses import LOSSES, resolve_loss
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 CASES = [
@@ -135,7 +134,7 @@ def test_convexity_comes_from_the_registry_for_built_ins():
 
 
 def _custom(code: str, **extra):
-    return loss_spec_for({"id": "custom", "code": code, **extra}, extra.get("tasks", ["regression"])[0])
+    return resolve_loss({"id": "custom", "code": code, **extra}, extra.get("tasks", ["regression"])[0])
 
 
 def test_custom_losses_get_numeric_kinks_and_convexity():

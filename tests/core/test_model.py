@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from losslab.core.blocks import ResidualBlock
 from losslab.core.errors import LossLabError
 from losslab.core.layers import ACTIVATIONS, INITS, LAYERS, describe_model, network_io, validate_layer
-from losslab.core.model import Network, ResidualBlock, build_model, count_parameters
+from losslab.core.model import Network, build_model, count_parameters
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 

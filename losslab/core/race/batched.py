@@ -30,12 +30,11 @@ import torch
 from torch import Tensor, nn
 
 from losslab.core.controls import Controls
-from losslab.core.custom_loss import loss_spec_for
 from losslab.core.data import Dataset
 from losslab.core.device import resolve_device
 from losslab.core.events import Diverged, EpochEnd, StepBatch
 from losslab.core.layers import network_io
-from losslab.core.losses import LossSpec
+from losslab.core.losses import LossSpec, resolve_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController
@@ -141,7 +140,7 @@ class BatchedGroup:
         exp0 = self.variants[0].experiment
         self.device, self.device_notice = resolve_device(exp0.training["device"])
         dev, ds, V = self.device, dataset, len(self.variants)
-        self.specs = [loss_spec_for(v.experiment.loss, ds.task) for v in self.variants]
+        self.specs = [resolve_loss(v.experiment.loss, ds.task) for v in self.variants]
         ios = [network_io(ds.task, ds.n_features, ds.n_classes, s.output_activation) for s in self.specs]
         in_f, out_f = ios[0][0], ios[0][1]
         self.x_train = torch.as_tensor(ds.x_train, device=dev)
@@ -542,5 +541,5 @@ class BatchedGroup:
         lr = self.lrs[row].lr
         return (
             f"{self.variants[row].label}: training diverged: the loss {what} at epoch {epoch + 1}, "
-            f"step {step} (learning rate {lr:g}). " + divergence_advice(lr, self.specs[row].id)
+            f"step {step} (learning rate {lr:g}). " + divergence_advice(lr, self.specs[row])
         )

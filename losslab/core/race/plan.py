@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from losslab.core.custom_loss import is_custom, loss_spec_for
+from losslab.core.custom_loss import is_custom
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.layers import LAYERS, network_io
-from losslab.core.losses import LossSpec, check_pairing, primary_task
+from losslab.core.losses import LossSpec, check_pairing, primary_task, resolve_loss
 from losslab.core.metrics import HEADLINE
 from losslab.core.race.fairness import batch_ends, batch_order_digest
 from losslab.core.race.types import BATCHED, SEQUENTIAL, RaceGroup, Variant
@@ -286,7 +286,7 @@ def plan_race(
         if dkey not in cache:
             cache[dkey] = make_dataset(v.experiment.dataset)
         datasets.append(cache[dkey])
-    specs = [loss_spec_for(v.experiment.loss, ds.task) for v, ds in zip(variants, datasets, strict=True)]
+    specs = [resolve_loss(v.experiment.loss, ds.task) for v, ds in zip(variants, datasets, strict=True)]
 
     # One network for all: the output layer (and the inputs) must be the same for every variant.
     layers = [_output_layer(s, ds) for s, ds in zip(specs, datasets, strict=True)]

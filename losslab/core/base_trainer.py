@@ -1,0 +1,479 @@
+"""The training loop as plain Python: no Qt, no DataLoader. Callers get it through trainer.py.
+
+Tensors live on the device, batches come from one permutation per epoch, and every batch checks
+a single ``controls.pending`` flag for pause/step/stop/learning-rate requests. Progress is reported
+through a callback with coalesced events (see events.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from losslab.core.controls import Controls
+from losslab.core.data import Dataset, make_dataset
+from losslab.core.device import resolve_device
+from losslab.core.diagnostics import GradientHealthProbe
+from losslab.core.early_stopping import EarlyStopping
+from losslab.core.errors import LossLabError
+from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
+from losslab.core.experiment import Experiment
+from losslab.core.history import History
+from losslab.core.layers import network_io
+from losslab.core.losses import LossSpec, check_pairing, resolve_loss
+from losslab.core.metrics import classification_metrics, regression_metrics
+from losslab.core.model import build_model
+from losslab.core.optim import LRController, get_optimizer_spec
+from losslab.core.probe import Probe
+from losslab.core.tasks import REGRESSION
+from losslab.core.weights import clone, clone_state
+
+Callback = Callable[[Any], None]
+FLUSH_SECONDS = 0.05
+# A step loss above this many times the starting loss counts as divergence even while still finite.
+EXPLOSION_FACTOR = 1e3
+# Epoch-end weights are kept as "last good" while their training loss is within this factor of the best.
+GOOD_FACTOR = 10.0
+SNAPSHOT_SECONDS = 0.25  # at most this often a "last good weights" copy at an epoch end
+
+
+@dataclass
+class GoodWeights:
+    """A copy of the weights (and optimizer state) from an epoch end where the loss was still sane."""
+
+    epoch: int  # completed epochs at the time (0: the initial weights)
+    step: int
+    states: dict[str, dict[str, Any]]  # attribute name -> state_dict copy
+
+
+def divergence_advice(lr: float, loss: LossSpec) -> str:
+    """What to try after a divergence at learning rate ``lr``, the loss's own tip among them."""
+    tips = [f"lower the learning rate (try {lr / 10:g})", "turn on gradient clipping"]
+    if loss.divergence_tip:
+        tips.append(loss.divergence_tip)
+    tips.append("check the data for extreme values")
+    return "Try to " + ", ".join(tips[:-1]) + " or " + tips[-1] + "."
+
+
+class Trainer:
+    """Owns the data tensors, the model and the optimizer for one experiment."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        dataset: Dataset | None = None,
+        *,
+        device: str | None = None,
+        threads: int | None = None,
+        diagnostics: bool = True,
+        diagnostics_budget: float | None = None,
+    ) -> None:
+        """``diagnostics=False`` leaves out the gradient-health probe: headless runs whose events
+        nobody draws (``losslab run``) should not pay for it. ``diagnostics_budget``: the largest
+        share of the training time its reports may take (None: every interval, whatever it costs)."""
+        self.experiment = experiment
+        self.dataset = dataset if dataset is not None else make_dataset(experiment.dataset)
+        self.loss_spec = resolve_loss(experiment.loss, self.dataset.task)  # built-in or custom
+        check_pairing(self.loss_spec, self.dataset.task, self.dataset.name)
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.device, self.device_notice = resolve_device(device or experiment.training["device"])
+        self.controls = Controls()
+        self.probes: list[Probe] = default_probes(experiment, diagnostics, diagnostics_budget)  # see probe.py
+        self.history = History()
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed optimizer steps
+        self.elapsed = 0.0
+        self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (x, y) of the last step
+
+        dev = self.device
+        ds = self.dataset
+        self.x_train = torch.as_tensor(ds.x_train, device=dev)
+        self.y_train = torch.as_tensor(ds.y_train, device=dev)
+        self.x_val = torch.as_tensor(ds.x_val, device=dev)
+        self.y_val = torch.as_tensor(ds.y_val, device=dev)
+        self.in_features, self.out_features, self.output_activation = network_io(
+            ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
+        )
+        self._loss_params = dict(experiment.loss["params"])
+        if self._has_batchnorm() and len(self.x_train) < 2:
+            raise LossLabError(
+                "BatchNorm needs at least 2 training samples; use more samples or a smaller "
+                "validation fraction, or remove the BatchNorm layer",
+                "model.layers",
+            )
+        self.reset_weights()
+
+    # -- set-up -------------------------------------------------------------------------------
+    def reset_weights(self) -> None:
+        """Fresh weights and optimizer state from the experiment's seed; the history starts over."""
+        exp = self.experiment
+        seed = exp.training["seed"]
+        torch.manual_seed(seed)
+        self.model = build_model(
+            exp.model["layers"],
+            self.in_features,
+            self.out_features,
+            self.output_activation,
+            exp.model["init"],
+        ).to(self.device)
+        opt = exp.optimizer
+        self.optimizer = get_optimizer_spec(opt["id"]).build(
+            self.model.parameters(), opt["lr"], opt["params"], self.device
+        )
+        self.lr = LRController(
+            self.optimizer, opt["lr"], opt["schedule"], exp.training["epochs"], self.steps_per_epoch
+        )
+        self._perm_gen = torch.Generator().manual_seed(seed)
+        # Regularize weight matrices only: penalising biases would just shift the outputs.
+        self._reg_weights = [p for p in self.model.parameters() if p.ndim > 1]
+        # Only dropout and batch norm act differently in evaluation mode. Switching modes walks every
+        # module twice per evaluation: a quarter of a full-batch run's time for a network without them.
+        self._mode_matters = any(
+            isinstance(m, (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm))
+            for m in self.model.modules()
+        )
+        self._has_reg = bool(exp.regularization["l1"] or exp.regularization["l2"])
+        self._clip = exp.optimizer["grad_clip"]
+        self._params = list(self.model.parameters())
+        self.history = History()
+        self.epoch = self.step = 0
+        self.elapsed = 0.0
+        self.initial_state = clone_state(self.model)  # where this run started (landscape, LR finder)
+        self.last_good: GoodWeights | None = None  # see restore_last_good
+        self._best_train_loss = math.inf
+        self._explode_at = math.inf  # set from the starting loss when the first run begins
+        self.early_stop: Any = None  # set by end_run(); reported in Finished.early_stop
+
+    @property
+    def batch_size(self) -> int:
+        bs = self.experiment.training["batch_size"]
+        n = len(self.x_train)
+        return n if bs == 0 or bs >= n else bs
+
+    @property
+    def batch_ends(self) -> list[int]:
+        """Where each batch of an epoch ends: batch i covers [ends[i - 1] (or 0), ends[i])."""
+        n, bs = len(self.x_train), self.batch_size
+        ends = [*range(bs, n, bs), n]
+        # BatchNorm cannot train on a single sample, so a lone leftover joins the batch before it.
+        if len(ends) > 1 and ends[-1] - ends[-2] == 1 and self._has_batchnorm():
+            del ends[-2]
+        return ends
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.batch_ends)
+
+    def _has_batchnorm(self) -> bool:
+        return any(layer["type"] == "batchnorm" for layer in self.experiment.model["layers"])
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Change the base learning rate now (the schedule keeps applying on top)."""
+        self.lr.set_base_lr(lr)
+
+    # -- divergence recovery and early ends ---------------------------------------------------
+    detect_explosion = True  # GAN losses legitimately wander far from where they started
+    _stateful = ("model", "optimizer")  # what a GoodWeights snapshot holds
+
+    _snapshot_time = -math.inf
+    _unsaved_good = False  # an epoch ended well after the last snapshot (taken when the run ends)
+
+    def _snapshot(self) -> None:
+        self._snapshot_time = time.perf_counter()
+        self._unsaved_good = False
+        self.last_good = GoodWeights(
+            self.epoch, self.step, {name: clone_state(getattr(self, name)) for name in self._stateful}
+        )
+
+    def restore_last_good(self, halve_lr: bool = True) -> GoodWeights | None:
+        """Load the last good weights and optimizer state (after a divergence); the run can go on.
+
+        The step and epoch counts keep going forward, so the curves continue where they stopped.
+        With ``halve_lr`` the base learning rate is halved. Returns the snapshot, or None if there is none.
+        """
+        good = self.last_good
+        if good is None:
+            return None
+        for name, state in good.states.items():
+            getattr(self, name).load_state_dict(clone(state))
+        if halve_lr:
+            self.lr.set_base_lr(self.lr.base_lr / 2)
+        return good
+
+    def end_run(self, event: Any) -> None:
+        """Called by a probe (early stopping) to end the run after the current epoch."""
+        self.early_stop = event
+
+    @torch.no_grad()
+    def _set_explosion_limit(self) -> None:
+        if not self.detect_explosion or len(self.x_train) == 0:
+            return
+        start, _ = self.evaluate(self.x_train, self.y_train)
+        l1, l2 = self.regularization()
+        start += float(l1 or 0.0) + float(l2 or 0.0)
+        if math.isfinite(start):
+            self._explode_at = EXPLOSION_FACTOR * max(start, 1e-2)
+
+    # -- the loss -----------------------------------------------------------------------------
+    def regularization(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        reg = self.experiment.regularization
+        l1 = reg["l1"] * sum(w.abs().sum() for w in self._reg_weights) if reg["l1"] else None
+        l2 = reg["l2"] * sum(w.pow(2).sum() for w in self._reg_weights) if reg["l2"] else None
+        return l1, l2
+
+    def data_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.loss_spec.compute(out, target, **self._loss_params)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._mode_matters:
+            return self.model(x)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.model(x)
+        finally:
+            self.model.train(was_training)
+
+    def labels(self, out: torch.Tensor) -> torch.Tensor:
+        """Class decisions from model outputs."""
+        if out.ndim == 2:
+            return out.argmax(dim=1)
+        threshold = 0.5 if self.loss_spec.output == "probabilities" else 0.0
+        return (out > threshold).long()
+
+    def probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        """P(class 1) for binary tasks (a score squashed for margin losses), class probabilities otherwise."""
+        if out.ndim == 2:
+            return out if self.loss_spec.output == "probabilities" else out.softmax(dim=1)
+        return out if self.loss_spec.output == "probabilities" else torch.sigmoid(out)
+
+    @torch.no_grad()
+    def predict(self, x_display: np.ndarray) -> np.ndarray:
+        """Predictions for points in display units: regression values, P(class 1), or class probabilities."""
+        x = torch.as_tensor(
+            self.dataset.x_from_display(np.asarray(x_display)), dtype=torch.float32, device=self.device
+        )
+        out = self.outputs(x)
+        if self.dataset.task == REGRESSION:
+            return self.dataset.y_to_display(out.cpu().numpy())
+        return self.probabilities(out).cpu().numpy()
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, dict[str, float]]:
+        if len(x) == 0:
+            return math.nan, {}
+        out = self.outputs(x)
+        loss = float(self.data_loss(out, y))
+        if self.dataset.task == REGRESSION:
+            return loss, regression_metrics(out.cpu().numpy(), y.cpu().numpy(), self.dataset.y_std)
+        return loss, classification_metrics(
+            self.labels(out).cpu().numpy(), y.cpu().numpy(), self.dataset.n_classes
+        )
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, float, dict[str, float] | None]:
+        """One optimizer step. Returns (total loss, data loss, extra components such as L1/L2 terms)."""
+        data_loss = self.data_loss(self.model(xb), yb)
+        loss = data_loss
+        parts = None
+        if self._has_reg:
+            l1, l2 = self.regularization()
+            parts = {}
+            if l1 is not None:
+                loss = loss + l1
+                parts["l1"] = l1.item()
+            if l2 is not None:
+                loss = loss + l2
+                parts["l2"] = l2.item()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self._clip:
+            torch.nn.utils.clip_grad_norm_(self._params, self._clip)
+        self.optimizer.step()
+        value = loss.item()
+        return value, (data_loss.item() if parts else value), parts
+
+    def run(self, callback: Callback | None = None, epochs: int | None = None) -> Finished:
+        """Train until ``epochs`` epochs are complete (default: the experiment's), or stop/diverge."""
+        emit = callback or (lambda event: None)
+        if self.device_notice:
+            emit(Notice(self.device_notice))
+            self.device_notice = None
+        total_epochs = epochs if epochs is not None else self.experiment.training["epochs"]
+        controls, lr, train_step = self.controls, self.lr, self._train_step
+        x_all, y_all = self.x_train, self.y_train
+        n, bs = len(x_all), self.batch_size
+        full_batch = bs >= n
+        batch_ends = self.batch_ends
+        if self.last_good is None:  # the first run from these weights
+            self._snapshot()
+            self._set_explosion_limit()
+        explode_at = self._explode_at
+        self.early_stop = None
+        rec = _Recorder(self, emit)
+
+        self.model.train()
+        stopped = False
+        diverged: Diverged | None = None
+        while self.epoch < total_epochs and not stopped and diverged is None and self.early_stop is None:
+            lr.begin_epoch(self.epoch)
+            perm = None if full_batch else torch.randperm(n, generator=self._perm_gen).to(self.device)
+            start = 0
+            for end in batch_ends:
+                if controls.pending:
+                    rec.flush()
+                    if not controls.wait_for_batch():
+                        stopped = True
+                        break
+                    new_lr = controls.take_lr()
+                    if new_lr is not None:
+                        lr.set_base_lr(new_lr)
+                if full_batch:
+                    xb, yb = x_all, y_all
+                else:
+                    idx = perm[start:end]
+                    xb, yb = x_all[idx], y_all[idx]
+                start = end
+                lr.step(self.step)
+                self.last_batch = xb, yb  # for probes that look at it only now and then
+                value, data_value, parts = train_step(xb, yb)
+                self.step += 1
+                rec.add(self.step, value, data_value, parts)
+                for probe in self.probes:
+                    if probe.every and self.step % probe.every == 0:
+                        event = probe.on_step(self, xb, yb)
+                        if event is not None:
+                            emit(event)
+                if not value <= explode_at:  # NaN, infinite, or a loss explosion
+                    diverged = Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
+                    break
+                if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
+                    rec.flush()
+            else:
+                rec.flush()  # before the count moves on: these steps belong to the epoch just run
+                self.epoch += 1
+                self.elapsed = time.perf_counter() - rec.started
+                self._end_epoch(emit)
+        if self._unsaved_good and diverged is None:
+            self._snapshot()  # the run ends on a good epoch: that is the one to come back to
+        self.elapsed = time.perf_counter() - rec.started
+        rec.flush()
+        if stopped:
+            controls.clear_stop()  # that request is spent: a later run() goes on
+        if diverged is not None:
+            emit(diverged)
+        finished = Finished(self.history, stopped, diverged, early_stop=self.early_stop)
+        emit(finished)
+        return finished
+
+    def _end_epoch(self, emit: Callback) -> None:
+        train_loss, train_metrics = self.evaluate(self.x_train, self.y_train)
+        val_loss, val_metrics = self.evaluate(self.x_val, self.y_val)
+        with torch.no_grad():
+            l1, l2 = self.regularization()
+        event = EpochEnd(
+            self.epoch,
+            self.step,
+            train_loss,
+            val_loss,
+            train_metrics,
+            val_metrics,
+            self.lr.lr,
+            float(l1) if l1 is not None else 0.0,
+            float(l2) if l2 is not None else 0.0,
+            self.elapsed,
+        )
+        self.history.add(event)
+        if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
+            self._best_train_loss = min(self._best_train_loss, train_loss)
+            # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
+            # a snapshot a few times a second is as good for recovering from a divergence.
+            self._unsaved_good = True
+            if time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS:
+                self._snapshot()
+        self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
+        emit(event)
+        for probe in self.probes:
+            extra = probe.on_epoch(self)
+            if extra is not None:
+                emit(extra)
+
+    def _divergence_message(self, value: float) -> str:
+        if math.isnan(value):
+            what = "became NaN (not a number)"
+        elif math.isinf(value):
+            what = "became infinite"
+        else:
+            what = f"exploded to {value:.3g}, over {EXPLOSION_FACTOR:g} times its starting value,"
+        return (
+            f"Training diverged: the loss {what} at epoch {self.epoch + 1}, step {self.step} "
+            f"(learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
+            + divergence_advice(self.lr.lr, self.loss_spec)
+        )
+
+
+def default_probes(
+    experiment: Experiment, diagnostics: bool = True, diagnostics_budget: float | None = None
+) -> list[Probe]:
+    """The probes every trainer carries, as the experiment's training section asks."""
+    training = experiment.training
+    probes: list[Probe] = [EarlyStopping(training.get("early_stopping", 0))]  # also spots overfitting
+    every = training.get("diagnostics_every", 0)
+    if every and diagnostics:
+        probes.append(GradientHealthProbe(every, budget=diagnostics_budget))
+    return probes
+
+
+class _Recorder:
+    """Collects per-step values and hands them out as one StepBatch every ~50 ms."""
+
+    def __init__(self, trainer: Trainer, emit: Callback) -> None:
+        self.trainer, self.emit = trainer, emit
+        self.steps: list[int] = []
+        self.totals: list[float] = []
+        self.data: list[float] = []
+        self.parts: dict[str, list[float]] = {}
+        self.started = time.perf_counter() - trainer.elapsed
+        self.last_flush = time.perf_counter()
+        self.flushed_at_step = trainer.step
+
+    def add(self, step: int, total: float, data: float, parts: dict[str, float] | None) -> None:
+        self.steps.append(step)
+        self.totals.append(total)
+        self.data.append(data)
+        if parts:
+            for key, value in parts.items():
+                self.parts.setdefault(key, []).append(value)
+
+    def flush(self) -> None:
+        now = time.perf_counter()
+        t = self.trainer
+        if self.steps:
+            rate = (t.step - self.flushed_at_step) / max(now - self.last_flush, 1e-9)
+            extra = {k: np.array(v) for k, v in self.parts.items()}
+            l1, l2 = extra.pop("l1", None), extra.pop("l2", None)
+            self.emit(
+                StepBatch(
+                    t.epoch,
+                    np.array(self.steps),
+                    np.array(self.totals),
+                    np.array(self.data),
+                    l1,
+                    l2,
+                    t.lr.lr,
+                    now - self.started,
+                    rate,
+                    extra,
+                )
+            )
+            self.steps, self.totals, self.data, self.parts = [], [], [], {}
+        self.last_flush, self.flushed_at_step = now, t.step
