@@ -33,6 +33,17 @@ def test_window_has_the_named_parts(window):
     assert window.task_view.objectName() == "taskPlot"
 
 
+def test_every_tab_is_a_view_in_the_registry_order(window):
+    from losslab.gui.view_api import View, ViewBase
+    from losslab.gui.views import VIEWS
+
+    tabs = [window.views.widget(i) for i in range(window.views.count())]
+    assert all(isinstance(tab, View) and isinstance(tab, ViewBase) for tab in tabs)
+    assert [window.views.tabText(i) for i in range(len(tabs))] == ["Training"] + [d.title for d in VIEWS]
+    assert [tab.objectName() for tab in tabs[1:]] == [d.object_name for d in VIEWS]
+    assert list(window.host) == tabs
+
+
 def test_train_to_the_end_fills_curves_and_task_view(qtbot, window):
     _fast(window)
     window.actionTrain.trigger()
