@@ -30,7 +30,8 @@ from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_pr
 from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
-from losslab.gui.plots.task_view import LOSS_DISPLAY, TaskView
+from losslab.gui.plots.task_overlays import LOSS_DISPLAY
+from losslab.gui.plots.task_view import TaskView
 from losslab.gui.view_api import ViewBase, ViewServices
 
 if TYPE_CHECKING:
