@@ -7,7 +7,9 @@ import pytest
 from losslab.core.advisor import Advice, advise, apply_fix, count_outliers
 from losslab.core.data import make_dataset
 from losslab.core.experiment import Experiment, load_experiment
+from losslab.core.losses import losses_for_task
 from losslab.core.resources import list_examples
+from losslab.core.tasks import BINARY
 from losslab.core.trainer import make_trainer
 
 
@@ -142,7 +144,7 @@ def test_cross_entropy_on_a_single_output_unit():
 def test_good_set_ups_get_no_advice():
     good = "def loss(pred, target):\n    return F.binary_cross_entropy_with_logits(pred, target)\n"
     assert ids(experiment(MOONS, custom(good, "logits"))) == []
-    for loss_id in ("bce", "bce_logits", "hinge", "dice", "focal"):
+    for loss_id in [s.id for s in losses_for_task(BINARY)]:
         assert ids(experiment(MOONS, {"id": loss_id})) == [], loss_id
     assert ids(experiment({"kind": "spiral_k", "n_samples": 300}, {"id": "cross_entropy"})) == []
 

@@ -14,7 +14,7 @@ import torch
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
-from losslab.core.losses import LOSSES
+from losslab.core.losses import LOSSES, suggested_loss
 from losslab.core.metrics import METRIC_NAMES
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.core.trainer import Trainer, make_trainer
@@ -549,7 +549,7 @@ def test_every_loss_trains_on_its_tasks(loss_id, task):
 
 @pytest.mark.parametrize("task", [REGRESSION, BINARY, MULTICLASS])
 def test_metrics_per_task(task):
-    loss = {REGRESSION: "mse", BINARY: "bce_logits", MULTICLASS: "cross_entropy"}[task]
+    loss = suggested_loss(task).id
     trainer = Trainer(experiment(dataset=DATASET_FOR_TASK[task], loss=loss, training={"epochs": 8}))
     h = trainer.run().history
     expected = {f"{split}_{m}" for split in ("train", "val") for m in METRIC_NAMES[task]}
