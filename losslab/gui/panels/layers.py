@@ -8,24 +8,18 @@ adds (its width from the task, its activation from the loss). Every edit is a co
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMenu,
-    QSizePolicy,
     QStyle,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,7 +28,6 @@ from PySide6.QtWidgets import (
 from losslab.core.custom_loss import loss_spec_for
 from losslab.core.errors import LossLabError
 from losslab.core.layers import (
-    ACTIVATIONS,
     INITS,
     LAYERS,
     LayerSpec,
@@ -44,46 +37,10 @@ from losslab.core.layers import (
 )
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
-from losslab.gui.param_form import ParamForm, error_message, format_number
+from losslab.gui.panels.layer_table import LayerTable, choice_labels, layer_field
+from losslab.gui.param_form import ParamForm, error_message
 from losslab.gui.state import ExperimentState
 from losslab.gui.widgets import ErrorLabel, hint_label, scroll_area
-
-COLUMNS = ("Layer", "Settings", "Out", "Params")
-MIN_ROWS, MAX_ROWS = 5, 14
-ERROR_BACKGROUND = QColor("#fbe3e3")
-FIXED_FOREGROUND = QColor("#666666")
-_LAYER_FIELD = re.compile(r"^model\.layers\[(\d+)\](?:\.([A-Za-z_]\w*))?")
-
-
-def layer_field(field: str | None) -> tuple[int | None, str | None]:
-    """The hidden layer and parameter a LossLabError field names: 'model.layers[2].units' -> (2, 'units')."""
-    match = _LAYER_FIELD.match(field or "")
-    return (int(match.group(1)), match.group(2)) if match else (None, None)
-
-
-def _choice_labels(spec: LayerSpec) -> dict[str, dict[str, str]]:
-    """Show activation ids by their names wherever a layer parameter chooses an activation."""
-    return {
-        p.name: ACTIVATIONS for p in spec.params if p.kind == "choice" and set(p.choices) <= set(ACTIVATIONS)
-    }
-
-
-def layer_settings(spec: LayerSpec, layer: dict[str, Any]) -> str:
-    """A short summary of a layer's parameters: 'Units 16', 'Drop probability 0.2', 'no Bias'."""
-    parts = []
-    labels = _choice_labels(spec)
-    for p in spec.params:
-        value = layer.get(p.name, p.default)
-        if p.kind == "bool":
-            if value != p.default:
-                parts.append(p.label if value else f"no {p.label.lower()}")
-        elif p.kind == "choice":
-            parts.append(labels.get(p.name, {}).get(value, str(value)))
-        elif p.kind == "float":
-            parts.append(f"{p.label} {format_number(value, 4)}")
-        else:
-            parts.append(f"{p.label} {value}")
-    return ", ".join(parts)
 
 
 class LayerPanel(QWidget):
@@ -108,25 +65,7 @@ class LayerPanel(QWidget):
 
         net_box = QGroupBox("Network", content)
         net_layout = QVBoxLayout(net_box)
-        self.table = QTableWidget(0, len(COLUMNS), net_box)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setAlternatingRowColors(True)
-        self.table.setAccessibleName("Network layers")
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        header.setHighlightSections(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table = LayerTable(net_box)
         net_layout.addWidget(self.table)
 
         buttons = QHBoxLayout()
@@ -335,41 +274,7 @@ class LayerPanel(QWidget):
             else:
                 self.error.show_message(str(exc))
 
-        table = self.table
-        table.setRowCount(len(layers) + 2)
-        self._set_row(
-            0,
-            "Input",
-            f"{n_in} feature{'s' if n_in != 1 else ''}",
-            str(n_in),
-            "–",
-            fixed=True,
-            tooltip="The dataset decides how many inputs the network has",
-        )
-        for i, layer in enumerate(layers):
-            spec = LAYERS[layer["type"]]
-            info = infos.get(i)
-            self._set_row(
-                i + 1,
-                spec.name,
-                layer_settings(spec, layer),
-                str(info.out_features) if info else "?",
-                f"{info.n_params:,}" if info else "?",
-                tooltip=spec.description,
-                error=self._row_errors.get(i),
-            )
-        head = infos.get(-1)
-        activation = f" + {out_act}" if out_act else ""
-        self._set_row(
-            len(layers) + 1,
-            "Output",
-            f"Linear({n_out}){activation}",
-            str(n_out),
-            f"{head.n_params:,}" if head else "?",
-            fixed=True,
-            tooltip="LossLab adds this layer: one output per class (or one for a single target), "
-            "and the activation the chosen loss needs",
-        )
+        self.table.show_network(layers, n_in, n_out, out_act, infos, self._row_errors)
         if len(infos) == len(layers) + 1:
             total = sum(info.n_params for info in infos.values())
             self.total_label.setText(
@@ -378,61 +283,15 @@ class LayerPanel(QWidget):
             )
         else:
             self.total_label.setText("Parameter count unavailable: fix the flagged layer.")
-        self._fit_table_height()
         if self._selected is not None and self._selected >= len(layers):
             self._selected = len(layers) - 1 if layers else None
         row = self._selected + 1 if self._selected is not None else -1
-        blocked = table.blockSignals(True)
+        blocked = self.table.blockSignals(True)
         if row >= 0:
-            table.selectRow(row)
+            self.table.selectRow(row)
         else:
-            table.clearSelection()
-        table.blockSignals(blocked)
-
-    def _fit_table_height(self) -> None:
-        """Show every row (between MIN_ROWS and MAX_ROWS of them) instead of a fixed-size blank box."""
-        table = self.table
-        table.resizeRowsToContents()
-        row_height = max(
-            (table.rowHeight(r) for r in range(table.rowCount())),
-            default=table.verticalHeader().defaultSectionSize(),
-        )
-        rows = min(max(table.rowCount(), MIN_ROWS), MAX_ROWS)
-        height = table.horizontalHeader().sizeHint().height() + rows * row_height + 2 * table.frameWidth() + 2
-        table.setFixedHeight(height)
-
-    def _set_row(
-        self,
-        row: int,
-        name: str,
-        settings: str,
-        out: str,
-        params: str,
-        *,
-        fixed: bool = False,
-        tooltip: str = "",
-        error: str | None = None,
-    ) -> None:
-        for col, text in enumerate((name, settings, out, params)):
-            item = self.table.item(row, col)
-            if item is None:
-                item = QTableWidgetItem()
-                self.table.setItem(row, col, item)
-            item.setText(text)
-            item.setToolTip(f"Invalid: {error}" if error else (tooltip if col == 0 else text or tooltip))
-            if col >= 2:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            font = QFont(self.table.font())
-            font.setItalic(fixed)
-            item.setFont(font)
-            item.setForeground(QBrush(FIXED_FOREGROUND) if fixed else QBrush())
-            item.setBackground(QBrush(ERROR_BACKGROUND) if error else QBrush())
-            if col == 0:
-                item.setIcon(
-                    self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-                    if error
-                    else QIcon()
-                )
+            self.table.clearSelection()
+        self.table.blockSignals(blocked)
 
     def _sync_editor(self) -> None:
         layers = self.state.experiment.model["layers"]
@@ -470,7 +329,7 @@ class LayerPanel(QWidget):
         params: tuple[Param, ...] = spec.params if spec is not None else ()
         old = self.form
         self.form = ParamForm(
-            params, {}, old.parentWidget(), choice_labels=_choice_labels(spec) if spec is not None else None
+            params, {}, old.parentWidget(), choice_labels=choice_labels(spec) if spec is not None else None
         )
         self.form.valueChanged.connect(self._on_param_changed)
         self.form_holder.replaceWidget(old, self.form)
