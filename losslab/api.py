@@ -48,17 +48,7 @@ def train(
     """
     from losslab.core.trainer import make_trainer
 
-    if isinstance(experiment, dict):
-        experiment = Experiment.from_dict(experiment)
-    elif not isinstance(experiment, Experiment):
-        from losslab.core.trust import refusal_message, untrusted_code
-
-        path = os.fspath(experiment)
-        experiment = load_experiment(path)
-        if not trust_code and untrusted_code(experiment) is not None:
-            raise LossLabError(
-                refusal_message(os.path.basename(path), experiment).replace("--trust-code", "trust_code=True")
-            )
+    experiment = _experiment(experiment, trust_code)
     if epochs is not None:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
@@ -76,14 +66,12 @@ def _experiment(
         return experiment
     if isinstance(experiment, dict):
         return Experiment.from_dict(experiment)
-    from losslab.core.trust import refusal_message, untrusted_code
+    from losslab.core.trust import require_trusted
 
     path = os.fspath(experiment)
     loaded = load_experiment(path)
-    if not trust_code and untrusted_code(loaded) is not None:
-        raise LossLabError(
-            refusal_message(os.path.basename(path), loaded).replace("--trust-code", "trust_code=True")
-        )
+    if not trust_code:
+        require_trusted(loaded, os.path.basename(path), "trust_code=True")
     return loaded
 
 

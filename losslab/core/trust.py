@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from losslab.core.custom_loss import code_digest, is_custom
+from losslab.core.errors import LossLabError
+from losslab.core.experiment import Experiment
 from losslab.core.files import save_text_atomic
 from losslab.core.resources import list_examples
 
@@ -81,25 +84,41 @@ def trust(code: str) -> bool:
     return True
 
 
-def experiment_code(experiment: Any) -> str | None:
+def _loss_section(experiment: Experiment | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    loss = experiment.get("loss") if isinstance(experiment, Mapping) else experiment.loss
+    return loss if isinstance(loss, Mapping) else None
+
+
+def experiment_code(experiment: Experiment | Mapping[str, Any]) -> str | None:
     """The code an experiment (an Experiment or its dict) carries, or None."""
-    loss = experiment.get("loss") if isinstance(experiment, dict) else getattr(experiment, "loss", None)
-    if is_custom(loss) and isinstance(loss.get("code"), str):
-        return loss["code"]
-    return None
+    loss = _loss_section(experiment)
+    code = loss.get("code") if loss is not None and is_custom(loss) else None
+    return code if isinstance(code, str) else None
 
 
-def untrusted_code(experiment: Any) -> str | None:
+def untrusted_code(experiment: Experiment | Mapping[str, Any]) -> str | None:
     """The experiment's code when it has some that is not trusted yet, else None."""
     code = experiment_code(experiment)
     return code if code is not None and not is_trusted(code) else None
 
 
-def refusal_message(source: str, experiment: Any) -> str:
-    """What `losslab run` and the API say when they will not run a file's code."""
-    loss = experiment.get("loss") if isinstance(experiment, dict) else experiment.loss
+def require_trusted(
+    experiment: Experiment | Mapping[str, Any], source: str, how_to_trust: str = "--trust-code"
+) -> None:
+    """Raise LossLabError unless the experiment's code (if any) is trusted: how ``losslab run`` and the
+    API refuse a file's code. ``source`` names the file; ``how_to_trust`` is how the caller's user
+    runs it anyway (``--trust-code``, ``trust_code=True``)."""
+    if untrusted_code(experiment) is not None:
+        raise LossLabError(refusal_message(source, experiment, how_to_trust))
+
+
+def refusal_message(
+    source: str, experiment: Experiment | Mapping[str, Any], how_to_trust: str = "--trust-code"
+) -> str:
+    """What require_trusted says when it will not run a file's code."""
+    loss = _loss_section(experiment) or {}
     return (
         f"{source} contains Python code (the custom loss {loss.get('name', '')!r}, in loss.code), and "
         "LossLab does not run code from a file it has not been told to trust. Read the code first "
-        "(opening the file in the LossLab window shows it), then run again with --trust-code."
+        f"(opening the file in the LossLab window shows it), then run again with {how_to_trust}."
     )
