@@ -141,11 +141,12 @@ def cmd_race(args: argparse.Namespace) -> int:
 
 
 def _race_recorder() -> Any:
-    """The run history's race recorder: ``(group_id, VariantResult) -> run id``."""
+    """Store each variant as a run of the race's group: ``(group_id, VariantResult) -> run id``."""
     from losslab.core.runs import open_store
+    from losslab.core.runs.race import record_variant
 
     store = open_store()
-    return store.race_recorder()
+    return lambda group_id, result: record_variant(store, group_id, result)
 
 
 def format_table(result: Any) -> str:

@@ -52,7 +52,8 @@ def test_quick_bench_produces_every_figure(quick_run: tuple[subprocess.Completed
         "title": "shapes CNN",
         "na": "n/a (feature does not exist yet)",
     }
-    assert doc["race"] == {"na": "n/a (feature does not exist yet)"}
+    assert doc["race"]["modes"] == ["batched"] and doc["race"]["fair"] is True
+    assert doc["race"]["median"] > 1.0, "training 8 variants together is no faster than one after another"
     assert set(doc["redraw_ms"]) >= {"1000", "10000", "100000", "1000000", "flat_1e6_over_1e5"}
     ids = {t["id"] for t in doc["targets"]}
     assert {"lateness_p99", "lateness_max", "redraw_1e6", "first_paint", "peak_memory", "race"} <= ids

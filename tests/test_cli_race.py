@@ -79,3 +79,20 @@ def test_bad_races_are_refused_with_the_reason(
 def test_epochs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _race(capsys, MOONS, "--vary", "optimizer=sgd,adam", "--epochs", "0", "--no-record")
     assert code == 2 and "--epochs" in err
+
+
+def test_a_race_is_kept_as_a_group_of_runs(
+    capsys: pytest.CaptureFixture[str], tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(tmp_path))
+    code, out, _ = _race(capsys, MOONS, "--vary", "optimizer=sgd,adam", "--epochs", "2", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert len(doc["run_ids"]) == 2
+    from losslab.core.runs import open_store
+
+    store = open_store()
+    runs = store.list_runs(group_id=doc["group_id"])
+    assert sorted(r.id for r in runs) == sorted(doc["run_ids"])
+    assert {r.status for r in runs} == {"finished"}
+    assert all(r.epochs_done == 2 for r in runs)

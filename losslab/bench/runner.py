@@ -40,6 +40,8 @@ class Plan:
     redraw_rounds: int  # measurements per size, sizes taking turns
     startup_epochs: int | None  # None: the moons example's own 40 epochs
     memory_baseline: bool  # also measure a bare `import torch` (for what limits peak memory)
+    race_repeats: int  # batched/sequential pairs of the 8-variant race
+    race_epochs: int
 
 
 FULL = Plan(
@@ -50,6 +52,8 @@ FULL = Plan(
     redraw_rounds=3,
     startup_epochs=None,
     memory_baseline=True,
+    race_repeats=3,
+    race_epochs=20,
 )
 QUICK = Plan(
     run_s=0.2,
@@ -59,6 +63,8 @@ QUICK = Plan(
     redraw_rounds=1,
     startup_epochs=5,
     memory_baseline=False,
+    race_repeats=1,
+    race_epochs=4,
 )
 
 
@@ -282,7 +288,11 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
         _say("loss-plot redraw at 1e3..1e6 points")
         doc["redraw_ms"] = measure_redraw(folder, plan)
         stage("redraw")
-    doc["race"] = report.na(NOT_YET)
+    from losslab.bench import race
+
+    _say(f"race of {len(race.VARIANTS['optimizer.lr'])} variants: batched vs one after another")
+    doc["race"] = race.measure(plan.race_repeats, plan.race_epochs)
+    stages["race"] = round(time.perf_counter() - mark, 2)
     doc["environment"]["load_after"] = _rounded(_load_per_core())
     loads = [
         x for x in (doc["environment"]["load_before"], doc["environment"]["load_after"]) if x is not None
