@@ -40,11 +40,16 @@ def train(
     callback: Callable[[Any], None] | None = None,
     device: str | None = None,
     trust_code: bool = False,
+    record: bool = True,
 ) -> Any:
     """Train an experiment (an Experiment, a dict, or a path) and return its History.
 
     ``callback`` receives the trainer's events (losslab.core.events) as they happen. A file whose
     custom loss carries code LossLab has not been told to trust is refused unless ``trust_code``.
+
+    The run is stored in the run history (``losslab runs list``; ``losslab.core.runs.open_store()``
+    in Python) unless ``record=False``; the History's ``run_id`` is its id there (None when not
+    recorded). A history that cannot be written (damaged, locked) gives a warning, not an error.
     """
     from losslab.core.trainer import make_trainer
 
@@ -55,7 +60,40 @@ def train(
         # Through the experiment, not run(epochs): schedules such as cosine span the epochs trained.
         experiment = experiment.replace("training", epochs=epochs)
     # Gradient statistics are events: collect them only when a callback can receive them.
-    return make_trainer(experiment, device=device, diagnostics=callback is not None).run(callback).history
+    trainer = make_trainer(experiment, device=device, diagnostics=callback is not None)
+    if not record:
+        history = trainer.run(callback).history
+        history.run_id = None
+        return history
+    return _train_recorded(trainer, callback)
+
+
+def _train_recorded(trainer: Any, callback: Callable[[Any], None] | None) -> Any:
+    """``trainer.run(callback)`` with the run stored in the run history (see train)."""
+    import warnings
+
+    from losslab.core.runs import Recorder, open_store
+
+    try:
+        store = open_store()
+        try:
+            recorder = Recorder(store, trainer, source="api")
+        except BaseException:
+            store.close()
+            raise
+    except LossLabError as exc:
+        warnings.warn(f"this run is not recorded in the run history: {exc}", RuntimeWarning, stacklevel=3)
+        history = trainer.run(callback).history
+        history.run_id = None
+        return history
+    with store, recorder:  # an exception or Ctrl-C still closes the stored run, keeping what was done
+        history = trainer.run(recorder.wrap(callback)).history
+    if recorder.error is not None:
+        warnings.warn(
+            f"the run history stopped recording this run: {recorder.error}", RuntimeWarning, stacklevel=3
+        )
+    history.run_id = recorder.run_id if recorder.error is None else None
+    return history
 
 
 def _experiment(

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,lr-find,losses,bench} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lr-find,losses,bench} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -46,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="folder for history.csv, weights.pt and the experiment (default: <name>-run)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--no-record", action="store_true", help="do not store the run in the run history (losslab runs)"
+    )
+    run.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K times with seeds seed, seed+1, ... as one group and print mean ± std of the final "
+        "metrics (files go to <out>/seed-<seed>/)",
+    )
+    run.add_argument("--tag", action="append", default=[], help="tag the stored run (repeatable)")
     run.add_argument(
         "--trust-code",
         action="store_true",
@@ -70,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_race_parser(sub)
 
+    from losslab.cli_runs import add_parser as add_runs_parser
+
+    add_runs_parser(sub)
+
     sub.add_parser("losses", help="print the loss registry as a table")
 
     bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
@@ -78,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "race", "lr-find", "losses", "bench")
+COMMANDS = ("run", "race", "runs", "lr-find", "losses", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             from losslab.cli_race import cmd_race
 
             return cmd_race(args)
+        if args.command == "runs":
+            from losslab.cli_runs import cmd_runs
+
+            return cmd_runs(args)
         if args.command == "losses":
             return cmd_losses()
         if args.command == "bench":
@@ -190,21 +210,62 @@ class Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from losslab.core.experiment import load_experiment
-
     path = Path(args.experiment)
-    exp = load_experiment(path)  # torch-free, so a bad file is reported without waiting for torch to load
-    from losslab.core.trust import refusal_message, untrusted_code
-
-    if not args.trust_code and untrusted_code(exp) is not None:
-        raise LossLabError(refusal_message(path.name, exp))
+    # torch-free, so a bad file (or code not trusted) is reported without waiting for torch to load
+    exp = _load_trusted(path, args.trust_code)
     if args.epochs is not None:
         if args.epochs < 1:
             raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
         exp = exp.replace("training", epochs=args.epochs)
+    if args.seeds < 1:
+        raise LossLabError(f"must be at least 1, got {args.seeds}", "--seeds")
+    first_seed = exp.training["seed"]
+    seeds = list(range(first_seed, first_seed + args.seeds))
+    if seeds[-1] > 2**31 - 1:
+        raise LossLabError(
+            f"the seeds would pass 2147483647 (from {first_seed}, {args.seeds} seeds)", "--seeds"
+        )
     out = Path(args.out) if args.out else Path(f"{path.stem}-run")
     if out.exists() and not out.is_dir():
         raise LossLabError(f"{out} exists and is not a folder", "--out")
+    from losslab import cli_runs
+
+    store = None if args.no_record else cli_runs.open_for_recording()
+    group = cli_runs.new_group_id("seeds") if len(seeds) > 1 and store is not None else None
+    name = exp.name or path.stem
+    code, finals = EXIT_OK, []
+    try:
+        for seed in seeds:
+            one = exp if len(seeds) == 1 else exp.replace("training", seed=seed)
+            if len(seeds) > 1:
+                print(f"losslab: seed {seed} ({seed - first_seed + 1} of {len(seeds)})", file=sys.stderr)
+            result, final = _train_one(
+                one,
+                path,
+                args,
+                out if len(seeds) == 1 else out / f"seed-{seed}",
+                store,
+                name if len(seeds) == 1 else f"{name} seed {seed}",
+                group,
+            )
+            finals.append((seed, final))
+            if result.diverged is not None:
+                code = EXIT_DIVERGED
+    finally:
+        if store is not None:
+            store.close()
+    if len(seeds) > 1:
+        print(cli_runs.seed_summary(finals))
+        if group is not None:
+            print(f"losslab: stored as group {group} (losslab runs list --group {group})", file=sys.stderr)
+    return code
+
+
+def _train_one(
+    exp: Any, path: Path, args: argparse.Namespace, out: Path, store: Any, name: str, group: str | None
+) -> tuple[Any, dict[str, float]]:
+    """Train one experiment as `losslab run` does: progress, the files in ``out``, the run recorded."""
+    from losslab import cli_runs
     from losslab.core.trainer import make_trainer
 
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
@@ -221,7 +282,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     progress = Progress(exp.training["epochs"], quiet=args.quiet)
-    result = trainer.run(progress)
+    recorder = cli_runs.start_recorder(store, trainer, name, group, args.tag)
+    if recorder is None:
+        result = trainer.run(progress)
+    else:
+        with recorder:  # Ctrl-C or an error still closes the stored run, keeping every completed epoch
+            result = trainer.run(recorder.wrap(progress))
 
     import torch
 
@@ -235,19 +301,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"wrote {out}/history.csv, weights.pt, experiment.losslab",
         file=sys.stderr,
     )
+    if recorder is not None:
+        if recorder.error is None:
+            print(
+                f"losslab: stored as run {recorder.run_id} (losslab runs show {recorder.run_id})",
+                file=sys.stderr,
+            )
+        else:
+            print(f"losslab: the run history stopped recording this run: {recorder.error}", file=sys.stderr)
     if result.diverged is not None:
         print(f"losslab: {result.diverged.message}", file=sys.stderr)
-        return EXIT_DIVERGED
-    return EXIT_OK
+    final = dict(result.history.rows[-1]) if result.history.rows else {}
+    return result, final
 
 
 def _load_trusted(path: Path, trust_code: bool) -> Any:
     from losslab.core.experiment import load_experiment
-    from losslab.core.trust import refusal_message, untrusted_code
+    from losslab.core.trust import require_trusted
 
     exp = load_experiment(path)
-    if not trust_code and untrusted_code(exp) is not None:
-        raise LossLabError(refusal_message(path.name, exp))
+    if not trust_code:
+        require_trusted(exp, path.name, "--trust-code")
     return exp
 
 

@@ -46,7 +46,7 @@ def record_variant(store: RunStore, group_id: str, result: VariantResult, device
     with store.transaction():
         run_id = store.create_run(
             result.experiment,
-            name=f"{result.experiment.name or 'race'}: {result.label}".strip(),
+            name=_name(result),
             tags=("race",),
             group_id=group_id,
             source="race",
@@ -79,6 +79,11 @@ def record_variant(store: RunStore, group_id: str, result: VariantResult, device
                 int(last.get("step", result.steps)),
             )
     return run_id
+
+
+def _name(result: VariantResult) -> str:
+    name = result.experiment.name
+    return name if result.label in name else f"{name or 'race'}: {result.label}"
 
 
 def race_recorder(store: RunStore, device: str = "") -> Record:

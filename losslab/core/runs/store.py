@@ -348,8 +348,10 @@ class RunStore:
                 if outer:
                     self._conn.execute("COMMIT")
             except BaseException as exc:
-                if outer and self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                if outer:
+                    with suppress(sqlite3.Error):
+                        if self._conn.in_transaction:
+                            self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise explain(exc, self.path) from None
                 raise
