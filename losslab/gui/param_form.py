@@ -128,6 +128,16 @@ class _RangeReporting:
         if math.isfinite(value) and not self.minimum() <= value <= self.maximum():  # type: ignore[attr-defined]
             self.outOfRange.emit(value)
 
+    # Typed values are checked when the user commits them: Enter, or leaving the field.
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()
+        super().keyPressEvent(event)  # type: ignore[misc]
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._check_typed()
+        super().focusOutEvent(event)  # type: ignore[misc]
+
 
 class FloatSpinBox(_RangeReporting, QDoubleSpinBox):
     """A QDoubleSpinBox that shows short numbers (no trailing zeros) and accepts 1e-5 notation."""
@@ -172,15 +182,6 @@ class FloatSpinBox(_RangeReporting, QDoubleSpinBox):
             return QValidator.State.Acceptable
         return QValidator.State.Intermediate
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self._check_typed()
-        super().keyPressEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        self._check_typed()
-        super().focusOutEvent(event)
-
 
 class IntSpinBox(_RangeReporting, QSpinBox):
     """A QSpinBox that reports typed values outside its range instead of silently ignoring them."""
@@ -211,15 +212,6 @@ class IntSpinBox(_RangeReporting, QSpinBox):
         if self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable
         return QValidator.State.Intermediate
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self._check_typed()
-        super().keyPressEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        self._check_typed()
-        super().focusOutEvent(event)
 
 
 class LogSlider(QSlider):

@@ -6,22 +6,26 @@ each other (import-linter contract in pyproject)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
+    QFormLayout,
     QFrame,
     QLabel,
     QLayout,
     QLayoutItem,
     QScrollArea,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
 from losslab.core.errors import LossLabError
+from losslab.core.params import Param
 from losslab.gui.param_form import ERROR_COLOR, ParamForm, error_message
 from losslab.gui.state import ExperimentState
 
@@ -139,6 +143,75 @@ def scroll_area(content: QWidget, parent: QWidget | None = None) -> QScrollArea:
     content.setMinimumWidth(PANEL_MIN_WIDTH - 40)
     area.setWidget(content)
     return area
+
+
+def panel_content() -> tuple[QWidget, QVBoxLayout]:
+    """The widget a dock panel fills, top to bottom, and its column layout (6 px margins)."""
+    content = QWidget()
+    column = QVBoxLayout(content)
+    column.setContentsMargins(6, 6, 6, 6)
+    return content, column
+
+
+def wrap_panel(panel: QWidget, content: QWidget) -> None:
+    """Lay ``content`` into ``panel`` inside the panel's own scroll area."""
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll_area(content, panel))
+
+
+def registry_combo(entries: Iterable[tuple[str, Any, str]], parent: QWidget | None = None) -> QComboBox:
+    """A combo box of (text, data, tooltip) entries: a registry's members by name."""
+    combo = QComboBox(parent)
+    for text, data, tooltip in entries:
+        combo.addItem(text, data)
+        combo.setItemData(combo.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+    return combo
+
+
+def add_labelled_row(form: QFormLayout, text: str, widget: QWidget, parent: QWidget | None = None) -> QLabel:
+    """A form row whose label (with its &-shortcut) is the buddy of ``widget``."""
+    label = QLabel(text, parent)
+    label.setBuddy(widget)
+    form.addRow(label, widget)
+    return label
+
+
+class FormSlot:
+    """Where a panel shows the parameters of the registry entry it has chosen (a dataset kind, a layer
+    type, a loss, an optimizer): a ParamForm in its own sub-layout of ``layout``, built again only when
+    the entry's ``key`` changes; every form's ``valueChanged(name, value)`` goes to ``on_change``."""
+
+    def __init__(
+        self,
+        layout: QVBoxLayout,
+        parent: QWidget | None,
+        on_change: Callable[[str, Any], None],
+        key: Any = None,
+    ) -> None:
+        self.holder = QVBoxLayout()
+        self.holder.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.holder)
+        self.form = ParamForm((), {}, parent)
+        self.holder.addWidget(self.form)
+        self.key = key
+        self._on_change = on_change
+
+    def show(
+        self, key: Any, params: tuple[Param, ...], choice_labels: dict[str, dict[str, str]] | None = None
+    ) -> ParamForm:
+        """The form for ``key``: the one shown, or a new one for ``params`` in its place."""
+        if key == self.key:
+            return self.form
+        old = self.form
+        self.form = ParamForm(params, {}, old.parentWidget(), choice_labels=choice_labels)
+        self.form.setObjectName(old.objectName())
+        self.form.valueChanged.connect(self._on_change)
+        self.holder.replaceWidget(old, self.form)
+        old.hide()
+        old.deleteLater()
+        self.key = key
+        return self.form
 
 
 class FlowLayout(QLayout):

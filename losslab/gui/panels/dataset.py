@@ -29,16 +29,19 @@ from losslab.core.experiment import Experiment
 from losslab.core.losses import LOSSES, LossSpec
 from losslab.core.params import Param
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
-from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.param_form import error_message
 from losslab.gui.state import ExperimentState
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.widgets import (
     ErrorLabel,
+    FormSlot,
     GroupedComboBox,
+    add_labelled_row,
     hint_label,
-    scroll_area,
+    panel_content,
     show_error,
     try_update,
+    wrap_panel,
 )
 
 PREVIEW_HEIGHT = 200
@@ -71,12 +74,9 @@ class DatasetPanel(QWidget):
     def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._form_params: tuple[Param, ...] = ()
         self._csv_columns: list[str] = []
 
-        content = QWidget()
-        column = QVBoxLayout(content)
-        column.setContentsMargins(6, 6, 6, 6)
+        content, column = panel_content()
 
         box = QGroupBox("Data", content)
         box_layout = QVBoxLayout(box)
@@ -86,9 +86,7 @@ class DatasetPanel(QWidget):
         self.kind_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.kind_combo.setMinimumContentsLength(12)
         self.kind_combo.setAccessibleName("Dataset")
-        kind_label = QLabel("&Dataset:", box)
-        kind_label.setBuddy(self.kind_combo)
-        top.addRow(kind_label, self.kind_combo)
+        add_labelled_row(top, "&Dataset:", self.kind_combo, box)
         box_layout.addLayout(top)
         self.description = hint_label("", box)
         box_layout.addWidget(self.description)
@@ -113,9 +111,7 @@ class DatasetPanel(QWidget):
         csv_form.addRow("File:", self.csv_file)
         self.target_combo = QComboBox(self.csv_box)
         self.target_combo.setToolTip("The column the model learns to predict; the others are its inputs")
-        target_label = QLabel("&Target column:", self.csv_box)
-        target_label.setBuddy(self.target_combo)
-        csv_form.addRow(target_label, self.target_combo)
+        add_labelled_row(csv_form, "&Target column:", self.target_combo, self.csv_box)
         self.task_combo = QComboBox(self.csv_box)
         self.task_combo.addItem("Infer from the target", None)
         for task in CSV_TASKS:
@@ -124,18 +120,13 @@ class DatasetPanel(QWidget):
             "Whole numbers with few distinct values and text labels are read as "
             "classes; anything else as a regression target"
         )
-        task_label = QLabel("T&ask:", self.csv_box)
-        task_label.setBuddy(self.task_combo)
-        csv_form.addRow(task_label, self.task_combo)
+        add_labelled_row(csv_form, "T&ask:", self.task_combo, self.csv_box)
         self.csv_info = hint_label("", self.csv_box)
         csv_form.addRow(self.csv_info)
         box_layout.addWidget(self.csv_box)
 
-        self.form_holder = QVBoxLayout()
-        self.form_holder.setContentsMargins(0, 0, 0, 0)
-        box_layout.addLayout(self.form_holder)
-        self.form = ParamForm((), {}, box)
-        self.form_holder.addWidget(self.form)
+        self.form_slot = FormSlot(box_layout, box, self._on_param_changed, key=())
+        self.form = self.form_slot.form
         self.error = ErrorLabel(box)
         box_layout.addWidget(self.error)
         self.notice_label = hint_label("", box)
@@ -162,9 +153,7 @@ class DatasetPanel(QWidget):
         column.addWidget(preview_box)
         column.addStretch(1)
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll_area(content, self))
+        wrap_panel(self, content)
 
         self._fill_kinds()
         self.kind_combo.activated.connect(self._on_kind_activated)
@@ -197,15 +186,7 @@ class DatasetPanel(QWidget):
         return params
 
     def _rebuild_form(self, params: tuple[Param, ...]) -> None:
-        if params == self._form_params:
-            return
-        old = self.form
-        self.form = ParamForm(params, {}, old.parentWidget())
-        self.form.valueChanged.connect(self._on_param_changed)
-        self.form_holder.replaceWidget(old, self.form)
-        old.hide()
-        old.deleteLater()
-        self._form_params = params
+        self.form = self.form_slot.show(params, params)
 
     # -- state -> widgets -------------------------------------------------------------------
     @Slot(str)

@@ -38,9 +38,17 @@ from losslab.core.layers import (
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels.layer_table import LayerTable, choice_labels, layer_field
-from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.param_form import error_message
 from losslab.gui.state import ExperimentState
-from losslab.gui.widgets import ErrorLabel, hint_label, scroll_area
+from losslab.gui.widgets import (
+    ErrorLabel,
+    FormSlot,
+    add_labelled_row,
+    hint_label,
+    panel_content,
+    registry_combo,
+    wrap_panel,
+)
 
 
 class LayerPanel(QWidget):
@@ -56,12 +64,9 @@ class LayerPanel(QWidget):
         self.state = state
         self._selected: int | None = None
         self._row_errors: dict[int, str] = {}
-        self._form_spec: LayerSpec | None = None
         self._refreshing = False
 
-        content = QWidget()
-        column = QVBoxLayout(content)
-        column.setContentsMargins(6, 6, 6, 6)
+        content, column = panel_content()
 
         net_box = QGroupBox("Network", content)
         net_layout = QVBoxLayout(net_box)
@@ -132,23 +137,15 @@ class LayerPanel(QWidget):
         layer_layout = QVBoxLayout(self.layer_box)
         type_form = QFormLayout()
         type_form.setContentsMargins(0, 0, 0, 0)
-        self.type_combo = QComboBox(self.layer_box)
-        for spec in self._ordered_specs():
-            self.type_combo.addItem(spec.name, spec.id)
-            self.type_combo.setItemData(
-                self.type_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
-            )
-        self.type_label = QLabel("&Type:", self.layer_box)
-        self.type_label.setBuddy(self.type_combo)
-        type_form.addRow(self.type_label, self.type_combo)
+        self.type_combo = registry_combo(
+            ((spec.name, spec.id, spec.description) for spec in self._ordered_specs()), self.layer_box
+        )
+        self.type_label = add_labelled_row(type_form, "&Type:", self.type_combo, self.layer_box)
         layer_layout.addLayout(type_form)
         self.layer_hint = hint_label("", self.layer_box)
         layer_layout.addWidget(self.layer_hint)
-        self.form_holder = QVBoxLayout()
-        self.form_holder.setContentsMargins(0, 0, 0, 0)
-        layer_layout.addLayout(self.form_holder)
-        self.form = ParamForm((), {}, self.layer_box)
-        self.form_holder.addWidget(self.form)
+        self.form_slot = FormSlot(layer_layout, self.layer_box, self._on_param_changed)
+        self.form = self.form_slot.form
         column.addWidget(self.layer_box)
 
         init_box = QGroupBox("Initial weights", content)
@@ -159,16 +156,12 @@ class LayerPanel(QWidget):
             self.init_combo.addItem(description, key)
         self.init_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.init_combo.setMinimumContentsLength(10)
-        init_label = QLabel("&Init:", init_box)
-        init_label.setBuddy(self.init_combo)
+        init_label = add_labelled_row(init_layout, "&Init:", self.init_combo, init_box)
         init_label.setToolTip("How the weights are drawn before training starts")
-        init_layout.addRow(init_label, self.init_combo)
         column.addWidget(init_box)
         column.addStretch(1)
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll_area(content, self))
+        wrap_panel(self, content)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.table.customContextMenuRequested.connect(self._on_context_menu)
@@ -324,18 +317,9 @@ class LayerPanel(QWidget):
         self.form.set_values(layer)
 
     def _rebuild_form(self, spec: LayerSpec | None) -> None:
-        if spec is self._form_spec:
-            return
         params: tuple[Param, ...] = spec.params if spec is not None else ()
-        old = self.form
-        self.form = ParamForm(
-            params, {}, old.parentWidget(), choice_labels=choice_labels(spec) if spec is not None else None
-        )
-        self.form.valueChanged.connect(self._on_param_changed)
-        self.form_holder.replaceWidget(old, self.form)
-        old.hide()
-        old.deleteLater()
-        self._form_spec = spec
+        labels = choice_labels(spec) if spec is not None else None
+        self.form = self.form_slot.show(spec, params, labels)
 
     def _update_actions(self) -> None:
         n = len(self.state.experiment.model["layers"])

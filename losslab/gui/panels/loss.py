@@ -44,12 +44,14 @@ from losslab.gui.widgets import (
     INFO,
     ErrorLabel,
     FlowLayout,
+    FormSlot,
     badge,
     hint_label,
     math_font,
-    scroll_area,
+    panel_content,
     set_badge,
     try_update,
+    wrap_panel,
 )
 
 LOSS_ROLE = Qt.ItemDataRole.UserRole
@@ -80,11 +82,8 @@ class LossPanel(QWidget):
     def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._form_loss: str | None = None
 
-        content = QWidget()
-        column = QVBoxLayout(content)
-        column.setContentsMargins(6, 6, 6, 6)
+        content, column = panel_content()
 
         pick_box = QGroupBox("Loss function", content)
         pick_layout = QVBoxLayout(pick_box)
@@ -150,11 +149,8 @@ class LossPanel(QWidget):
         details_layout.addWidget(self.notes)
         self.params_title = QLabel("<b>Parameters</b>", self.details)
         details_layout.addWidget(self.params_title)
-        self.form_holder = QVBoxLayout()
-        self.form_holder.setContentsMargins(0, 0, 0, 0)
-        details_layout.addLayout(self.form_holder)
-        self.form = ParamForm((), {}, self.details)
-        self.form_holder.addWidget(self.form)
+        self.form_slot = FormSlot(details_layout, self.details, self._on_param_changed)
+        self.form = self.form_slot.form
         self.params_error = ErrorLabel(self.details)
         details_layout.addWidget(self.params_error)
         column.addWidget(self.details)
@@ -168,9 +164,7 @@ class LossPanel(QWidget):
         column.addWidget(reg_box)
         column.addStretch(1)
 
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll_area(content, self))
+        wrap_panel(self, content)
 
         self.library = library_for(state)
         self._fill_tree()
@@ -380,15 +374,9 @@ class LossPanel(QWidget):
 
     def _rebuild_form(self, spec: LossSpec, code: str | None = None) -> None:
         key = spec.id if not spec.custom else f"{spec.id}:{code}"
-        if key == self._form_loss:
+        if key == self.form_slot.key:
             return
-        old = self.form
-        self.form = ParamForm(spec.params, {}, old.parentWidget())
-        self.form.valueChanged.connect(self._on_param_changed)
-        self.form_holder.replaceWidget(old, self.form)
-        old.hide()
-        old.deleteLater()
-        self._form_loss = key
+        self.form = self.form_slot.show(key, spec.params)
         self.params_title.setText("<b>Parameters</b>" if spec.params else "<i>No parameters</i>")
 
     # -- widgets -> state -------------------------------------------------------------------

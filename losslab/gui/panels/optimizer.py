@@ -9,13 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QLabel,
     QVBoxLayout,
     QWidget,
 )
@@ -23,10 +22,18 @@ from PySide6.QtWidgets import (
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import OPTIMIZER_COMMON, TRAINING_PARAMS, WARMUP
 from losslab.core.optim import OPTIMIZERS, SCHEDULES, OptimizerSpec, ScheduleSpec
-from losslab.core.params import Param
 from losslab.gui.param_form import ParamForm, align_forms
 from losslab.gui.state import ExperimentState
-from losslab.gui.widgets import ErrorLabel, hint_label, scroll_area, try_update
+from losslab.gui.widgets import (
+    ErrorLabel,
+    FormSlot,
+    add_labelled_row,
+    hint_label,
+    panel_content,
+    registry_combo,
+    try_update,
+    wrap_panel,
+)
 
 BATCH = next(p for p in TRAINING_PARAMS if p.name == "batch_size")  # the schema's field; 0 = full batch
 FULL_BATCH_TEXT = "all"  # what the batch-size box shows at 0
@@ -38,38 +45,26 @@ class OptimizerPanel(QWidget):
     def __init__(self, state: ExperimentState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._opt_form_id: str | None = None
-        self._sched_form_id: str | None = None
         self._last_batch = BATCH.default or 32
 
-        content = QWidget()
-        column = QVBoxLayout(content)
-        column.setContentsMargins(6, 6, 6, 6)
+        content, column = panel_content()
 
         # Optimizer -----------------------------------------------------------------------------
         opt_box = QGroupBox("Optimizer", content)
         opt_layout = QVBoxLayout(opt_box)
         top = QFormLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        self.opt_combo = QComboBox(opt_box)
-        for spec in OPTIMIZERS.values():
-            self.opt_combo.addItem(spec.name, spec.id)
-            self.opt_combo.setItemData(
-                self.opt_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
-            )
-        opt_label = QLabel("&Optimizer:", opt_box)
-        opt_label.setBuddy(self.opt_combo)
-        top.addRow(opt_label, self.opt_combo)
+        self.opt_combo = registry_combo(
+            ((spec.name, spec.id, spec.description) for spec in OPTIMIZERS.values()), opt_box
+        )
+        add_labelled_row(top, "&Optimizer:", self.opt_combo, opt_box)
         opt_layout.addLayout(top)
         self.opt_description = hint_label("", opt_box)
         opt_layout.addWidget(self.opt_description)
         self.common_form = ParamForm(OPTIMIZER_COMMON, state.experiment.optimizer, opt_box)
         opt_layout.addWidget(self.common_form)
-        self.opt_holder = QVBoxLayout()
-        self.opt_holder.setContentsMargins(0, 0, 0, 0)
-        opt_layout.addLayout(self.opt_holder)
-        self.opt_form = ParamForm((), {}, opt_box)
-        self.opt_holder.addWidget(self.opt_form)
+        self.opt_slot = FormSlot(opt_layout, opt_box, self._on_opt_param_changed)
+        self.opt_form = self.opt_slot.form
         self.opt_error = ErrorLabel(opt_box)
         opt_layout.addWidget(self.opt_error)
         column.addWidget(opt_box)
@@ -79,23 +74,15 @@ class OptimizerPanel(QWidget):
         sched_layout = QVBoxLayout(sched_box)
         sched_top = QFormLayout()
         sched_top.setContentsMargins(0, 0, 0, 0)
-        self.sched_combo = QComboBox(sched_box)
-        for sched in SCHEDULES.values():
-            self.sched_combo.addItem(sched.name, sched.id)
-            self.sched_combo.setItemData(
-                self.sched_combo.count() - 1, sched.description, Qt.ItemDataRole.ToolTipRole
-            )
-        sched_label = QLabel("&Schedule:", sched_box)
-        sched_label.setBuddy(self.sched_combo)
-        sched_top.addRow(sched_label, self.sched_combo)
+        self.sched_combo = registry_combo(
+            ((sched.name, sched.id, sched.description) for sched in SCHEDULES.values()), sched_box
+        )
+        add_labelled_row(sched_top, "&Schedule:", self.sched_combo, sched_box)
         sched_layout.addLayout(sched_top)
         self.sched_description = hint_label("", sched_box)
         sched_layout.addWidget(self.sched_description)
-        self.sched_holder = QVBoxLayout()
-        self.sched_holder.setContentsMargins(0, 0, 0, 0)
-        sched_layout.addLayout(self.sched_holder)
-        self.sched_form = ParamForm((), {}, sched_box)
-        self.sched_holder.addWidget(self.sched_form)
+        self.sched_slot = FormSlot(sched_layout, sched_box, self._on_sched_param_changed)
+        self.sched_form = self.sched_slot.form
         self.sched_error = ErrorLabel(sched_box)
         sched_layout.addWidget(self.sched_error)
         column.addWidget(sched_box)
@@ -117,9 +104,7 @@ class OptimizerPanel(QWidget):
         column.addWidget(train_box)
         column.addStretch(1)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll_area(content, self))
+        wrap_panel(self, content)
 
         self.opt_combo.activated.connect(self._on_optimizer_activated)
         self.sched_combo.activated.connect(self._on_schedule_activated)
@@ -191,26 +176,10 @@ class OptimizerPanel(QWidget):
         combo.blockSignals(blocked)
 
     def _rebuild_opt_form(self, spec: OptimizerSpec) -> None:
-        if spec.id == self._opt_form_id:
-            return
-        self.opt_form = self._replace_form(self.opt_holder, self.opt_form, spec.params)
-        self.opt_form.valueChanged.connect(self._on_opt_param_changed)
-        self._opt_form_id = spec.id
+        self.opt_form = self.opt_slot.show(spec.id, spec.params)
 
     def _rebuild_sched_form(self, sched: ScheduleSpec) -> None:
-        if sched.id == self._sched_form_id:
-            return
-        self.sched_form = self._replace_form(self.sched_holder, self.sched_form, (*sched.params, WARMUP))
-        self.sched_form.valueChanged.connect(self._on_sched_param_changed)
-        self._sched_form_id = sched.id
-
-    @staticmethod
-    def _replace_form(holder: QVBoxLayout, old: ParamForm, params: tuple[Param, ...]) -> ParamForm:
-        form = ParamForm(params, {}, old.parentWidget())
-        holder.replaceWidget(old, form)
-        old.hide()
-        old.deleteLater()
-        return form
+        self.sched_form = self.sched_slot.show(sched.id, (*sched.params, WARMUP))
 
     # -- widgets -> state -------------------------------------------------------------------
     def _update(

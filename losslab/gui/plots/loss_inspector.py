@@ -52,7 +52,7 @@ from losslab.core.losses import LOSSES, LossSpec
 from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
-from losslab.gui.param_form import ParamForm, error_message
+from losslab.gui.param_form import error_message
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from losslab.core.data import Dataset
     from losslab.core.probe import Probe
     from losslab.core.trainer import Trainer
-from losslab.gui.widgets import ErrorLabel, hint_label, math_font, scroll_area
+from losslab.gui.widgets import ErrorLabel, FormSlot, hint_label, math_font, scroll_area
 
 COMPARE_ROLE = Qt.ItemDataRole.UserRole  # ("builtin", id) or ("custom", name)
 SELECTED_WIDTH = 3.0
@@ -179,10 +179,9 @@ class LossInspector(ViewBase):
         params_col = QVBoxLayout(self.params_box)
         self.params_hint = hint_label("Try values here; the experiment keeps its own until you apply them.")
         params_col.addWidget(self.params_hint)
-        self.form_holder = QVBoxLayout()
-        params_col.addLayout(self.form_holder)
-        self.form = ParamForm((), {})
-        self.form_holder.addWidget(self.form)
+        self.form_slot = FormSlot(params_col, self.params_box, self._on_param_changed)
+        self.form = self.form_slot.form
+        self.form.setObjectName("inspectorParams")
         self.apply_button = QPushButton("Use these in training")
         self.apply_button.setObjectName("inspectorApplyParams")
         self.apply_button.setToolTip("Set the loss parameters of the experiment to these values")
@@ -220,7 +219,6 @@ class LossInspector(ViewBase):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
 
-        self._form_key: Any = None
         self.target_spin.valueChanged.connect(self._on_target_changed)
         self.class_spin.valueChanged.connect(self._on_target_changed)
         self.compare_list.itemChanged.connect(self._on_compare_changed)
@@ -326,16 +324,9 @@ class LossInspector(ViewBase):
 
     def _rebuild_form(self, spec: LossSpec) -> None:
         key = (spec.id, spec.name, spec.params)
-        if key == self._form_key:
+        if key == self.form_slot.key:
             return
-        old = self.form
-        self.form = ParamForm(spec.params, {}, self.params_box)
-        self.form.setObjectName("inspectorParams")
-        self.form.valueChanged.connect(self._on_param_changed)
-        self.form_holder.replaceWidget(old, self.form)
-        old.hide()
-        old.deleteLater()
-        self._form_key = key
+        self.form = self.form_slot.show(key, spec.params)
         self.params_box.setVisible(bool(spec.params))
 
     def _fill_compare(self, task: str) -> None:
