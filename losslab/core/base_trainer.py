@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,15 @@ class GoodWeights:
     epoch: int  # completed epochs at the time (0: the initial weights)
     step: int
     states: dict[str, dict[str, Any]]  # attribute name -> state_dict copy
+
+
+def describe_divergence(value: float) -> str:
+    """What a diverged loss did, for a message: "became NaN (not a number)", "exploded to 3e+04, ..."."""
+    if math.isnan(value):
+        return "became NaN (not a number)"
+    if math.isinf(value):
+        return "became infinite"
+    return f"exploded to {value:.3g}, over {EXPLOSION_FACTOR:g} times its starting value,"
 
 
 def divergence_advice(lr: float, loss: LossSpec) -> str:
@@ -304,78 +313,76 @@ class Trainer:
 
     def run(self, callback: Callback | None = None, epochs: int | None = None) -> Finished:
         """Train until ``epochs`` epochs are complete (default: the experiment's), or stop/diverge."""
-        emit = callback or (lambda event: None)
+        emit = callback or _ignore
         if self.device_notice:
             emit(Notice(self.device_notice))
             self.device_notice = None
         total_epochs = epochs if epochs is not None else self.experiment.training["epochs"]
-        controls, lr, train_step = self.controls, self.lr, self._train_step
-        x_all, y_all = self.x_train, self.y_train
-        n, bs = len(x_all), self.batch_size
-        full_batch = bs >= n
-        batch_ends = self.batch_ends
         if self.last_good is None:  # the first run from these weights
             self._snapshot()
             self._set_explosion_limit()
-        explode_at = self._explode_at
         self.early_stop = None
         rec = _Recorder(self, emit)
-
         self.model.train()
-        stopped = False
-        diverged: Diverged | None = None
+        stopped, diverged = False, None
         while self.epoch < total_epochs and not stopped and diverged is None and self.early_stop is None:
-            lr.begin_epoch(self.epoch)
-            perm = None if full_batch else torch.randperm(n, generator=self._perm_gen).to(self.device)
-            start = 0
-            for end in batch_ends:
-                if controls.pending:
-                    rec.flush()
-                    if not controls.wait_for_batch():
-                        stopped = True
-                        break
-                    new_lr = controls.take_lr()
-                    if new_lr is not None:
-                        lr.set_base_lr(new_lr)
-                if full_batch:
-                    xb, yb = x_all, y_all
-                else:
-                    idx = perm[start:end]
-                    xb, yb = x_all[idx], y_all[idx]
-                start = end
-                lr.step(self.step)
-                self.last_batch = xb, yb  # for probes that look at it only now and then
-                value, data_value, parts = train_step(xb, yb)
-                self.step += 1
-                rec.add(self.step, value, data_value, parts)
-                for probe in self.probes:
-                    if probe.every and self.step % probe.every == 0:
-                        event = probe.on_step(self, xb, yb)
-                        if event is not None:
-                            emit(event)
-                if not value <= explode_at:  # NaN, infinite, or a loss explosion
-                    diverged = Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
-                    break
-                if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
-                    rec.flush()
-            else:
+            stopped, diverged = self._train_epoch(rec)
+            if not stopped and diverged is None:
                 rec.flush()  # before the count moves on: these steps belong to the epoch just run
                 self.epoch += 1
                 self.elapsed = time.perf_counter() - rec.started
                 self._end_epoch(emit)
-        if self._unsaved_good and diverged is None:
-            self._snapshot()  # the run ends on a good epoch: that is the one to come back to
-        self.elapsed = time.perf_counter() - rec.started
-        rec.flush()
-        if stopped:
-            controls.clear_stop()  # that request is spent: a later run() goes on
-        if diverged is not None:
-            emit(diverged)
-        finished = Finished(self.history, stopped, diverged, early_stop=self.early_stop)
-        emit(finished)
-        return finished
+        return self._finish(rec, stopped, diverged)
 
+    # -- the epoch loop -----------------------------------------------------------------------
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """This epoch's batches: the whole set, or slices of one fresh permutation."""
+        x, y = self.x_train, self.y_train
+        n, ends = len(x), self.batch_ends
+        if self.batch_size >= n:
+            for _ in ends:  # one batch (ends is [n])
+                yield x, y
+            return
+        perm = torch.randperm(n, generator=self._perm_gen).to(self.device)
+        start = 0
+        for end in ends:
+            idx = perm[start:end]
+            start = end
+            yield x[idx], y[idx]
+
+    def _train_epoch(self, rec: _Recorder) -> tuple[bool, Diverged | None]:
+        """One pass over the training data, one optimizer step per batch. Returns (stopped, diverged):
+        whether the user stopped the run or the loss diverged before the pass was complete."""
+        controls, lr, train_step, probes = self.controls, self.lr, self._train_step, self.probes
+        explode_at = self._explode_at
+        lr.begin_epoch(self.epoch)
+        for xb, yb in self._batches():
+            if controls.pending:
+                rec.flush()
+                if not controls.wait_for_batch():
+                    return True, None
+                new_lr = controls.take_lr()
+                if new_lr is not None:
+                    lr.set_base_lr(new_lr)
+            lr.step(self.step)
+            self.last_batch = xb, yb  # for probes that look at it only now and then
+            value, data_value, parts = train_step(xb, yb)
+            self.step += 1
+            rec.add(self.step, value, data_value, parts)
+            for probe in probes:
+                if probe.every and self.step % probe.every == 0:
+                    event = probe.on_step(self, xb, yb)
+                    if event is not None:
+                        rec.emit(event)
+            if not value <= explode_at:  # NaN, infinite, or a loss explosion
+                return False, Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
+            if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
+                rec.flush()
+        return False, None
+
+    # -- bookkeeping: epoch ends, snapshots, the end of a run ---------------------------------
     def _end_epoch(self, emit: Callback) -> None:
+        """Evaluate, record the epoch, keep its weights if they are good, and let the probes look."""
         train_loss, train_metrics = self.evaluate(self.x_train, self.y_train)
         val_loss, val_metrics = self.evaluate(self.x_val, self.y_val)
         with torch.no_grad():
@@ -393,13 +400,7 @@ class Trainer:
             self.elapsed,
         )
         self.history.add(event)
-        if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
-            self._best_train_loss = min(self._best_train_loss, train_loss)
-            # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
-            # a snapshot a few times a second is as good for recovering from a divergence.
-            self._unsaved_good = True
-            if time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS:
-                self._snapshot()
+        self._keep_if_good(train_loss)
         self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
         emit(event)
         for probe in self.probes:
@@ -407,18 +408,39 @@ class Trainer:
             if extra is not None:
                 emit(extra)
 
+    def _keep_if_good(self, train_loss: float) -> None:
+        """Mark the epoch just ended as one to come back to after a divergence, if its loss is sane."""
+        if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
+            self._best_train_loss = min(self._best_train_loss, train_loss)
+            # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
+            # a snapshot a few times a second is as good for recovering from a divergence.
+            self._unsaved_good = True
+            if time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS:
+                self._snapshot()
+
+    def _finish(self, rec: _Recorder, stopped: bool, diverged: Diverged | None) -> Finished:
+        if self._unsaved_good and diverged is None:
+            self._snapshot()  # the run ends on a good epoch: that is the one to come back to
+        self.elapsed = time.perf_counter() - rec.started
+        rec.flush()
+        if stopped:
+            self.controls.clear_stop()  # that request is spent: a later run() goes on
+        if diverged is not None:
+            rec.emit(diverged)
+        finished = Finished(self.history, stopped, diverged, early_stop=self.early_stop)
+        rec.emit(finished)
+        return finished
+
     def _divergence_message(self, value: float) -> str:
-        if math.isnan(value):
-            what = "became NaN (not a number)"
-        elif math.isinf(value):
-            what = "became infinite"
-        else:
-            what = f"exploded to {value:.3g}, over {EXPLOSION_FACTOR:g} times its starting value,"
         return (
-            f"Training diverged: the loss {what} at epoch {self.epoch + 1}, step {self.step} "
-            f"(learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
+            f"Training diverged: the loss {describe_divergence(value)} at epoch {self.epoch + 1}, "
+            f"step {self.step} (learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
             + divergence_advice(self.lr.lr, self.loss_spec)
         )
+
+
+def _ignore(event: object) -> None:
+    """The callback of a run nobody watches."""
 
 
 def default_probes(

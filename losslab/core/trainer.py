@@ -16,6 +16,7 @@ from losslab.core.base_trainer import (
     GoodWeights,
     Trainer,
     default_probes,
+    describe_divergence,
     divergence_advice,
 )
 from losslab.core.data import Dataset, make_dataset
@@ -33,6 +34,7 @@ __all__ = [
     "Trainer",
     "clone_state",
     "default_probes",
+    "describe_divergence",
     "divergence_advice",
     "make_trainer",
 ]

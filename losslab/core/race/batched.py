@@ -51,7 +51,7 @@ from losslab.core.race.types import (
     VariantResult,
 )
 from losslab.core.tasks import REGRESSION
-from losslab.core.trainer import EXPLOSION_FACTOR, FLUSH_SECONDS, divergence_advice
+from losslab.core.trainer import EXPLOSION_FACTOR, FLUSH_SECONDS, describe_divergence, divergence_advice
 
 Emit = Callable[[Any], None]
 
@@ -532,14 +532,9 @@ class BatchedGroup:
             emit(RaceEpoch(v.index, event))
 
     def _divergence_message(self, row: int, value: float, epoch: int, step: int) -> str:
-        if math.isnan(value):
-            what = "became NaN (not a number)"
-        elif math.isinf(value):
-            what = "became infinite"
-        else:
-            what = f"exploded to {value:.3g}, over {EXPLOSION_FACTOR:g} times its starting value,"
         lr = self.lrs[row].lr
         return (
-            f"{self.variants[row].label}: training diverged: the loss {what} at epoch {epoch + 1}, "
-            f"step {step} (learning rate {lr:g}). " + divergence_advice(lr, self.specs[row])
+            f"{self.variants[row].label}: training diverged: the loss {describe_divergence(value)} at "
+            f"epoch {epoch + 1}, step {step} (learning rate {lr:g}). "
+            + divergence_advice(lr, self.specs[row])
         )
