@@ -26,6 +26,7 @@ THROUGHPUT_KEYS = (
 )
 LATENESS_KEYS = ("p50", "p99", "max")
 STARTUP_KEYS = ("first_paint_s", "ready_s", "peak_rss_mb")
+RUN_HISTORY_KEYS = ("list_ms", "first_list_ms", "get_run_ms", "epoch_commit_ms", "size_mb")
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -90,6 +91,9 @@ def missing_figures(doc: dict[str, Any]) -> list[str]:
     for key in STARTUP_KEYS:
         need(f"startup.{key}", startup.get(key))
     need("race", doc.get("race"))
+    history = doc.get("run_history", {})
+    for key in RUN_HISTORY_KEYS:
+        need(f"run_history.{key}", history.get(key))
     for target in doc.get("targets", []):
         need(f"targets.{target.get('id')}.value", target.get("value"))
     if not doc.get("targets"):
@@ -316,6 +320,27 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         None if ratio is None else ratio >= 4.0,
         "fewer than 8 variants were batched together" if race.get("modes") != ["batched"] else "",
     )
+    history = doc.get("run_history")
+    if history is not None:
+        scale = f"{history['runs']:,} runs x {history['steps_per_run']:,} steps"
+        add(
+            "runs_list",
+            f"run history: list {scale}",
+            "< 200 ms",
+            history["list_ms"],
+            history["list_ms"] < 200,
+            "reading and decoding every run's summary row (its JSON metrics); the steps, weights and "
+            "experiments live in other tables and are not read"
+            + (f"; machine load average {load:.1f} per core" if load else ""),
+        )
+        add(
+            "runs_size",
+            f"run history: file size, {scale}",
+            "< 500 MB",
+            history["size_mb"],
+            history["size_mb"] < 500,
+            "the per-step losses (12 bytes a step: int64 step, float32 loss) and two weight copies per run",
+        )
     return out
 
 
@@ -448,9 +473,18 @@ def format_report(doc: dict[str, Any]) -> str:
         f"peak memory after the first training {_fmt(st['peak_rss_mb'], ' MB')}",
         "",
         f"Race of 8 variants vs the same 8 one after another: {_fmt(doc['race'])}",
-        "",
-        "Targets",
     ]
+    history = doc.get("run_history")
+    if history is not None:
+        lines += [
+            "",
+            f"Run history ({history['runs']:,} stored runs x {history['steps_per_run']:,} steps, "
+            f"{history['epochs_per_run']} epochs): list {_fmt(history['list_ms'], ' ms')} "
+            f"(first after opening {_fmt(history['first_list_ms'], ' ms')}), one run with its steps "
+            f"{_fmt(history['get_run_ms'], ' ms')}, an epoch commit "
+            f"{_fmt(history['epoch_commit_ms'], ' ms')}, file {_fmt(history['size_mb'], ' MB')}",
+        ]
+    lines += ["", "Targets"]
     rows = [["target", "goal", "measured", "met"]]
     for t in doc["targets"]:
         met = {True: "yes", False: "NO", None: "n/a"}[t["met"]]

@@ -293,6 +293,12 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
     _say(f"race of {len(race.VARIANTS['optimizer.lr'])} variants: batched vs one after another")
     doc["race"] = race.measure(plan.race_repeats, plan.race_epochs)
     stages["race"] = round(time.perf_counter() - mark, 2)
+    from losslab.bench import runs as run_history
+
+    mark = time.perf_counter()
+    _say(f"run history: {run_history.RUNS:,} stored runs of {run_history.STEPS:,} steps, listed")
+    doc["run_history"] = run_history.measure(quick)
+    stages["run_history"] = round(time.perf_counter() - mark, 2)
     doc["environment"]["load_after"] = _rounded(_load_per_core())
     loads = [
         x for x in (doc["environment"]["load_before"], doc["environment"]["load_after"]) if x is not None

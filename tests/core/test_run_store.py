@@ -298,3 +298,13 @@ def test_export_writes_the_files_atomically(store, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(LossLabError, match="not a folder"):
         export_run(store, rid, tmp_path / "file")
+
+
+def test_the_benchmarks_filler_writes_runs_the_store_lists(store):
+    from losslab.bench.runs import fill
+
+    fill(store, 3, steps=500, epochs=5)
+    runs = store.list_runs()
+    assert len(runs) == 3 and {r.epochs_done for r in runs} == {5} and {r.steps_done for r in runs} == {500}
+    run = store.get_run(runs[0].id)
+    assert len(run.steps) == 500 and run.steps[-1] == 500 and set(run.weights) == {"final", "best"}
