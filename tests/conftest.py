@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -6,9 +8,13 @@ import pytest
 # GUI tests never need a display; the app under test sees the same platform a CI machine has.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# What the user data folder holds (trusted custom-loss code, see core/trust.py) goes to a throwaway
-# folder during tests, never to the real one; subprocesses inherit it.
-os.environ.setdefault("LOSSLAB_DATA_DIR", tempfile.mkdtemp(prefix="losslab-test-data-"))
+# What the user data folder holds (trusted custom-loss code, see core/trust.py; the run history that
+# every `losslab run` and losslab.train records into, see core/runs) goes to a throwaway folder
+# during tests, never to the real one; subprocesses inherit it. Tests that look at what was stored
+# use their own folder (tmp_path) so that runs recorded by other tests do not get in the way.
+if not os.environ.get("LOSSLAB_DATA_DIR"):
+    os.environ["LOSSLAB_DATA_DIR"] = tempfile.mkdtemp(prefix="losslab-test-data-")
+    atexit.register(shutil.rmtree, os.environ["LOSSLAB_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
