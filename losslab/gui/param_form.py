@@ -543,31 +543,30 @@ class ParamForm(QWidget):
         except LossLabError as exc:
             self.show_error(name, error_message(exc))
 
+    def _slider_to_entry(self, position: int) -> tuple[str, QWidget] | None:
+        """Show the sending slider's value in its entry (without its signals); (name, entry)."""
+        name = self._sender_name()
+        if name is None:
+            return None
+        field = self._fields[name]
+        assert field.slider is not None
+        spin = field.editor
+        blocked = spin.blockSignals(True)
+        spin.setValue(field.slider.to_float(position))  # type: ignore[attr-defined]
+        spin.blockSignals(blocked)
+        return name, spin
+
     @Slot(int)
     def _on_slider_moved(self, position: int) -> None:
         """While dragging: show the value in the entry, but do not commit it yet."""
-        name = self._sender_name()
-        if name is None:
-            return
-        field = self._fields[name]
-        assert field.slider is not None
-        spin = field.editor
-        blocked = spin.blockSignals(True)
-        spin.setValue(field.slider.to_float(position))  # type: ignore[attr-defined]
-        spin.blockSignals(blocked)
+        self._slider_to_entry(position)
 
     @Slot(int)
     def _on_slider_released(self, position: int) -> None:
-        name = self._sender_name()
-        if name is None:
-            return
-        field = self._fields[name]
-        assert field.slider is not None
-        spin = field.editor
-        blocked = spin.blockSignals(True)
-        spin.setValue(field.slider.to_float(position))  # type: ignore[attr-defined]
-        spin.blockSignals(blocked)
-        self._commit(name, spin.value())  # type: ignore[attr-defined]
+        moved = self._slider_to_entry(position)
+        if moved is not None:
+            name, spin = moved
+            self._commit(name, spin.value())  # type: ignore[attr-defined]
 
     @Slot()
     def _on_floats_edited(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QGroupBox,
     QLabel,
     QLayout,
     QLayoutItem,
@@ -153,8 +154,10 @@ def panel_content() -> tuple[QWidget, QVBoxLayout]:
     return content, column
 
 
-def wrap_panel(panel: QWidget, content: QWidget) -> None:
-    """Lay ``content`` into ``panel`` inside the panel's own scroll area."""
+def wrap_panel(panel: QWidget, content: QWidget, column: QVBoxLayout) -> None:
+    """Close ``column`` (what is left of the height stays empty below it) and lay ``content`` into
+    ``panel`` inside the panel's own scroll area."""
+    column.addStretch(1)
     outer = QVBoxLayout(panel)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(scroll_area(content, panel))
@@ -212,6 +215,37 @@ class FormSlot:
         old.deleteLater()
         self.key = key
         return self.form
+
+
+class EntryBox(QGroupBox):
+    """A group box where a panel picks one registry entry: a labelled combo box of the entries, the
+    chosen one's description, its parameter form (``slot``, a FormSlot) and an error line.
+    ``extra(box)`` makes a widget shown between the description and the form (e.g. shared fields)."""
+
+    def __init__(
+        self,
+        title: str,
+        label: str,
+        entries: Iterable[tuple[str, Any, str]],
+        on_param_change: Callable[[str, Any], None],
+        parent: QWidget | None = None,
+        extra: Callable[[QWidget], QWidget] | None = None,
+    ) -> None:
+        super().__init__(title, parent)
+        layout = QVBoxLayout(self)
+        top = QFormLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        self.combo = registry_combo(entries, self)
+        add_labelled_row(top, label, self.combo, self)
+        layout.addLayout(top)
+        self.description = hint_label("", self)
+        layout.addWidget(self.description)
+        self.extra = extra(self) if extra is not None else None
+        if self.extra is not None:
+            layout.addWidget(self.extra)
+        self.slot = FormSlot(layout, self, on_param_change)
+        self.error = ErrorLabel(self)
+        layout.addWidget(self.error)
 
 
 class FlowLayout(QLayout):

@@ -151,9 +151,8 @@ class DatasetPanel(QWidget):
         self.caption = hint_label("", preview_box)
         preview_layout.addWidget(self.caption)
         column.addWidget(preview_box)
-        column.addStretch(1)
 
-        wrap_panel(self, content)
+        wrap_panel(self, content, column)
 
         self._fill_kinds()
         self.kind_combo.activated.connect(self._on_kind_activated)

@@ -159,9 +159,8 @@ class LayerPanel(QWidget):
         init_label = add_labelled_row(init_layout, "&Init:", self.init_combo, init_box)
         init_label.setToolTip("How the weights are drawn before training starts")
         column.addWidget(init_box)
-        column.addStretch(1)
 
-        wrap_panel(self, content)
+        wrap_panel(self, content, column)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.table.customContextMenuRequested.connect(self._on_context_menu)

@@ -60,6 +60,13 @@ CUSTOM_ROLE = Qt.ItemDataRole.UserRole + 2  # a custom loss's name
 ADVICE_DELAY_MS = 120  # edits come in bursts; look at the set-up once they settle
 ADVICE_SECONDS = 3.0  # the most the advisor may spend running a custom loss
 TREE_HEIGHT = 230
+# The trait badges' tooltips, for a loss that has the trait and for one that has not.
+CONVEX_TIP = "Convex in the prediction: one bowl, no bad local minima from the loss itself"
+NON_CONVEX_TIP = "Not convex in the prediction"
+ROBUST_TIP = "A far-off sample cannot dominate the loss"
+SENSITIVE_TIP = "Samples far from the prediction pull hard on training"
+SMOOTH_TIP = "Differentiable everywhere"
+KINKED_TIP = "Not differentiable everywhere: the gradient jumps at a kink"
 OUTPUT_TEXT = {
     "raw": "raw scores (no activation)",
     "logits": "logits (raw scores; the loss applies the sigmoid/softmax itself)",
@@ -162,9 +169,8 @@ class LossPanel(QWidget):
         self.reg_error = ErrorLabel(reg_box)
         reg_layout.addWidget(self.reg_error)
         column.addWidget(reg_box)
-        column.addStretch(1)
 
-        wrap_panel(self, content)
+        wrap_panel(self, content, column)
 
         self.library = library_for(state)
         self._fill_tree()
@@ -347,30 +353,29 @@ class LossPanel(QWidget):
         self.notes.setText(spec.notes)
 
     def _show_traits(self, spec: LossSpec) -> None:
-        set_badge(
-            self.convex_badge,
-            "convex" if spec.convex else "non-convex",
-            GOOD if spec.convex else BAD,
-            "Convex in the prediction: one bowl, no bad local minima from the loss itself"
-            if spec.convex
-            else "Not convex in the prediction",
+        traits = (
+            (
+                self.convex_badge,
+                spec.convex,
+                ("convex", GOOD, CONVEX_TIP),
+                ("non-convex", BAD, NON_CONVEX_TIP),
+            ),
+            (
+                self.robust_badge,
+                spec.robust_to_outliers,
+                ("robust to outliers", GOOD, ROBUST_TIP),
+                ("outlier-sensitive", BAD, SENSITIVE_TIP),
+            ),
+            (
+                self.smooth_badge,
+                spec.differentiable,
+                ("smooth", INFO, SMOOTH_TIP),
+                ("kinked", BAD, KINKED_TIP),
+            ),
         )
-        set_badge(
-            self.robust_badge,
-            "robust to outliers" if spec.robust_to_outliers else "outlier-sensitive",
-            GOOD if spec.robust_to_outliers else BAD,
-            "A far-off sample cannot dominate the loss"
-            if spec.robust_to_outliers
-            else "Samples far from the prediction pull hard on training",
-        )
-        set_badge(
-            self.smooth_badge,
-            "smooth" if spec.differentiable else "kinked",
-            INFO if spec.differentiable else BAD,
-            "Differentiable everywhere"
-            if spec.differentiable
-            else "Not differentiable everywhere: the gradient jumps at a kink",
-        )
+        for label, has, yes, no in traits:
+            text, tone, tip = yes if has else no
+            set_badge(label, text, tone, tip)
 
     def _rebuild_form(self, spec: LossSpec, code: str | None = None) -> None:
         key = spec.id if not spec.custom else f"{spec.id}:{code}"

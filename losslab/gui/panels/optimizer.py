@@ -13,7 +13,6 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QVBoxLayout,
     QWidget,
@@ -25,12 +24,10 @@ from losslab.core.optim import OPTIMIZERS, SCHEDULES, OptimizerSpec, ScheduleSpe
 from losslab.gui.param_form import ParamForm, align_forms
 from losslab.gui.state import ExperimentState
 from losslab.gui.widgets import (
+    EntryBox,
     ErrorLabel,
-    FormSlot,
-    add_labelled_row,
     hint_label,
     panel_content,
-    registry_combo,
     try_update,
     wrap_panel,
 )
@@ -49,42 +46,30 @@ class OptimizerPanel(QWidget):
 
         content, column = panel_content()
 
-        # Optimizer -----------------------------------------------------------------------------
-        opt_box = QGroupBox("Optimizer", content)
-        opt_layout = QVBoxLayout(opt_box)
-        top = QFormLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        self.opt_combo = registry_combo(
-            ((spec.name, spec.id, spec.description) for spec in OPTIMIZERS.values()), opt_box
+        opt_box = EntryBox(
+            "Optimizer",
+            "&Optimizer:",
+            ((spec.name, spec.id, spec.description) for spec in OPTIMIZERS.values()),
+            self._on_opt_param_changed,
+            content,
+            extra=lambda box: ParamForm(OPTIMIZER_COMMON, state.experiment.optimizer, box),
         )
-        add_labelled_row(top, "&Optimizer:", self.opt_combo, opt_box)
-        opt_layout.addLayout(top)
-        self.opt_description = hint_label("", opt_box)
-        opt_layout.addWidget(self.opt_description)
-        self.common_form = ParamForm(OPTIMIZER_COMMON, state.experiment.optimizer, opt_box)
-        opt_layout.addWidget(self.common_form)
-        self.opt_slot = FormSlot(opt_layout, opt_box, self._on_opt_param_changed)
+        self.opt_combo, self.opt_description = opt_box.combo, opt_box.description
+        self.common_form: ParamForm = opt_box.extra  # type: ignore[assignment]
+        self.opt_slot, self.opt_error = opt_box.slot, opt_box.error
         self.opt_form = self.opt_slot.form
-        self.opt_error = ErrorLabel(opt_box)
-        opt_layout.addWidget(self.opt_error)
         column.addWidget(opt_box)
 
-        # Schedule ------------------------------------------------------------------------------
-        sched_box = QGroupBox("Learning-rate schedule", content)
-        sched_layout = QVBoxLayout(sched_box)
-        sched_top = QFormLayout()
-        sched_top.setContentsMargins(0, 0, 0, 0)
-        self.sched_combo = registry_combo(
-            ((sched.name, sched.id, sched.description) for sched in SCHEDULES.values()), sched_box
+        sched_box = EntryBox(
+            "Learning-rate schedule",
+            "&Schedule:",
+            ((sched.name, sched.id, sched.description) for sched in SCHEDULES.values()),
+            self._on_sched_param_changed,
+            content,
         )
-        add_labelled_row(sched_top, "&Schedule:", self.sched_combo, sched_box)
-        sched_layout.addLayout(sched_top)
-        self.sched_description = hint_label("", sched_box)
-        sched_layout.addWidget(self.sched_description)
-        self.sched_slot = FormSlot(sched_layout, sched_box, self._on_sched_param_changed)
+        self.sched_combo, self.sched_description = sched_box.combo, sched_box.description
+        self.sched_slot, self.sched_error = sched_box.slot, sched_box.error
         self.sched_form = self.sched_slot.form
-        self.sched_error = ErrorLabel(sched_box)
-        sched_layout.addWidget(self.sched_error)
         column.addWidget(sched_box)
 
         # Training ------------------------------------------------------------------------------
@@ -102,9 +87,8 @@ class OptimizerPanel(QWidget):
         self.train_error = ErrorLabel(train_box)
         train_layout.addWidget(self.train_error)
         column.addWidget(train_box)
-        column.addStretch(1)
 
-        wrap_panel(self, content)
+        wrap_panel(self, content, column)
 
         self.opt_combo.activated.connect(self._on_optimizer_activated)
         self.sched_combo.activated.connect(self._on_schedule_activated)

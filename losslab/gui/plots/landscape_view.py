@@ -253,7 +253,7 @@ class LandscapeView(ViewBase):
             self.trajectory.add(0, start)
 
     def reset(self, dataset: Dataset | None = None) -> None:
-        self.cancel()
+        self.runner.cancel()  # its result would be for the old weights
         self.trajectory.clear()
         if self.trainer is not None:
             from losslab.core.landscape import flat_from_state
@@ -317,10 +317,6 @@ class LandscapeView(ViewBase):
 
         self._started = time.perf_counter()
         self.runner.start(work, "Computing in the background…")
-
-    @Slot()
-    def cancel(self) -> None:
-        self.runner.cancel()
 
     @Slot(object)
     def _on_result(self, result: Any) -> None:

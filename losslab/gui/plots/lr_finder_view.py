@@ -184,10 +184,6 @@ class LRFinderView(ViewBase):
         self._show_current()
         self.runner.start(work, "Sweeping the learning rate on a copy of the network…", total=steps)
 
-    @Slot()
-    def cancel(self) -> None:
-        self.runner.cancel()
-
     @Slot(object)
     def _on_result(self, result: LRFinderResult) -> None:
         self.result = result

@@ -106,15 +106,16 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         self.miss_marks.setZValue(30)
         self.diagonal = pg.InfiniteLine(angle=45, movable=False)
         self.diagonal.setZValue(-5)
-        for item in (
+        # What the predictions draw (the diagonal is the parity plot's y = x line, part of the data).
+        self._prediction_items = (
             self.surface,
             self.rgb_surface,
             self.contour,
             self.fit_curve,
             self.error_bars,
             self.miss_marks,
-            self.diagonal,
-        ):
+        )
+        for item in (*self._prediction_items, self.diagonal):
             pi.addItem(item, ignoreBounds=True)  # predictions never move the view; the data sets it
             item.hide()
         self.colorbar: pg.ColorBarItem | None = None
@@ -169,15 +170,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         self._legend_names.clear()
         self._legend_samples.clear()
         self._parity = None
-        for item in (
-            self.surface,
-            self.rgb_surface,
-            self.contour,
-            self.fit_curve,
-            self.error_bars,
-            self.miss_marks,
-            self.diagonal,
-        ):
+        for item in (*self._prediction_items, self.diagonal):
             item.hide()
         if view_mode(ds) != self.mode:
             self._show_colorbar(None)  # the same kind of view keeps its bar until it is drawn again
@@ -262,14 +255,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
 
     def clear_view(self) -> None:
         """Hide the predictions (e.g. after the weights were reset) but keep the data."""
-        for item in (
-            self.surface,
-            self.rgb_surface,
-            self.contour,
-            self.fit_curve,
-            self.error_bars,
-            self.miss_marks,
-        ):
+        for item in self._prediction_items:
             item.hide()
         for c in self.class_curves:
             c.hide()
