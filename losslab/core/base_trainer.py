@@ -20,13 +20,13 @@ from losslab.core.controls import Controls
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.device import resolve_device
 from losslab.core.diagnostics import GradientHealthProbe
-from losslab.core.early_stopping import EarlyStopping
+from losslab.core.early_stopping import EarlyStopped, EarlyStopping
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
 from losslab.core.layers import network_io
-from losslab.core.losses import LossSpec, check_pairing, resolve_loss
+from losslab.core.losses import LossSpec, check_class_lists, check_pairing, resolve_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController, get_optimizer_spec
@@ -111,6 +111,7 @@ class Trainer:
             ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
         )
         self._loss_params = dict(experiment.loss["params"])
+        check_class_lists(self.loss_spec, self._loss_params, max(ds.n_classes, 2))  # per-class weights
         if self._has_batchnorm() and len(self.x_train) < 2:
             raise LossLabError(
                 "BatchNorm needs at least 2 training samples; use more samples or a smaller "
@@ -158,7 +159,7 @@ class Trainer:
         self.last_good: GoodWeights | None = None  # see restore_last_good
         self._best_train_loss = math.inf
         self._explode_at = math.inf  # set from the starting loss when the first run begins
-        self.early_stop: Any = None  # set by end_run(); reported in Finished.early_stop
+        self.early_stop: EarlyStopped | None = None  # set by end_run(); reported in Finished.early_stop
 
     @property
     def batch_size(self) -> int:
@@ -189,7 +190,7 @@ class Trainer:
 
     # -- divergence recovery and early ends ---------------------------------------------------
     detect_explosion = True  # GAN losses legitimately wander far from where they started
-    _stateful = ("model", "optimizer")  # what a GoodWeights snapshot holds
+    _stateful: tuple[str, ...] = ("model", "optimizer")  # what a GoodWeights snapshot holds
 
     _snapshot_time = -math.inf
     _unsaved_good = False  # an epoch ended well after the last snapshot (taken when the run ends)
@@ -216,7 +217,7 @@ class Trainer:
             self.lr.set_base_lr(self.lr.base_lr / 2)
         return good
 
-    def end_run(self, event: Any) -> None:
+    def end_run(self, event: EarlyStopped) -> None:
         """Called by a probe (early stopping) to end the run after the current epoch."""
         self.early_stop = event
 
@@ -243,12 +244,16 @@ class Trainer:
     # -- evaluation ---------------------------------------------------------------------------
     @torch.no_grad()
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's outputs for ``x`` in evaluation mode, without a graph."""
+        out: torch.Tensor  # nn.Module calls are typed Any
         if not self._mode_matters:
-            return self.model(x)
+            out = self.model(x)
+            return out
         was_training = self.model.training
         self.model.eval()
         try:
-            return self.model(x)
+            out = self.model(x)
+            return out
         finally:
             self.model.train(was_training)
 

@@ -17,7 +17,7 @@ from typing import Any
 from losslab.core.custom_loss import is_custom, validate_custom_section
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
-from losslab.core.files import save_text_atomic
+from losslab.core.files import EXPERIMENT_MAX_BYTES, check_user_file, save_text_atomic
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss, resolve_loss
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
@@ -266,17 +266,21 @@ def parse_experiment(text: str, source: str = "experiment") -> Experiment:
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
             "Fix the file or open a LossLab experiment (.losslab)."
         ) from None
+    except RecursionError:  # "[[[[...": nested deeper than any experiment is
+        raise LossLabError(f"{source} nests lists or objects too deeply to be a LossLab experiment") from None
     return Experiment.from_dict(doc)
 
 
 def load_experiment(path: str | os.PathLike[str]) -> Experiment:
-    path = Path(path)
+    path = check_user_file(path, EXPERIMENT_MAX_BYTES, "a LossLab experiment")
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LossLabError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LossLabError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise LossLabError(
+            f"{path.name} is not a text file (not UTF-8), so not a LossLab experiment (.losslab)"
+        ) from None
+    except OSError as exc:
+        raise LossLabError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         experiment = parse_experiment(text, "the file")
     except LossLabError as exc:

@@ -864,12 +864,19 @@ def make_loss(
         multiclass = multiclass_only or (may_be_multiclass and pred.ndim == 2 and pred.shape[1] > 1)
         if multiclass:
             pred, target = _prepare_multiclass(pred, target, spec)
-            _check_class_lists(spec, values, pred.shape[1])
+            check_class_lists(spec, values, pred.shape[1])
         else:
             pred, target = _prepare_single(pred, target)
             if may_be_multiclass:
-                _check_class_lists(spec, values, 2)
-        return spec.compute(pred, target, **values)
+                check_class_lists(spec, values, 2)
+        _check_values(spec, pred, target)
+        try:
+            return spec.compute(pred, target, **values)
+        except (RuntimeError, IndexError, ValueError) as exc:  # torch's own complaint, in our words
+            raise LossLabError(
+                f"{spec.name} could not be computed on these tensors ({str(exc).splitlines()[0]}); "
+                f"it expects: {spec.target_format}"
+            ) from None
 
     loss.__name__ = f"loss_{spec.id}"
     return loss
@@ -911,7 +918,27 @@ def _prepare_multiclass(pred: Tensor, target: Tensor, spec: LossSpec) -> tuple[T
     return pred, target.to(torch.int64)
 
 
-def _check_class_lists(spec: LossSpec, values: dict[str, Any], classes: int) -> None:
+def _check_values(spec: LossSpec, pred: Tensor, target: Tensor) -> None:
+    """Values the loss is undefined for, named before torch fails on them with an index error."""
+    if spec.output == "probabilities" and pred.numel() and (pred.min() < 0 or pred.max() > 1):
+        raise LossLabError(
+            f"{spec.name} takes probabilities in [0, 1], got predictions from {pred.min().item():.4g} "
+            f"to {pred.max().item():.4g}; pass raw scores to a logits loss (such as BCE with logits) "
+            "or squash them with a sigmoid/softmax first"
+        )
+    if target.dtype.is_floating_point or not target.numel() or pred.ndim != 2:
+        return
+    classes = pred.shape[1]
+    low, high = int(target.min()), int(target.max())
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise LossLabError(
+            f"{spec.name}: class label {bad} is out of range for {classes} classes "
+            f"(labels must be 0 to {classes - 1})"
+        )
+
+
+def check_class_lists(spec: LossSpec, values: dict[str, Any], classes: int) -> None:
     """Per-class lists must have one entry per class (binary focal α may also be one number)."""
     for name in ("class_weights", "alpha"):
         weights = values.get(name)
@@ -964,7 +991,7 @@ def curve(
         cls = int(target)
         if classes < 2 or not 0 <= cls < classes:
             raise LossLabError(f"the true class must be 0 … {classes - 1}, got {target!r}")
-        _check_class_lists(spec, values, classes)
+        check_class_lists(spec, values, classes)
         onehot = torch.zeros(classes, dtype=torch.float64)
         onehot[cls] = 1.0
         if spec.output == "probabilities":  # the true class gets x, the others share 1 − x
@@ -975,7 +1002,7 @@ def curve(
         targets = torch.full((n,), cls, dtype=torch.int64)
     else:
         if MULTICLASS in spec.tasks:
-            _check_class_lists(spec, values, 2)
+            check_class_lists(spec, values, 2)
         pred = xs
         targets = torch.full((n,), float(target), dtype=torch.float64)
     loss = spec.per_sample(pred, targets, **values)

@@ -77,7 +77,16 @@ def _adagrad(ps: Iterable[Any], lr: float, p: dict[str, Any], device: str) -> An
 _WD = Param(
     "weight_decay", "Weight decay", "float", 0.0, 0.0, 1.0, help="Shrinks weights every step (like L2)"
 )
-_EPS = Param("eps", "Epsilon", "float", 1e-8, 0.0, 1.0, log=True, help="Guards against division by zero")
+_EPS = Param(
+    "eps",
+    "Epsilon",
+    "float",
+    1e-8,
+    1e-12,
+    1.0,
+    log=True,
+    help="Guards against division by zero (0 would divide by zero)",
+)
 _MOMENTUM = Param("momentum", "Momentum", "float", 0.0, 0.0, 0.999, help="Keeps a fraction of the last step")
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
@@ -137,7 +146,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec(
             "adagrad",
             "Adagrad",
-            (Param("eps", "Epsilon", "float", 1e-10, 0.0, 1.0, log=True), _WD),
+            (Param("eps", "Epsilon", "float", 1e-10, 1e-12, 1.0, log=True), _WD),
             "Per-weight step sizes that shrink with the sum of all past squared gradients.",
             _adagrad,
         ),

@@ -6,6 +6,7 @@ against them and the GUI builds its editors from them, so neither hard-codes a m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,39 +30,56 @@ class Param:
         kind = self.kind
         if kind == "bool":
             if not isinstance(value, bool):
-                raise LossLabError(f"must be true or false, got {value!r}", field)
+                raise LossLabError(f"must be true or false, got {shown(value)}", field)
             return value
         if kind == "choice":
             if value not in self.choices:
-                raise LossLabError(f"must be one of {', '.join(self.choices)}; got {value!r}", field)
+                raise LossLabError(f"must be one of {', '.join(self.choices)}; got {shown(value)}", field)
             return value
         if kind == "floats":
             if value is None:
                 return None
-            if not isinstance(value, (list, tuple)) or not all(_is_number(v) for v in value):
-                raise LossLabError(f"must be a list of numbers, got {value!r}", field)
+            if not isinstance(value, (list, tuple)) or not value or not all(_is_number(v) for v in value):
+                raise LossLabError(f"must be a list of numbers, got {shown(value)}", field)
+            for i, v in enumerate(value):
+                self._check_number(v, f"{field}[{i}]")
             values = [float(v) for v in value]
-            for v in values:
-                self._check_range(v, field)
+            if not any(values):
+                raise LossLabError(f"must not be all zero, got {shown(value)}", field)
             return values
         if not _is_number(value):
-            raise LossLabError(f"must be a number, got {value!r}", field)
+            raise LossLabError(f"must be a number, got {shown(value)}", field)
+        self._check_number(value, field)
         if kind == "int":
-            if float(value) != int(value):
-                raise LossLabError(f"must be a whole number, got {value!r}", field)
-            value = int(value)
-        else:
-            value = float(value)
-            if value != value or value in (float("inf"), float("-inf")):
-                raise LossLabError(f"must be a finite number, got {value!r}", field)
-        self._check_range(value, field)
-        return value
+            if isinstance(value, float) and not value.is_integer():
+                raise LossLabError(f"must be a whole number, got {shown(value)}", field)
+            return int(value)
+        return float(value)
 
-    def _check_range(self, value: float, field: str) -> None:
+    def _check_number(self, value: float, field: str) -> None:
+        """Finite and within range, compared before any conversion (int(nan) or int(1e400) would raise)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise LossLabError(f"must be a finite number, got {shown(value)}", field)
         if self.minimum is not None and value < self.minimum:
-            raise LossLabError(f"must be at least {self.minimum:g}, got {value:g}", field)
+            raise LossLabError(f"must be at least {shown(self.minimum)}, got {shown(value)}", field)
         if self.maximum is not None and value > self.maximum:
-            raise LossLabError(f"must be at most {self.maximum:g}, got {value:g}", field)
+            raise LossLabError(f"must be at most {shown(self.maximum)}, got {shown(value)}", field)
+
+
+def shown(value: Any) -> str:
+    """A value as the user wrote it in the file: 1000000000 stays so, 1e-08 stays short, text is quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**15 else f"{value:.3g}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_number(value: Any) -> bool:

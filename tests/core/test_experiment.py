@@ -321,10 +321,10 @@ def test_missing_and_unreadable_files(tmp_path):
         load_experiment(tmp_path / "absent.losslab")
     binary = tmp_path / "binary.losslab"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(LossLabError, match="cannot read"):
+    with pytest.raises(LossLabError, match="not a text file"):
         load_experiment(binary)
-    with pytest.raises(LossLabError, match="cannot read"):
-        load_experiment(tmp_path)  # a folder
+    with pytest.raises(LossLabError, match="is a folder, not a LossLab experiment"):
+        load_experiment(tmp_path)
 
 
 def test_relative_csv_path_is_relative_to_the_experiment_file(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from losslab.core.errors import LossLabError
+from losslab.core.files import CSV_MAX_BYTES, check_user_file
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
 
 MIN_ROWS = 10
@@ -93,6 +94,8 @@ def read_csv_table(
 def _read_rows(where: str) -> list[tuple[int, list[str]]]:
     """Non-blank rows with the line number each ends on (so messages point at the right line)."""
     rows: list[tuple[int, list[str]]] = []
+    if os.path.exists(where):  # a missing file is reported below, in the CSV's own words
+        check_user_file(where, CSV_MAX_BYTES, "a CSV file")  # a folder, a pipe, a device, a huge file
     try:
         # utf-8-sig: spreadsheet programs often write a byte-order mark before the header.
         with open(where, newline="", encoding="utf-8-sig") as f:
@@ -131,8 +134,17 @@ def _check_header(where: str, line: int, header: list[str]) -> None:
             raise LossLabError(f"{where}: line {line}: column name {name!r} appears twice in the header")
         seen.add(name)
     if len(header) < 2:
+        hint = next(
+            (
+                f"; the columns look separated by {name}: save the file with commas"
+                for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+                if sep in header[0]
+            ),
+            "",
+        )
         raise LossLabError(
-            f"{where}: only one column ({header[0]!r}); need at least one feature column and a target column"
+            f"{where}: only one column ({header[0]!r}); need at least one feature column and a target "
+            f"column{hint}"
         )
 
 
@@ -176,8 +188,9 @@ def _target(
     for line, cell in zip(lines, cells, strict=True):
         if cell.lower() in MISSING:
             raise LossLabError(f"{where}: line {line}, column {name!r}: missing target value")
-    numbers = [_parse_float(c) for c in cells]
-    numeric = all(v is not None and math.isfinite(v) for v in numbers)
+    parsed = [_parse_float(c) for c in cells]
+    numbers = [v for v in parsed if v is not None and math.isfinite(v)]
+    numeric = len(numbers) == len(parsed)  # then numbers holds every cell's value
 
     if task is None:
         if numeric:

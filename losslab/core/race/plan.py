@@ -29,7 +29,7 @@ from losslab.core.data import Dataset, make_dataset
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.layers import LAYERS, network_io
-from losslab.core.losses import LossSpec, check_pairing, primary_task, resolve_loss
+from losslab.core.losses import LossSpec, check_class_lists, check_pairing, primary_task, resolve_loss
 from losslab.core.metrics import HEADLINE
 from losslab.core.race.fairness import batch_ends, batch_order_digest
 from losslab.core.race.types import BATCHED, SEQUENTIAL, RaceGroup, Variant
@@ -310,6 +310,7 @@ def plan_race(
     for v, spec, ds in zip(variants, specs, datasets, strict=True):
         try:
             check_pairing(spec, ds.task, ds.name)
+            check_class_lists(spec, v.experiment.loss["params"], max(ds.n_classes, 2))
         except LossLabError as exc:
             raise LossLabError(f"variant {v.label}: {exc}", FIELD) from None
 

@@ -1,0 +1,190 @@
+"""Malformed input, class by class: exit 2, one clear line naming what is wrong, nothing written.
+
+Each case is an experiment file (or a path that is not one) given to `losslab run`; the output
+folder holds a sentinel file that must be left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import losslab
+from losslab.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = json.loads((ROOT / "resources/examples/05_moons_bce_logits.losslab").read_text(encoding="utf-8"))
+BLOBS = json.loads((ROOT / "resources/examples/12_blobs_focal.losslab").read_text(encoding="utf-8"))
+
+
+def _set(path: str, value: Any, base: dict[str, Any] = BASE) -> Callable[[], dict[str, Any]]:
+    def make() -> dict[str, Any]:
+        doc = copy.deepcopy(base)
+        *parents, last = path.split(".")
+        node: Any = doc
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+        return doc
+
+    return make
+
+
+NAN, INF = float("nan"), float("inf")
+# (case id, experiment maker, text the message must contain)
+EXPERIMENTS = [
+    ("int-nan", _set("training.epochs", NAN), "training.epochs: must be a finite number, got NaN"),
+    ("int-inf", _set("training.batch_size", INF), "training.batch_size: must be a finite number"),
+    ("int-neg-inf", _set("dataset.n_samples", -INF), "dataset.n_samples: must be a finite number"),
+    ("units-inf", _set("model.layers.0.units", INF), "model.layers[0].units: must be a finite number"),
+    ("int-huge", _set("training.batch_size", 10**30), "training.batch_size: must be at most"),
+    ("int-fraction", _set("training.epochs", 2.5), "training.epochs: must be a whole number, got 2.5"),
+    ("int-as-written", _set("model.layers.0.units", 1000000000), "got 1000000000"),
+    ("float-nan", _set("optimizer.lr", NAN), "optimizer.lr: must be a finite number"),
+    ("float-text", _set("optimizer.lr", "fast"), "optimizer.lr: must be a number, got 'fast'"),
+    (
+        "adam-eps-0",
+        _set("optimizer.params", {"eps": 0}),
+        "optimizer.params.eps: must be at least 1e-12, got 0",
+    ),
+    ("bool-as-number", _set("optimizer.lr", True), "optimizer.lr: must be a number, got true"),
+    (
+        "weights-nan",
+        _set("loss.params", {"alpha": [1.0, NAN, 1.0]}, BLOBS),
+        "loss.params.alpha[1]: must be a finite number",
+    ),
+    (
+        "weights-zero",
+        _set("loss.params", {"alpha": [0, 0, 0]}, BLOBS),
+        "loss.params.alpha: must not be all zero",
+    ),
+    (
+        "weights-empty",
+        _set("loss.params", {"alpha": []}, BLOBS),
+        "loss.params.alpha: must be a list of numbers",
+    ),
+    ("weights-length", _set("loss.params", {"alpha": [1, 2]}, BLOBS), "needs 4 value(s) for 4 classes"),
+]
+
+
+def _run(tmp_path: Path, target: str) -> tuple[int, str, Path]:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sentinel.txt").write_text("keep me", encoding="utf-8")
+    code = main(["run", target, "--epochs", "1", "--quiet", "--no-record", "--out", str(out)])
+    return code, str(out), out
+
+
+def _check_untouched(out: Path) -> None:
+    assert sorted(p.name for p in out.iterdir()) == ["sentinel.txt"]
+    assert (out / "sentinel.txt").read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize(("case", "make", "message"), EXPERIMENTS, ids=[c[0] for c in EXPERIMENTS])
+def test_malformed_experiment_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, make: Callable[[], Any], message: str
+) -> None:
+    path = tmp_path / f"{case}.losslab"
+    path.write_text(json.dumps(make()), encoding="utf-8")  # NaN/Infinity as Python's json writes them
+    code, _, out = _run(tmp_path, str(path))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    _check_untouched(out)
+
+
+def _door(tmp_path: Path, kind: str) -> str:
+    if kind == "folder":
+        (tmp_path / "folder.losslab").mkdir()
+        return str(tmp_path / "folder.losslab")
+    if kind == "pipe":
+        os.mkfifo(tmp_path / "pipe.losslab")
+        return str(tmp_path / "pipe.losslab")
+    if kind == "device":
+        return "/dev/zero"
+    if kind == "huge":
+        with open(tmp_path / "huge.losslab", "wb") as f:
+            f.truncate(17 * 1024 * 1024)  # sparse: nothing is really written
+        return str(tmp_path / "huge.losslab")
+    if kind == "deep":
+        (tmp_path / "deep.losslab").write_text("[" * 100_000, encoding="utf-8")
+        return str(tmp_path / "deep.losslab")
+    if kind == "binary":
+        (tmp_path / "binary.losslab").write_bytes(bytes(range(256)) * 4)
+        return str(tmp_path / "binary.losslab")
+    assert kind == "secret"
+    (tmp_path / "secret.losslab").write_text("password=hunter2\n", encoding="utf-8")
+    return str(tmp_path / "secret.losslab")
+
+
+DOORS = [
+    ("folder", "is a folder"),
+    ("pipe", "is a pipe"),
+    ("device", "is a device or special file"),
+    ("huge", "at most 16 MB"),
+    ("deep", "nests lists or objects too deeply"),
+    ("binary", "not a text file"),
+    ("secret", "not valid JSON"),
+]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes and /dev/zero are POSIX")
+@pytest.mark.parametrize(("kind", "message"), DOORS, ids=[d[0] for d in DOORS])
+def test_a_path_that_is_not_an_experiment_is_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str
+) -> None:
+    target = _door(tmp_path, kind)
+    code, _, out = _run(tmp_path, target)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert "hunter2" not in err, "the message echoes the content of a file the user did not choose as data"
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    _check_untouched(out)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pipes are POSIX")
+def test_a_csv_path_that_is_a_pipe_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "data.csv")
+    with pytest.raises(losslab.LossLabError, match="is a pipe"):
+        losslab.train({**copy.deepcopy(BASE), "dataset": {"kind": "csv", "path": str(tmp_path / "data.csv")}})
+
+
+def test_a_semicolon_csv_says_which_delimiter_it_has(tmp_path: Path) -> None:
+    from losslab.core.data.csv_import import read_csv_table
+
+    path = tmp_path / "semi.csv"
+    path.write_text("size;price\n" + "".join(f"{i};{2 * i}\n" for i in range(30)), encoding="utf-8")
+    with pytest.raises(losslab.LossLabError, match="separated by semicolons"):
+        read_csv_table(path)
+
+
+LOSS_VALUES = [
+    ("bce", torch.tensor([1.5, 0.2]), torch.tensor([1.0, 0.0]), "takes probabilities in \\[0, 1\\]"),
+    ("bce", torch.tensor([0.5, 0.2]), torch.tensor([2.0, 0.0]), "could not be computed"),
+    ("cross_entropy", torch.zeros(2, 3), torch.tensor([0, 5]), "class label 5 is out of range for 3"),
+    ("cross_entropy", torch.zeros(2, 3), torch.tensor([0, -1]), "class label -1 is out of range"),
+    ("focal", torch.zeros(2, 3), torch.tensor([0, 3]), "class label 3 is out of range"),
+    ("multi_hinge", torch.zeros(2, 3), torch.tensor([3, 0]), "class label 3 is out of range"),
+    ("mse", torch.zeros(3), torch.zeros(2), "does not match target shape"),
+]
+
+
+@pytest.mark.parametrize(("loss_id", "pred", "target", "message"), LOSS_VALUES)
+def test_the_api_loss_names_values_it_is_undefined_for(
+    loss_id: str, pred: torch.Tensor, target: torch.Tensor, message: str
+) -> None:
+    with pytest.raises(losslab.LossLabError, match=message):
+        losslab.loss(loss_id)(pred, target)
