@@ -42,12 +42,29 @@ if TYPE_CHECKING:
     from losslab.gui.worker import TrainingController
 
 
+LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+# The dock panels: (window attribute, objectName, title, panel class, area). A panel is built with the
+# ExperimentState and edits it; it never talks to another panel or to a view.
+DOCKS: tuple[tuple[str, str, str, Callable[[ExperimentState], QWidget], Qt.DockWidgetArea], ...] = (
+    ("dataset_panel", "datasetPanel", "Dataset", DatasetPanel, LEFT),
+    ("layer_panel", "layerPanel", "Layers", LayerPanel, LEFT),
+    ("loss_panel", "lossPanel", "Loss", LossPanel, RIGHT),
+    ("optimizer_panel", "optimizerPanel", "Optimizer", OptimizerPanel, RIGHT),
+)
+
+
 def system_is_dark() -> bool:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() == Qt.ColorScheme.Dark
 
 
 class MainWindow(QMainWindow):
+    # Set from DOCKS by _build_docks.
+    dataset_panel: DatasetPanel
+    layer_panel: LayerPanel
+    loss_panel: LossPanel
+    optimizer_panel: OptimizerPanel
+
     def __init__(self, settings: QSettings | None = None, defer_views: bool = False) -> None:
         """``defer_views``: leave the extra tabs (views.py) for ``add_views()``, which app.main calls
         once the window has painted: some of them need torch, which takes seconds to import."""
@@ -62,6 +79,7 @@ class MainWindow(QMainWindow):
         self.state.modifiedChanged.connect(self.update_title)
         self.state.changed.connect(self._on_state_changed)
         self.state.datasetChanged.connect(self._on_dataset_changed)
+        self._help: QWidget | None = None
         self.run = RunControl(self)
         self.run.runStateChanged.connect(self.update_actions)
         self.files = ExperimentFiles(self, self.settings)
@@ -156,20 +174,13 @@ class MainWindow(QMainWindow):
                 view.set_trainer(self.trainer)
 
     def _build_docks(self) -> None:
-        self.dataset_panel = DatasetPanel(self.state)
-        self.layer_panel = LayerPanel(self.state)
-        self.loss_panel = LossPanel(self.state)
-        self.optimizer_panel = OptimizerPanel(self.state)
+        panels = {attribute: make(self.state) for attribute, _, _, make, _ in DOCKS}
+        for attribute, panel in panels.items():
+            setattr(self, attribute, panel)  # window.dataset_panel, ...
         self.dataset_panel.notice.connect(lambda text: self.show_message(text, 8000))
         self.docks: dict[str, QDockWidget] = {}
-        left = Qt.DockWidgetArea.LeftDockWidgetArea
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        for name, title, widget, area in (
-            ("datasetPanel", "Dataset", self.dataset_panel, left),
-            ("layerPanel", "Layers", self.layer_panel, left),
-            ("lossPanel", "Loss", self.loss_panel, right),
-            ("optimizerPanel", "Optimizer", self.optimizer_panel, right),
-        ):
+        for attribute, name, title, _, area in DOCKS:
+            widget = panels[attribute]
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
@@ -317,7 +328,7 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         from losslab.gui.help import HelpWindow
 
-        if getattr(self, "_help", None) is None:
+        if self._help is None:
             self._help = HelpWindow(self)
         self._help.show()
         self._help.raise_()
