@@ -188,3 +188,14 @@ def test_the_api_loss_names_values_it_is_undefined_for(
 ) -> None:
     with pytest.raises(losslab.LossLabError, match=message):
         losslab.loss(loss_id)(pred, target)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.25, 0.5, 0.99, 2.0])
+def test_focal_gradient_is_finite_when_a_sample_is_already_right(gamma: float) -> None:
+    """p_t rounds to 1 for a confident right answer; (1 - p_t)^gamma must not make the gradient NaN."""
+    multi = torch.tensor([[40.0, 0.0, 0.0], [0.1, 0.2, 0.3]], requires_grad=True)
+    losslab.loss("focal", gamma=gamma)(multi, torch.tensor([0, 2])).backward()
+    binary = torch.tensor([40.0, -3.0], requires_grad=True)
+    losslab.loss("focal", gamma=gamma)(binary, torch.tensor([1.0, 1.0])).backward()
+    assert multi.grad is not None and torch.isfinite(multi.grad).all()
+    assert binary.grad is not None and torch.isfinite(binary.grad).all()

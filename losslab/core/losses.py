@@ -209,6 +209,14 @@ def _cross_entropy_weights(
     return _class_weight_tensor(class_weights, pred)[target]
 
 
+def _focal_weight(one_minus_pt: Tensor, gamma: float) -> Tensor:
+    """(1 − p_t)^γ with 1 − p_t kept above the smallest normal float: for γ < 1 the power's slope is
+    infinite at 0, and 0 · ∞ made the gradient NaN for a sample the network already classifies right."""
+    import torch
+
+    return one_minus_pt.clamp_min(torch.finfo(one_minus_pt.dtype).tiny).pow(gamma)
+
+
 def _focal(pred: Tensor, target: Tensor, gamma: float = 2.0, alpha: Any = None) -> Tensor:
     import torch
     import torch.nn.functional as F
@@ -216,14 +224,14 @@ def _focal(pred: Tensor, target: Tensor, gamma: float = 2.0, alpha: Any = None) 
     if pred.ndim == 1:  # binary: one logit per sample
         ce = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
         # p_t = exp(−ce); 1 − p_t via expm1 keeps precision for well-classified samples.
-        loss = (-torch.expm1(-ce)).pow(gamma) * ce
+        loss = _focal_weight(-torch.expm1(-ce), gamma) * ce
         if alpha is not None:
             a = _class_weight_tensor(alpha, pred)
             w0, w1 = (1.0 - a[0], a[0]) if a.numel() == 1 else (a[0], a[1])
             loss = loss * (w0 + (w1 - w0) * target)  # α for class 1, 1 − α (or w0) for class 0
         return loss
     log_pt = F.log_softmax(pred, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
-    loss = (-torch.expm1(log_pt)).pow(gamma) * -log_pt
+    loss = _focal_weight(-torch.expm1(log_pt), gamma) * -log_pt
     if alpha is not None:
         loss = loss * _class_weight_tensor(alpha, pred)[target]
     return loss
