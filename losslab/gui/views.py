@@ -5,9 +5,20 @@ A view implements view_api.View (subclass view_api.ViewBase) and is built by
 in order (Training first, then VIEWS) and forwards each call of the View interface to every one
 of them; the window calls nothing else on a view.
 
-Adding a view is one entry in VIEWS (title, objectName, factory); the main window hard-codes none
-of them. Factories import their module when called, so views that need torch load after the
-window has painted (MainWindow(defer_views=True) and add_views()).
+Adding a view (a new tab):
+
+1. a module in plots/ (or its own package) with a class that subclasses view_api.ViewBase and
+   overrides the View methods it needs; its ``__init__`` takes the ViewServices (keep what it uses,
+   e.g. ``self.services = services``; read ``services.state`` / ``.trainer`` / ``.running``, edit
+   through ``services.state.update``, report through ``services.show_message``);
+2. long computations through background.TaskRunner (one task at a time, Cancel, progress, the
+   result on the GUI thread); cancel it in ``reset`` if a new run makes its result stale;
+3. one entry in VIEWS below: (tab title, objectName, factory). The factory imports the module when
+   called, so views that need torch load after the window has painted
+   (MainWindow(defer_views=True) and add_views()); the tab order is the list's order.
+
+The main window hard-codes none of them; tests/gui/test_main_window.py checks that every tab is a
+View in this order.
 """
 
 from __future__ import annotations
