@@ -11,8 +11,8 @@ exactly these methods, on the GUI thread, on every view in tab order (Training f
 ``on_steps(batch)``       a StepBatch arrived (the steps since the last frame, merged)
 ``on_epoch(event)``       an EpochEnd arrived
 ``on_predictions(p)``     the task view's predictions, computed on the training thread
-``on_event(event)``       any other event of the run: what a probe found, a Notice
-``on_finished(result)``   the run ended (its Finished; None after a failure)
+``on_event(event)``       what a probe found (a core Probe's event, e.g. PerSampleLosses)
+``on_finished(result)``   the run's thread ended (its Finished; None after a failure)
 ``redraw()``              once per frame (pacing.py): redraw only what changed, only when visible
 ``apply_theme(dark)``     the light/dark scheme changed (colours: theme.palette_colors)
 ========================  =====================================================================
