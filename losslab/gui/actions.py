@@ -37,6 +37,13 @@ ACTIONS: tuple[ActionDef, ...] = (
     ActionDef(
         "actionReset", "&Reset Weights", "Ctrl+R", SP.SP_BrowserReload, "Start again from fresh weights"
     ),
+    ActionDef(
+        "actionRace",
+        "R&ace…",
+        "Ctrl+Shift+R",
+        SP.SP_MediaSeekForward,
+        "Train variants that differ in one setting side by side, from the same weights and batches",
+    ),
     ActionDef("actionRestoreLayout", "Restore &Default Layout", None, None, "Put every panel back"),
     ActionDef("actionHelp", "LossLab &Help", SK.HelpContents, SP.SP_DialogHelpButton, "Shortcuts and losses"),
     ActionDef("actionAbout", "&About LossLab", None, None, "Versions and device"),

@@ -352,5 +352,11 @@ class MainWindow(QMainWindow):
             self._redraw_timer.start()
             event.ignore()
             return
+        # A race (Train > Race…, gui/race) trains in a thread of its own: closing its window stops it.
+        races = self.findChild(QWidget, "raceWindow")
+        if races is not None and not races.close():
+            self._redraw_timer.start()
+            event.ignore()
+            return
         self._save_settings()
         event.accept()

@@ -50,6 +50,7 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
         "actionStep": run.step_once,
         "actionStop": run.stop,
         "actionReset": run.reset_weights,
+        "actionRace": lambda: _open_race(window),
         "actionRestoreLayout": window.restore_default_layout,
         "actionHelp": window.show_help,
         "actionAbout": window.show_about,
@@ -65,6 +66,12 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
         setattr(window, old.objectName(), new)
         actions[old.objectName()] = new
     return actions
+
+
+def _open_race(window: MainWindow) -> None:
+    from losslab.gui.race import open_race  # imports torch: only when a race is asked for
+
+    open_race(window)
 
 
 def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
@@ -83,6 +90,8 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     edit.addActions([a["actionUndo"], a["actionRedo"]])
     train = bar.addMenu("&Train")
     train.addActions([a[n] for n in TRAINING_ACTIONS])
+    train.addSeparator()
+    train.addAction(a["actionRace"])
     view = bar.addMenu("&View")
     for dock in window.docks.values():
         view.addAction(dock.toggleViewAction())
@@ -95,6 +104,8 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     toolbar.setObjectName("trainingToolbar")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     toolbar.addActions([a[n] for n in TRAINING_ACTIONS])
+    toolbar.addSeparator()
+    toolbar.addAction(a["actionRace"])
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     window.recent_menu, window.examples_menu = recent, examples
     window.files.attach_menus(recent, examples)
