@@ -228,16 +228,16 @@ def _output_mismatch(exp: Experiment, ds: Dataset, spec: LossSpec) -> Advice | N
         return None
     for label, sign in ((1.0, 1.0), (0.0, -1.0)):
         v = _values(spec, GRID, label, BINARY, exp)
-        right, wrong = (float(v[-1]), float(v[0])) if sign > 0 else (float(v[0]), float(v[-1]))
+        right_cost, wrong_cost = (float(v[-1]), float(v[0])) if sign > 0 else (float(v[0]), float(v[-1]))
         low = float(v.min())
-        if np.isfinite(v).all() and wrong > low and right - low > 0.3 * (wrong - low):
+        if np.isfinite(v).all() and wrong_cost > low and right_cost - low > 0.3 * (wrong_cost - low):
             best = float(GRID[int(np.argmin(v))])
             return Advice(
                 "output_mismatch",
                 "Logits fed to a formula for probabilities",
                 f"For a sample labelled {label:g}, a confident correct prediction (pred = "
-                f"{sign * GRID[-1]:+g}) costs {right:.3g}, about as much as a confident wrong one "
-                f"({wrong:.3g}); the loss is lowest at {best:+.3g}. The formula treats pred as a "
+                f"{sign * GRID[-1]:+g}) costs {right_cost:.3g}, about as much as a confident wrong one "
+                f"({wrong_cost:.3g}); the loss is lowest at {best:+.3g}. The formula treats pred as a "
                 f"probability or a 0/1 value, but with the output declared as {spec.output} it gets any real "
                 "number. Declaring the output as probabilities makes LossLab add a sigmoid (or apply "
                 "torch.sigmoid(pred) in the code).",

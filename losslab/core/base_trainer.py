@@ -380,7 +380,9 @@ class Trainer:
                     if event is not None:
                         rec.emit(event)
             if not value <= explode_at:  # NaN, infinite, or a loss explosion
-                return False, Diverged(self.epoch + 1, self.step, value, self._divergence_message(value))
+                previous = rec.totals[-2] if len(rec.totals) >= 2 else math.nan
+                message = self._divergence_message(value, previous)
+                return False, Diverged(self.epoch + 1, self.step, value, message)
             if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
                 rec.flush()
         return False, None
@@ -436,10 +438,28 @@ class Trainer:
         rec.emit(finished)
         return finished
 
-    def _divergence_message(self, value: float) -> str:
+    def _divergence_message(self, value: float, previous: float = math.nan) -> str:
+        """Why the loss blew up, as far as the numbers tell: the learning rate only when the loss grew.
+
+        ``previous`` is the loss one step before (NaN when unknown)."""
+        where = f"at epoch {self.epoch + 1}, step {self.step} (learning rate {self.lr.lr:g})"
+        what = describe_divergence(value)
+        own = "your custom loss" if self.loss_spec.custom else f"the {self.loss_spec.name} loss's parameters"
+        if self.step == 1 and not math.isfinite(value):
+            return (
+                f"Training diverged: the loss {what} on the very first batch, before any update, so the "
+                f"learning rate is not the cause. Check {own} and the data for NaN or infinite values."
+            )
+        start = self._explode_at / EXPLOSION_FACTOR
+        if not math.isfinite(value) and math.isfinite(previous) and previous <= 2 * start:
+            return (
+                f"Training diverged: the loss {what} {where}, yet one step before it was {previous:.4g} "
+                "and had not grown, so the update did not overshoot: a gradient was NaN or infinite. "
+                f"Look at {own} (a gradient undefined somewhere, such as sqrt(0), log(0) or a division "
+                "by zero) and at extreme values in the data; a lower learning rate will not fix it."
+            )
         return (
-            f"Training diverged: the loss {describe_divergence(value)} at epoch {self.epoch + 1}, "
-            f"step {self.step} (learning rate {self.lr.lr:g}). The updates overshot and the weights blew up. "
+            f"Training diverged: the loss {what} {where}. The updates overshot and the weights blew up. "
             + divergence_advice(self.lr.lr, self.loss_spec)
         )
 

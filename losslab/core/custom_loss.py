@@ -34,7 +34,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from losslab.core.errors import LossLabError
 from losslab.core.losses import LossSpec, register_loss_kind, resolve_loss
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from losslab.core.data import Dataset
 
+T = TypeVar("T")
 CUSTOM_ID = "custom"
 CODE_FILENAME = "<your loss>"  # what tracebacks call the user's code; how its frames are found
 DEFAULT_NAME = "My loss"
@@ -659,26 +660,27 @@ def check_custom_loss(
     return run_limited(lambda: _check(custom, dataset, seconds), 1.5 * seconds + 0.5, "checking the loss")
 
 
-def run_limited(work: Callable[[], Any], seconds: float, what: str = "running your loss") -> Any:
+def run_limited(work: Callable[[], T], seconds: float, what: str = "running your loss") -> T:
     """``work()`` in a short-lived thread, waited for ``seconds`` at most: user code stuck in one long
     call (time.sleep, a huge tensor) cannot freeze the caller. Exceptions come back as CustomLossError."""
-    box: dict[str, Any] = {}
+    box: dict[str, T] = {}
+    failed: dict[str, LossLabError] = {}
 
     def run() -> None:
         try:
             box["result"] = work()
         except LossLabError as exc:
-            box["error"] = exc
+            failed["error"] = exc
         except BaseException as exc:  # anything else is still the code's problem, not a crash
-            box["error"] = _explain(exc)
+            failed["error"] = _explain(exc)
 
     thread = threading.Thread(target=run, name="losslab-custom-loss", daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():  # leave it behind; it ends when the user's call returns
         raise CustomLossError(f"{what} took longer than {seconds:g} s; is something very slow or waiting?")
-    if "error" in box:
-        raise box["error"]
+    if "error" in failed:
+        raise failed["error"]
     return box["result"]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from losslab.core.probe import Probe
 if TYPE_CHECKING:  # torch loads with the trainer; the Gradients tab imports this module before that
     import torch
     from torch import nn
+
+    from losslab.core.base_trainer import Trainer  # (which imports this module)
 
 VANISH_RATIO = 1e-3  # first-layer gradient norm below this fraction of the last layer's
 EXPLODE_RATIO = 1e3  # ... or above this multiple of it
@@ -299,9 +302,10 @@ class GradientHealthProbe(Probe):
             return np.concatenate(self._views).astype(np.float64)
         return self._vector(self._flat)
 
-    def _vector(self, tensors: list[torch.Tensor | None]) -> np.ndarray:
-        if not self._copy and all(t is not None for t in tensors):
-            return np.concatenate([t.numpy().reshape(-1) for t in tensors]).astype(np.float64)  # type: ignore[union-attr]
+    def _vector(self, tensors: Sequence[torch.Tensor | None]) -> np.ndarray:
+        present = [t for t in tensors if t is not None]
+        if not self._copy and len(present) == len(tensors):
+            return np.concatenate([t.numpy().reshape(-1) for t in present]).astype(np.float64)
         out = np.empty(self._size)
         for t, a, b in zip(tensors, self._offsets[:-1], self._offsets[1:], strict=True):
             if t is None:
@@ -330,7 +334,7 @@ class GradientHealthProbe(Probe):
         self._hooks = []
 
     # -- the probe --------------------------------------------------------------------------
-    def on_step(self, trainer: Any, xb: Any, yb: Any) -> GradientStats | None:
+    def on_step(self, trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> GradientStats | None:
         model = trainer.model
         first = model is not self._model
         if first:
@@ -355,7 +359,7 @@ class GradientHealthProbe(Probe):
             self._prepare(step)
         return report
 
-    def _watch_only(self, trainer: Any) -> GradientStats | None:
+    def _watch_only(self, trainer: Trainer) -> GradientStats | None:
         """A skipped report step still feeds the vanishing/exploding watch (the gradient norms cost a
         fraction of a report), so a warning comes as soon as without a budget, as a report of its own."""
         grad_norm = self._layer_norms(self._vector([p.grad for p in self._flat]))
@@ -368,7 +372,7 @@ class GradientHealthProbe(Probe):
     def _layer_norms(self, values: np.ndarray) -> np.ndarray:
         return np.sqrt(np.add.reduceat(values * values, self._starts))
 
-    def measure(self, trainer: Any, checked: tuple[Warnings, Warnings] | None = None) -> GradientStats:
+    def measure(self, trainer: Trainer, checked: tuple[Warnings, Warnings] | None = None) -> GradientStats:
         """The report for the current step. Small arrays: numpy on CPU views beats a dozen torch ops.
         ``checked``: the watch's (active, new) warnings for this step, when it has seen its norms."""
         step = trainer.step

@@ -14,12 +14,17 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losslab.core.events import Notice
 from losslab.core.probe import Probe
 from losslab.core.tasks import GAN
 from losslab.core.weights import clone_state
+
+if TYPE_CHECKING:  # annotations only: the trainer imports this module
+    from torch import nn
+
+    from losslab.core.base_trainer import Trainer
 
 SMOOTH_EPOCHS = 5  # the median over this many epochs is what gets compared
 RISE = 0.10  # the smoothed validation loss must sit this fraction above its best ...
@@ -168,7 +173,7 @@ class EarlyStopping(Probe):
         self.min_improvement = min_improvement
         self._reset(None)
 
-    def _reset(self, model: Any) -> None:
+    def _reset(self, model: nn.Module | None) -> None:
         self._model = model
         self.watch = OverfittingWatch()
         self.best_val = math.inf
@@ -179,7 +184,7 @@ class EarlyStopping(Probe):
         self._warned = False
         self._overfit_step = -1
 
-    def on_epoch(self, trainer: Any) -> Any:
+    def on_epoch(self, trainer: Trainer) -> OverfittingStarted | EarlyStopped | Notice | None:
         if trainer.model is not self._model or trainer.epoch <= self._last_epoch:
             self._reset(trainer.model)  # fresh weights: a new run
         self._last_epoch = trainer.epoch

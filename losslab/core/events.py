@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: both modules import this one
+    from losslab.core.early_stopping import EarlyStopped
+    from losslab.core.history import History
 
 
 @dataclass
@@ -63,11 +67,11 @@ class Notice:
 
 @dataclass
 class Finished:
-    history: Any  # losslab.core.history.History
+    history: History
     stopped: bool  # True when the user stopped it early
     diverged: Diverged | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    early_stop: Any = None  # what a probe ended the run with (early_stopping.EarlyStopped), else None
+    early_stop: EarlyStopped | None = None  # what a probe ended the run with, else None
 
 
 def merge_step_batches(batches: list[StepBatch]) -> StepBatch:

@@ -95,7 +95,8 @@ class GanTrainer(Trainer):
         was_training = self.model.training
         self.model.eval()
         try:
-            return self.model(noise[:n]).reshape(n, -1)
+            out: torch.Tensor = self.model(noise[:n])
+            return out.reshape(n, -1)
         finally:
             self.model.train(was_training)
 

@@ -14,6 +14,7 @@ from losslab.core.files import save_text_atomic
 class History:
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+        self.run_id: int | None = None  # its id in the run history (core/runs) when stored, as train() does
 
     def add(self, e: EpochEnd) -> None:
         row: dict[str, float] = {

@@ -204,10 +204,12 @@ def sample_positions(spec: LossSpec, task: str, output: np.ndarray, target: np.n
     if spec.output == "probabilities":
         return true
     if spec.output == "raw":
-        return true - others.mean(axis=1)
+        centred: np.ndarray = true - others.mean(axis=1)
+        return centred
     top = others.max(axis=1, keepdims=True)
     lme = top[:, 0] + np.log(np.exp(others - top).sum(axis=1)) - math.log(k - 1)
-    return true - lme
+    position: np.ndarray = true - lme
+    return position
 
 
 def sample_slopes(spec: LossSpec, task: str, grad: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from losslab.core.data import Dataset
 from losslab.core.errors import Cancelled, LossLabError
-from losslab.core.trainer import make_trainer
+from losslab.core.experiment import Experiment
+from losslab.core.trainer import Trainer, make_trainer
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.core.weights import flat_params
 
@@ -77,7 +79,7 @@ def flat_from_state(model: nn.Module, state: dict[str, Any]) -> torch.Tensor:
 class LossSurface:
     """Evaluates the training loss at arbitrary parameter vectors of one network (its own copy)."""
 
-    def __init__(self, trainer: Any, model: nn.Module | None = None) -> None:
+    def __init__(self, trainer: Trainer, model: nn.Module | None = None) -> None:
         self.model = copy.deepcopy(model if model is not None else trainer.model)
         self.model.eval()
         for p in self.model.parameters():
@@ -152,7 +154,7 @@ class LossSurface:
             for name, (shape, n) in zip(names, shapes, strict=True):
                 tensors[name] = flat[i : i + n].view(shape)
                 i += n
-            out = functional_call(model, {**tensors, **buffers}, (x,))
+            out: torch.Tensor = functional_call(model, {**tensors, **buffers}, (x,))
             return spec.compute(out, y, **params)
 
         return vmap(one)
@@ -281,7 +283,7 @@ def project(points: Sequence[Any], center: torch.Tensor, d1: torch.Tensor, d2: t
         return np.zeros((0, 2))
     m = torch.stack([torch.as_tensor(np.asarray(p), dtype=torch.float64) for p in points]) - center
     basis = torch.stack([d1, d2], dim=1)  # (P, 2)
-    coords = torch.linalg.lstsq(basis, m.T).solution.T
+    coords: torch.Tensor = torch.linalg.lstsq(basis, m.T).solution.T
     return coords.numpy()
 
 
@@ -356,7 +358,7 @@ class Landscape:
         return self.grid.center_loss
 
 
-def load_weights(trainer: Any, weights: Any) -> None:
+def load_weights(trainer: Trainer, weights: Any) -> None:
     """Put ``weights`` into the trainer's model: a state_dict, a weights.pt path or a module."""
     import os
 
@@ -389,7 +391,7 @@ def load_weights(trainer: Any, weights: Any) -> None:
 
 
 def compute_landscape(
-    experiment: Any,
+    experiment: Experiment,
     weights: Any = None,
     steps: int = 31,
     span: float = 1.0,
@@ -397,7 +399,7 @@ def compute_landscape(
     *,
     seed: int = 0,
     trajectory: Sequence[Any] | None = None,
-    dataset: Any = None,
+    dataset: Dataset | None = None,
     device: str | None = None,
 ) -> Landscape:
     """The 2-D grid around ``weights`` and the 1-D line from the experiment's initial weights to them."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
+from losslab.core.data import Dataset
 from losslab.core.errors import Cancelled, LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.tasks import GAN
@@ -101,7 +101,7 @@ def lr_find(
     end: float = 10.0,
     steps: int = 100,
     *,
-    dataset: Any = None,
+    dataset: Dataset | None = None,
     device: str | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,

@@ -37,7 +37,7 @@ class Network(nn.Module):
         self.squeeze = head.out_features == 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.head(self.hidden(x))
+        y: torch.Tensor = self.head(self.hidden(x))
         if self.out_act is not None:
             y = self.out_act(y)
         return y.squeeze(-1) if self.squeeze else y

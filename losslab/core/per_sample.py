@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from losslab.core.probe import Probe
 from losslab.core.tasks import GAN, REGRESSION
+
+if TYPE_CHECKING:  # torch loads with the trainer; the window imports this module before that
+    import torch
+
+    from losslab.core.base_trainer import Trainer
 
 INTERVAL_SECONDS = 0.2  # at most 5 measurements a second: live to the eye, cheap for training
 BUDGET = 0.05  # and at most ~5% of the training time
@@ -48,7 +53,7 @@ class PerSampleProbe(Probe):
         self.interval = interval
         self.budget = budget
         self._due = 0.0
-        self._last_batch: tuple[Any, Any] | None = None
+        self._last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self._measured = (-1, -1)  # (step, epoch) of the last measurement
         self.measurements = 0
         self.seconds = 0.0  # time spent measuring, for reports
@@ -71,13 +76,13 @@ class PerSampleProbe(Probe):
     def watched(self) -> bool:
         return self._watchers is None or bool(self._watchers)
 
-    def on_step(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses | None:
+    def on_step(self, trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLosses | None:
         self._last_batch = (xb, yb)
         if time.perf_counter() < self._due or not self.watched:
             return None
         return self._timed(trainer, xb, yb)
 
-    def on_epoch(self, trainer: Any) -> PerSampleLosses | None:
+    def on_epoch(self, trainer: Trainer) -> PerSampleLosses | None:
         # The end of the planned training always gets a fresh picture; other epoch ends only when due.
         last = trainer.epoch >= trainer.experiment.training["epochs"]
         # A step measured by on_step is measured again at the last epoch: that picture was taken
@@ -91,7 +96,7 @@ class PerSampleProbe(Probe):
             return self._timed(trainer, *batch)
         return None
 
-    def _timed(self, trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
+    def _timed(self, trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLosses:
         start = time.perf_counter()
         event = measure(trainer, xb, yb)
         spent = time.perf_counter() - start
@@ -102,7 +107,7 @@ class PerSampleProbe(Probe):
         return event
 
 
-def measure(trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
+def measure(trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLosses:
     """Per-sample losses of the training set and of the batch (xb, yb), with the model in eval mode."""
     import torch
 
@@ -134,7 +139,7 @@ def measure(trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
         else:
             prediction = trainer.probabilities(out_all).cpu().numpy().astype(np.float64)
 
-    def host(t: Any) -> np.ndarray:
+    def host(t: torch.Tensor) -> np.ndarray:
         return t.detach().cpu().numpy().astype(np.float64)
 
     return PerSampleLosses(
@@ -152,12 +157,12 @@ def measure(trainer: Any, xb: Any, yb: Any) -> PerSampleLosses:
     )
 
 
-def per_sample_probes(trainer: Any) -> list[Probe]:
+def per_sample_probes(trainer: Trainer) -> list[Probe]:
     """[a PerSampleProbe] for a trainer that has none yet (views share one), [] for GAN training."""
     if trainer.dataset.task == GAN or any(isinstance(p, PerSampleProbe) for p in trainer.probes):
         return []
     return [PerSampleProbe()]
 
 
-def latest_probe(trainer: Any) -> PerSampleProbe | None:
+def latest_probe(trainer: object) -> PerSampleProbe | None:
     return next((p for p in getattr(trainer, "probes", ()) if isinstance(p, PerSampleProbe)), None)

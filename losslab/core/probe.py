@@ -9,14 +9,21 @@ training thread and must return plain data (floats, fresh numpy arrays), never t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the trainer imports this module
+    from torch import Tensor
+
+    from losslab.core.base_trainer import Trainer
 
 
 class Probe:
     every: int = 0  # steps between on_step calls; 0 = never per step
 
-    def on_step(self, trainer: Any, xb: Any, yb: Any) -> Any:
+    def on_step(self, trainer: Trainer, xb: Tensor, yb: Tensor) -> object | None:
+        """After an optimizer step: an event for the run's callback, or None."""
         return None
 
-    def on_epoch(self, trainer: Any) -> Any:
+    def on_epoch(self, trainer: Trainer) -> object | None:
+        """After an epoch's evaluation: an event for the run's callback, or None."""
         return None

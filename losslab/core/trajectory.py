@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from losslab.core.probe import Probe
+
+if TYPE_CHECKING:  # annotations only: importing this module must not load torch
+    from torch import Tensor
+
+    from losslab.core.base_trainer import Trainer
 
 MAX_TRAJECTORY = 400  # recorded weight vectors; older ones are thinned when there are more
 
@@ -41,7 +46,7 @@ class WeightTrajectoryProbe(Probe):
         self._last_step = -1
         self._last_time = -math.inf
 
-    def _snap(self, trainer: Any) -> WeightSnapshot | None:
+    def _snap(self, trainer: Trainer) -> WeightSnapshot | None:
         if trainer.step == self._last_step:
             return None
         now = time.perf_counter()
@@ -52,10 +57,10 @@ class WeightTrajectoryProbe(Probe):
 
         return WeightSnapshot(trainer.step, trainer.epoch, flat_params(trainer.model).numpy())
 
-    def on_step(self, trainer: Any, xb: Any, yb: Any) -> WeightSnapshot | None:
+    def on_step(self, trainer: Trainer, xb: Tensor, yb: Tensor) -> WeightSnapshot | None:
         return self._snap(trainer)
 
-    def on_epoch(self, trainer: Any) -> WeightSnapshot | None:
+    def on_epoch(self, trainer: Trainer) -> WeightSnapshot | None:
         return self._snap(trainer)
 
 

@@ -108,16 +108,10 @@ def require_trusted(
     """Raise LossLabError unless the experiment's code (if any) is trusted: how ``losslab run`` and the
     API refuse a file's code. ``source`` names the file; ``how_to_trust`` is how the caller's user
     runs it anyway (``--trust-code``, ``trust_code=True``)."""
-    if untrusted_code(experiment) is not None:
-        raise LossLabError(refusal_message(source, experiment, how_to_trust))
-
-
-def refusal_message(
-    source: str, experiment: Experiment | Mapping[str, Any], how_to_trust: str = "--trust-code"
-) -> str:
-    """What require_trusted says when it will not run a file's code."""
+    if untrusted_code(experiment) is None:
+        return
     loss = _loss_section(experiment) or {}
-    return (
+    raise LossLabError(
         f"{source} contains Python code (the custom loss {loss.get('name', '')!r}, in loss.code), and "
         "LossLab does not run code from a file it has not been told to trust. Read the code first "
         f"(opening the file in the LossLab window shows it), then run again with {how_to_trust}."

@@ -45,11 +45,13 @@ class Dataset:
 
     def x_to_display(self, x: np.ndarray) -> np.ndarray:
         """Undo feature standardization (model space -> the units the user knows)."""
-        return np.asarray(x, dtype=np.float64) * self.x_std + self.x_mean
+        out: np.ndarray = np.asarray(x, dtype=np.float64) * self.x_std + self.x_mean
+        return out
 
     def x_from_display(self, x: np.ndarray) -> np.ndarray:
         """Apply feature standardization (display units -> model space), e.g. for a plotting grid."""
-        return (np.asarray(x, dtype=np.float64) - self.x_mean) / self.x_std
+        out: np.ndarray = (np.asarray(x, dtype=np.float64) - self.x_mean) / self.x_std
+        return out
 
     def y_to_display(self, y: np.ndarray) -> np.ndarray:
         """Undo target standardization; only regression targets are standardized."""
@@ -86,9 +88,9 @@ def split_indices(
     return train, val
 
 
-def _stratified_counts(counts: np.ndarray, n_val: int) -> list[int]:
+def _stratified_counts(class_sizes: np.ndarray, n_val: int) -> list[int]:
     """Per-class validation counts summing to ``n_val``, proportional to class size (largest remainder)."""
-    counts = [int(c) for c in counts]
+    counts = [int(c) for c in class_sizes]
     total = sum(counts)
     quota = [c * n_val / total for c in counts]
     # Keep at least one sample of every class for training while that is possible.

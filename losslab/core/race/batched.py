@@ -316,7 +316,7 @@ class BatchedGroup:
         if l2 is not None:
             total = total + l2
         self.flat.grad = None
-        total.sum().backward()  # type: ignore[no-untyped-call]
+        total.sum().backward()
         grad = self._grad()
         with torch.no_grad():
             if self.use_clip:
