@@ -8,7 +8,7 @@ recorder's chunks, final and best weights of a small MLP, and its summary. Then:
   reopening the file (the first listing after start-up is included as ``first_list_ms``);
 * ``get_run_ms``: one run in full, with its steps (what an overlay reads per curve);
 * ``size_mb``: the file on disk (with its write-ahead log, after a checkpoint);
-* ``epoch_commit_ms``: one epoch committed as the recorder does it (row, progress, commit).
+* ``epoch_commit_ms``: one epoch's row committed, as the recorder does it at each epoch end.
 
 Targets: listing under 200 ms, the file under 500 MB. Filling 1,000 runs takes a few seconds, so
 ``--quick`` stores the full 1,000 too and its figures are the real ones.
@@ -150,7 +150,7 @@ def measure(quick: bool = False, folder: Path | None = None) -> dict[str, Any]:
             for e in range(1, 201):
                 row = _row(e, 25, rng)
                 t2 = time.perf_counter()
-                store.record_epoch(rid, row, best=e % 2 == 0, elapsed=e * 0.01)
+                store.record_epoch(rid, row)
                 commit_ms.append(1000 * (time.perf_counter() - t2))
             store.purge(rid)
             store.checkpoint()

@@ -78,8 +78,16 @@ def test_the_default_file_lives_in_the_data_folder():
 def test_round_trip(store):
     exp = experiment()
     rid = store.create_run(exp, tags=["a", "b", "a"], group_id="g1", source="test", architecture="2-8-1")
-    store.record_epoch(rid, row(1, 0.6), best=True, elapsed=0.1)
-    store.record_epoch(rid, row(2, math.nan), best=False, elapsed=0.2)
+    store.record_epoch(rid, row(1, 0.6))
+    store.record_epoch(rid, row(2, math.nan))
+    store.update_run(
+        rid,
+        epochs_done=2,
+        steps_done=14,
+        final_metrics=row(2, math.nan),
+        best_metrics=row(1, 0.6),
+        best_epoch=1,
+    )
     store.add_steps(rid, np.arange(1, 15), np.linspace(1, 0.1, 14))
     store.add_steps(rid, np.array([15, 16]), np.array([np.nan, np.inf]))
     weights = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(2)}
@@ -261,14 +269,20 @@ def test_runs_left_running_by_a_dead_process_become_interrupted(tmp_path):
     dead_pid = int(dead.stdout)
     with RunStore(path) as store:
         gone = store.create_run(experiment(), pid=dead_pid, started=1.0, elapsed=2.0)
-        store.record_epoch(gone, row(1), best=True, elapsed=2.0)
+        store.record_epoch(gone, row(1))
+        store.record_epoch(gone, row(2, val_loss=0.7))  # committed; the run's progress columns lag behind
         alive = store.create_run(experiment(), pid=os.getpid(), pid_token=process_token(os.getpid()))
         elsewhere = store.create_run(experiment(), pid=dead_pid, host="another-machine")
     with RunStore(path) as store:
         assert store.summary(gone).status == INTERRUPTED
         assert "completed epoch" in store.summary(gone).message
-        assert store.summary(gone).ended == 3.0  # started + elapsed: when it was last heard of
-        assert store.get_run(gone).epochs == [row(1)]
+        interrupted = store.summary(gone)
+        assert interrupted.ended == 1.0 + row(2)["elapsed_s"]  # started + elapsed: when last heard of
+        assert store.get_run(gone).epochs == [row(1), row(2, val_loss=0.7)]
+        # Its progress is rebuilt from the committed epochs.
+        assert (interrupted.epochs_done, interrupted.steps_done) == (2, 14)
+        assert interrupted.final == row(2, val_loss=0.7)
+        assert interrupted.best == row(1) and interrupted.best_epoch == 1
         assert store.summary(alive).status == RUNNING  # this process is alive
         assert store.summary(elsewhere).status == RUNNING  # another machine's processes are unknown
 
@@ -283,7 +297,7 @@ def test_a_reused_pid_does_not_keep_a_run_running(tmp_path):
 
 def test_export_writes_the_files_atomically(store, tmp_path):
     rid = store.create_run(experiment())
-    store.record_epoch(rid, row(1), best=True, elapsed=0.1)
+    store.record_epoch(rid, row(1))
     store.add_steps(rid, np.array([1, 2]), np.array([0.5, 0.25]))
     weights = {"w": torch.ones(2, 2)}
     store.save_weights(rid, "final", state_to_bytes(weights))

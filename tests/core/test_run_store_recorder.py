@@ -185,3 +185,18 @@ def test_a_race_is_stored_as_a_group_of_runs(store):
         weights = store.load_weights(r.id)
         assert all(torch.equal(weights[k], t.cpu()) for k, t in v.state_dict.items())
         assert not math.isnan(r.metric())
+
+
+def test_training_on_after_a_stop_continues_the_same_run(store):
+    trainer = make_trainer(experiment(epochs=3), diagnostics=False)
+    recorder = Recorder(store, trainer)
+    callback = recorder.wrap()
+    with recorder:
+        trainer.run(callback)
+        assert store.summary(recorder.run_id).status == FINISHED
+        recorder.resume()
+        assert store.summary(recorder.run_id).status == "running"
+        trainer.run(callback, epochs=5)
+    run = store.get_run(recorder.run_id)
+    assert run.summary.status == FINISHED and [r["epoch"] for r in run.epochs] == [1, 2, 3, 4, 5]
+    assert run.steps.tolist() == list(range(1, trainer.step + 1))

@@ -3,6 +3,7 @@
     recorder = Recorder(store, trainer, name="moons", source="cli")
     with recorder:                       # Ctrl-C or an error still closes the run, keeping what was done
         trainer.run(recorder.wrap(callback))
+        ...                              # trainer.run() again on the same trainer: recorder.resume() first
 
 What is written, and when (each write is one short commit):
 
@@ -38,20 +39,13 @@ from losslab.core.experiment import Experiment
 from losslab.core.history import History
 from losslab.core.runs.describe import describe_weights, task_of
 from losslab.core.runs.liveness import process_token
-from losslab.core.runs.records import BEST, DIVERGED, FINAL, FINISHED, INTERRUPTED, STOPPED
-from losslab.core.runs.store import RunStore
+from losslab.core.runs.records import BEST, DIVERGED, FINAL, FINISHED, INTERRUPTED, RUNNING, STOPPED
+from losslab.core.runs.store import RunStore, best_key
 from losslab.core.runs.weights import clone_state, state_to_bytes
 
 Callback = Callable[[Any], None]
 MAX_STEPS = 10_000  # kept per-step points per run, at most
 FLUSH_SECONDS = 0.5  # weights and step points are written at most this often (epoch rows: every epoch)
-
-
-def _best_key(row: dict[str, float]) -> float:
-    """What "best" minimizes: the validation loss, or the training loss without a validation split."""
-    val = row.get("val_loss", math.nan)
-    value = val if isinstance(val, float | int) and math.isfinite(val) else row.get("train_loss", math.nan)
-    return float(value) if isinstance(value, float | int) and math.isfinite(value) else math.inf
 
 
 class Recorder:
@@ -84,7 +78,8 @@ class Recorder:
         self._losses: list[np.ndarray] = []
         self._best_loss = math.inf
         self._best_row: dict[str, float] | None = None
-        self._best_state: tuple[dict[str, Any], int, int] | None = None  # (weights, epoch, step) unsaved
+        self._best_buffers: dict[str, Any] | None = None  # the best epoch's weights, copied when it ended
+        self._best_pending: tuple[int, int] | None = None  # (epoch, step) of those, when not saved yet
         self._last_flush = -math.inf
         self._message = ""
         self.status: str | None = None  # set once the run has ended
@@ -150,30 +145,32 @@ class Recorder:
             self._emit(Notice(f"The run history stopped recording this run: {exc}. Training goes on."))
 
     def _on_steps(self, batch: StepBatch) -> None:
+        if self.stride == 1:  # the common case, and the cheap one: a full-batch epoch is one step
+            self._steps.append(batch.steps)
+            self._losses.append(batch.loss)
+            return
         steps = np.asarray(batch.steps, dtype=np.int64)
         keep = (steps - 1) % self.stride == 0
         if keep.any():
             self._steps.append(steps[keep])
-            self._losses.append(np.asarray(batch.loss, dtype=np.float32)[keep])
+            self._losses.append(np.asarray(batch.loss)[keep])
 
     def _on_epoch(self, end: EpochEnd) -> None:
         self.history.add(end)
         row = self.history.rows[-1]
-        key = _best_key(row)
+        key = best_key(row)
         best_changed = key < self._best_loss
         if best_changed:
             self._best_loss, self._best_row = key, row
         now = time.perf_counter()
-        flush = now - self._last_flush >= self.flush_s
-        if best_changed and not flush:
-            state = self._live_state()
-            if state is not None:
-                self._best_state = (clone_state(state), end.epoch, end.step)
-        store = self.store
-        with store.transaction():
-            store.record_epoch(self.run_id, row, best_changed, end.elapsed)
-            if flush:
-                self._flush(now, best_now=best_changed, epoch=end.epoch, step=end.step)
+        if now - self._last_flush < self.flush_s:
+            if best_changed:
+                self._copy_best(end.epoch, end.step)
+            self.store.record_epoch(self.run_id, row)  # one statement, committed as the epoch ends
+            return
+        with self.store.transaction():
+            self.store.record_epoch(self.run_id, row)
+            self._flush(now, best_now=best_changed, epoch=end.epoch, step=end.step)
 
     def _live_state(self) -> dict[str, Any] | None:
         """The model's state_dict tensors, which share storage with the live weights (cached: building
@@ -185,12 +182,40 @@ class Recorder:
             self._state_of, self._state = model, model.state_dict()
         return self._state
 
+    def _copy_best(self, epoch: int, step: int) -> None:
+        """Copy the weights of a new best epoch into buffers kept for the next save."""
+        state = self._live_state()
+        if state is None:
+            return
+        buffers = self._best_buffers
+        if buffers is None or buffers.keys() != state.keys():
+            self._best_buffers = clone_state(state)
+        else:
+            for name, value in state.items():
+                kept = buffers[name]
+                if hasattr(kept, "copy_") and getattr(kept, "shape", None) == getattr(value, "shape", None):
+                    kept.copy_(value)
+                else:
+                    buffers[name] = clone_state({name: value})[name]
+        self._best_pending = (epoch, step)
+
     def _flush(
         self, now: float, best_now: bool = False, epoch: int | None = None, step: int | None = None
     ) -> None:
-        """Pending step points and weights (call inside a transaction)."""
+        """The run's progress, pending step points and weights (call inside a transaction)."""
         self._last_flush = now
         self._write_steps()
+        if self.history.rows:
+            last = self.history.rows[-1]
+            columns: dict[str, Any] = {
+                "epochs_done": int(last["epoch"]),
+                "steps_done": int(last["step"]),
+                "elapsed": float(last["elapsed_s"]),
+                "final_metrics": last,
+            }
+            if self._best_row is not None:
+                columns.update(best_metrics=self._best_row, best_epoch=int(self._best_row["epoch"]))
+            self.store.update_run(self.run_id, **columns)
         model = getattr(self.trainer, "model", None)
         if model is None:
             return
@@ -198,16 +223,17 @@ class Recorder:
         self.store.save_weights(self.run_id, FINAL, current, epoch, step)
         if best_now:
             self.store.save_weights(self.run_id, BEST, current, epoch, step)
-            self._best_state = None
-        elif self._best_state is not None:
-            state, b_epoch, b_step = self._best_state
-            self.store.save_weights(self.run_id, BEST, state_to_bytes(state), b_epoch, b_step)
-            self._best_state = None
+            self._best_pending = None
+        elif self._best_pending is not None and self._best_buffers is not None:
+            b_epoch, b_step = self._best_pending
+            self.store.save_weights(self.run_id, BEST, state_to_bytes(self._best_buffers), b_epoch, b_step)
+            self._best_pending = None
 
     def _write_steps(self) -> None:
         if not self._steps:
             return
-        steps, losses = np.concatenate(self._steps), np.concatenate(self._losses)
+        steps = np.concatenate(self._steps).astype(np.int64, copy=False)
+        losses = np.concatenate(self._losses).astype(np.float32, copy=False)
         self._steps, self._losses = [], []
         if self.kept + len(steps) <= self.max_steps:
             self.store.add_steps(self.run_id, steps, losses)
@@ -250,6 +276,18 @@ class Recorder:
                 elapsed=elapsed,
             )
         self.status = status
+
+    def resume(self) -> None:
+        """The same trainer trains on (the window's Continue after Stop, or after a divergence was
+        rolled back): the run is "running" again and its epochs go on from where they were."""
+        if self.error is not None or self.status is None:
+            return
+        try:
+            self.store.update_run(self.run_id, status=RUNNING, ended=None, message="")
+        except LossLabError as exc:
+            self._give_up(exc)
+            return
+        self.status, self._message = None, ""
 
     # -- ending without Finished ---------------------------------------------------------------
     def close(self, status: str = STOPPED, message: str = "") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -228,6 +229,15 @@ def _row_to_summary(row: tuple[Any, ...]) -> RunSummary:
     )
 
 
+def best_key(row: Mapping[str, Any]) -> float:
+    """What "best" minimizes: the validation loss, or the training loss without a validation split."""
+    for key in ("val_loss", "train_loss"):
+        value = row.get(key)
+        if isinstance(value, float | int) and math.isfinite(value):
+            return float(value)
+    return math.inf
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))  # NaN/inf kept (Python's JSON reads them back)
 
@@ -439,37 +449,46 @@ class RunStore:
             )
 
     @_guarded
-    def record_epoch(self, run_id: int, row: Mapping[str, float], best: bool, elapsed: float) -> None:
-        """One epoch's row, and the run's progress (its final metrics; its best when ``best``)."""
-        text = _dumps(dict(row))
-        epoch, step = int(row["epoch"]), int(row.get("step", 0))
-        with self.transaction():
-            self._conn.execute(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, lr, elapsed, row) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    epoch,
-                    step,
-                    row.get("train_loss"),
-                    row.get("val_loss"),
-                    row.get("lr"),
-                    elapsed,
-                    text,
-                ),
+    def record_epoch(self, run_id: int, row: Mapping[str, float]) -> None:
+        """One epoch's row (a History row), committed at once: one statement, no more, as training
+        waits for it. The run's progress columns are the caller's to update (``update_run``), less often;
+        ``mark_interrupted`` rebuilds them from these rows after a crash."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, lr, elapsed, row) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                int(row["epoch"]),
+                int(row.get("step", 0)),
+                row.get("train_loss"),
+                row.get("val_loss"),
+                row.get("lr"),
+                row.get("elapsed_s"),
+                _dumps(dict(row)),
+            ),
+        )
+
+    def _progress_from_epochs(self, run_id: int) -> dict[str, Any]:
+        """epochs_done, final and best metrics as the stored epoch rows say (after a crash)."""
+        rows = [
+            _json_load(r, {})
+            for (r,) in self._conn.execute(
+                "SELECT row FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,)
             )
-            if best:
-                self._conn.execute(
-                    "UPDATE runs SET epochs_done = ?, steps_done = ?, elapsed = ?, final_metrics = ?, "
-                    "best_metrics = ?, best_epoch = ? WHERE id = ?",
-                    (epoch, step, elapsed, text, text, epoch, run_id),
-                )
-            else:
-                self._conn.execute(
-                    "UPDATE runs SET epochs_done = ?, steps_done = ?, elapsed = ?, final_metrics = ? "
-                    "WHERE id = ?",
-                    (epoch, step, elapsed, text, run_id),
-                )
+        ]
+        if not rows:
+            return {}
+        last = rows[-1]
+        best = min(rows, key=best_key)
+        columns: dict[str, Any] = {
+            "epochs_done": int(last.get("epoch", len(rows))),
+            "steps_done": int(last.get("step", 0)),
+            "elapsed": float(last.get("elapsed_s", 0.0)),
+            "final_metrics": last,
+        }
+        if math.isfinite(best_key(best)):
+            columns.update(best_metrics=best, best_epoch=int(best.get("epoch", 0)))
+        return columns
 
     @_guarded
     def add_steps(self, run_id: int, steps: np.ndarray, losses: np.ndarray) -> None:
@@ -530,6 +549,7 @@ class RunStore:
         if dead:
             with self.transaction():
                 for rid in dead:
+                    self.update_run(rid, **self._progress_from_epochs(rid))
                     self._conn.execute(
                         "UPDATE runs SET status = ?, ended = coalesce(ended, started + elapsed, started), "
                         "message = ? WHERE id = ? AND status = ?",
