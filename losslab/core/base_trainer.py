@@ -34,7 +34,7 @@ from losslab.core.probe import Probe
 from losslab.core.tasks import REGRESSION
 from losslab.core.weights import clone, clone_state
 
-Callback = Callable[[Any], None]
+Callback = Callable[[object], None]  # receives every event of a run (events.py, and what probes return)
 FLUSH_SECONDS = 0.05
 # A step loss above this many times the starting loss counts as divergence even while still finite.
 EXPLOSION_FACTOR = 1e3
