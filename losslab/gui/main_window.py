@@ -23,6 +23,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
+from losslab.gui.background import cancel_all
 from losslab.gui.files import ExperimentFiles
 from losslab.gui.menus import build_actions, build_menus
 from losslab.gui.pacing import FramePacer
@@ -358,5 +359,6 @@ class MainWindow(QMainWindow):
             self._redraw_timer.start()
             event.ignore()
             return
+        cancel_all()  # the views' background computations (landscape, LR finder) end with the window
         self._save_settings()
         event.accept()

@@ -2,7 +2,8 @@
 
 A view is a QWidget that implements :class:`View`. It is built by its factory with one
 :class:`ViewServices` argument, the only part of the window it may use, and the window then calls
-exactly these methods, on the GUI thread, on every view in tab order (Training first):
+exactly these methods, on the GUI thread, on every view in tab order (Training first), then on the
+views attached without a tab (views.ViewHost.attach: a dock panel that follows the runs):
 
 ========================  =====================================================================
 ``reset(dataset)``        new data, a new experiment or fresh weights: clear everything

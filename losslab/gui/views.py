@@ -17,6 +17,9 @@ Adding a view (a new tab):
    called, so views that need torch load after the window has painted
    (MainWindow(defer_views=True) and add_views()); the tab order is the list's order.
 
+A dock panel that wants the run's events (a Runs panel) subclasses ViewBase too, is built by the
+window with ``window.services`` in ``_build_docks`` and handed to ``window.host.attach(panel)``.
+
 The main window hard-codes none of them; tests/gui/test_main_window.py checks that every tab is a
 View in this order.
 """
@@ -85,11 +88,13 @@ VIEWS: list[ViewDef] = [
 
 
 class ViewHost:
-    """The central area's tabs: adds views and forwards the View interface to each, in tab order."""
+    """The central area's tabs: adds views and forwards the View interface to each, in tab order,
+    then to the attached views (a View shown elsewhere, e.g. a dock panel that follows the runs)."""
 
     def __init__(self, tabs: QTabWidget) -> None:
         self.tabs = tabs
         self._views: list[ViewBase] = []
+        self._attached: list[ViewBase] = []
 
     def add(self, view: ViewBase, title: str, object_name: str) -> ViewBase:
         view.setObjectName(object_name)
@@ -97,12 +102,21 @@ class ViewHost:
         self._views.append(view)
         return view
 
+    def attach(self, view: ViewBase) -> ViewBase:
+        """Feed ``view`` the View interface too, without making it a tab (the caller places it)."""
+        self._attached.append(view)
+        return view
+
     def add_registered(self, services: ViewServices) -> list[ViewBase]:
         """Build every view of VIEWS as a tab; returns the new views."""
         return [self.add(d.factory(services), d.title, d.object_name) for d in VIEWS]
 
+    @property
+    def tab_views(self) -> list[ViewBase]:
+        return list(self._views)
+
     def __iter__(self) -> Iterator[ViewBase]:
-        return iter(list(self._views))
+        return iter([*self._views, *self._attached])
 
     # -- the View interface, to every view ----------------------------------------------------
     def reset(self, dataset: Dataset) -> None:

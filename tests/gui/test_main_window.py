@@ -41,7 +41,7 @@ def test_every_tab_is_a_view_in_the_registry_order(window):
     assert all(isinstance(tab, View) and isinstance(tab, ViewBase) for tab in tabs)
     assert [window.views.tabText(i) for i in range(len(tabs))] == ["Training"] + [d.title for d in VIEWS]
     assert [tab.objectName() for tab in tabs[1:]] == [d.object_name for d in VIEWS]
-    assert list(window.host) == tabs
+    assert window.host.tab_views == tabs == list(window.host)
 
 
 def test_train_to_the_end_fills_curves_and_task_view(qtbot, window):
