@@ -308,13 +308,17 @@ class Trainer:
             if l2 is not None:
                 loss = loss + l2
                 parts["l2"] = l2.item()
+        self._descend(loss)
+        value = loss.item()
+        return value, (data_loss.item() if parts else value), parts
+
+    def _descend(self, loss: torch.Tensor) -> None:
+        """One optimizer step of the model down ``loss``: gradients, clipped when asked, and the update."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self._clip:
             torch.nn.utils.clip_grad_norm_(self._params, self._clip)
         self.optimizer.step()
-        value = loss.item()
-        return value, (data_loss.item() if parts else value), parts
 
     def run(self, callback: Callback | None = None, epochs: int | None = None) -> Finished:
         """Train until ``epochs`` epochs are complete (default: the experiment's), or stop/diverge."""

@@ -78,11 +78,7 @@ class GanTrainer(Trainer):
         self.d_optimizer.step()
 
         g_loss = self._g_loss.compute(self.discriminator(fake)[:, 0], self._ones[:n], **self._loss_params)
-        self.optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-        if self._clip:
-            torch.nn.utils.clip_grad_norm_(self._params, self._clip)
-        self.optimizer.step()
+        self._descend(g_loss)
         value = g_loss.item()
         return value, value, {"discriminator": d_loss.item()}
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from losslab.core.data.dataset import pick_share
+
 
 def class_counts(n: int, k: int, imbalance: float = 0.0) -> list[int]:
     """Samples per class summing to ``n``; with imbalance r, class 1 is (1 - r) times as common as class 0.
@@ -31,14 +33,10 @@ def flip_labels(
     rng: np.random.Generator, y: np.ndarray, fraction: float, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give ``round(fraction * N)`` random samples a different (wrong) class; return (y, mask)."""
-    n = len(y)
-    mask = np.zeros(n, dtype=bool)
-    m = round(fraction * n)
-    if m:
-        idx = rng.choice(n, size=m, replace=False)
+    idx, mask = pick_share(rng, len(y), fraction)
+    if len(idx):
         # Adding 1..k-1 modulo k always lands on another class; for k = 2 that is 1 - y.
-        y[idx] = (y[idx] + rng.integers(1, k, size=m)) % k
-        mask[idx] = True
+        y[idx] = (y[idx] + rng.integers(1, k, size=len(idx))) % k
     return y, mask
 
 

@@ -88,6 +88,18 @@ def split_indices(
     return train, val
 
 
+def pick_share(rng: np.random.Generator, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """``round(fraction * n)`` distinct random indices of ``n`` samples and their mask (outliers,
+    flipped labels). Draws nothing from ``rng`` when that is none."""
+    mask = np.zeros(n, dtype=bool)
+    m = round(fraction * n)
+    if not m:
+        return np.zeros(0, dtype=np.int64), mask
+    idx = rng.choice(n, size=m, replace=False)
+    mask[idx] = True
+    return idx, mask
+
+
 def _stratified_counts(class_sizes: np.ndarray, n_val: int) -> list[int]:
     """Per-class validation counts summing to ``n_val``, proportional to class size (largest remainder)."""
     counts = [int(c) for c in class_sizes]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from losslab.core.data.dataset import pick_share
+
 HOUSE_NOISE_STD = 25_000.0  # dollars of price scatter at noise = 1
 
 
@@ -15,13 +17,9 @@ def add_outliers(
     rng: np.random.Generator, y: np.ndarray, fraction: float, low: float, high: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Push ``round(fraction * N)`` random targets up by U(low, high); return (y, mask of those samples)."""
-    n = len(y)
-    mask = np.zeros(n, dtype=bool)
-    m = round(fraction * n)
-    if m:
-        idx = rng.choice(n, size=m, replace=False)
-        y[idx] += rng.uniform(low, high, size=m)
-        mask[idx] = True
+    idx, mask = pick_share(rng, len(y), fraction)
+    if len(idx):
+        y[idx] += rng.uniform(low, high, size=len(idx))
     return y, mask
 
 

@@ -53,7 +53,7 @@ from losslab.core.race.types import (
 from losslab.core.tasks import REGRESSION
 from losslab.core.trainer import EXPLOSION_FACTOR, FLUSH_SECONDS, describe_divergence, divergence_advice
 
-Emit = Callable[[Any], None]
+Emit = Callable[[object], None]
 
 
 class _LRSlot:

@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
 from losslab.core.controls import Controls
 from losslab.core.race.batched import BatchedGroup
 from losslab.core.race.plan import RacePlan
@@ -24,7 +22,7 @@ from losslab.core.race.types import (
     VariantResult,
 )
 
-Callback = Callable[[Any], None]
+Callback = Callable[[object], None]  # receives every event of the race (types.py)
 # Called once per variant when it is done: (group id, its result). See run_race.
 Record = Callable[[str, VariantResult], None]
 
@@ -148,7 +146,3 @@ def run_race(
     )
     emit(RaceFinished(result))
     return result
-
-
-def weights_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

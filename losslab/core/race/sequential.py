@@ -8,7 +8,6 @@ same global random state as a run of it alone would: dropout masks are then as f
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from losslab.core.controls import Controls
 from losslab.core.data import Dataset
@@ -27,7 +26,7 @@ from losslab.core.race.types import (
 )
 from losslab.core.trainer import Trainer, clone_state, make_trainer
 
-Emit = Callable[[Any], None]
+Emit = Callable[[object], None]
 
 
 class SequentialVariant:
@@ -55,7 +54,7 @@ class SequentialVariant:
             headline=HEADLINE.get(trainer.dataset.task, ""),
         )
 
-        def forward(event: Any) -> None:
+        def forward(event: object) -> None:
             if isinstance(event, StepBatch):
                 emit(RaceSteps(v.index, event))
             elif isinstance(event, EpochEnd):
