@@ -25,7 +25,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
-from losslab.core.layers import network_io
+from losslab.core.layers import network_io, uses_batch_statistics
 from losslab.core.losses import LossSpec, check_class_lists, check_pairing, resolve_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
@@ -182,7 +182,7 @@ class Trainer:
         return len(self.batch_ends)
 
     def _has_batchnorm(self) -> bool:
-        return any(layer["type"] == "batchnorm" for layer in self.experiment.model["layers"])
+        return uses_batch_statistics(self.experiment.model["layers"])
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate now (the schedule keeps applying on top)."""

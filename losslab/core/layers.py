@@ -40,6 +40,8 @@ class LayerSpec:
     description: str
     build: Callable[[int, dict[str, Any]], tuple[Any, int]]  # (in_features, params) -> (module, out_features)
     is_activation: bool = False
+    # Normalizes over the batch (BatchNorm): it needs a feature, and training needs batches of 2+ samples.
+    batch_statistics: bool = False
     # (in_features, params) -> (out_features, trainable parameters), without building anything in torch,
     # so the layer table can show shapes before torch has loaded. tests/core/test_model.py checks it.
     shape: Callable[[int, dict[str, Any]], tuple[int, int]] = lambda n_in, p: (n_in, 0)
@@ -144,6 +146,7 @@ _register(
         "Normalizes each feature over the batch.",
         _batchnorm,
         shape=lambda n_in, p: (n_in, 2 * n_in),
+        batch_statistics=True,
     )
 )
 _register(
@@ -169,6 +172,11 @@ _register(
         shape=lambda n_in, p: (n_in, p["depth"] * (n_in * n_in + n_in)),
     )
 )
+
+
+def uses_batch_statistics(layers: list[dict[str, Any]]) -> bool:
+    """Whether any of these (validated) layers normalizes over the batch."""
+    return any(LAYERS[layer["type"]].batch_statistics for layer in layers)
 
 
 def network_io(

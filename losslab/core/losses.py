@@ -83,6 +83,8 @@ class LossSpec:
     # What the pairing advisor may suggest this loss as (SUGGEST_*): the first loss of the registry
     # marked with a role that fits the task is the one suggested (suggested_loss).
     suggested_as: frozenset[str] = frozenset()
+    # A per-class parameter that may also be a single number for two classes: the weight of class 1.
+    binary_weight: str | None = None
     # GAN: the loss the generator minimises when this one is chosen, when that is not itself
     # (the discriminator's loss, read as the zero-sum game: the generator maximises it).
     gan_generator: str | None = None
@@ -660,6 +662,7 @@ _SPECS: tuple[LossSpec, ...] = (
         "so training concentrates on hard ones. Not convex for γ > 0, and because hard includes "
         "mislabelled, it is no defence against label noise.",
         per_sample=_focal,
+        binary_weight="alpha",
     ),
     LossSpec(
         id="kl_div",
@@ -947,12 +950,13 @@ def _check_values(spec: LossSpec, pred: Tensor, target: Tensor) -> None:
 
 
 def check_class_lists(spec: LossSpec, values: dict[str, Any], classes: int) -> None:
-    """Per-class lists must have one entry per class (binary focal α may also be one number)."""
-    for name in ("class_weights", "alpha"):
+    """Per-class lists (the spec's "floats" parameters) must have one entry per class; for two classes
+    the spec's ``binary_weight`` parameter may also be one number (focal's α of class 1)."""
+    for name in (p.name for p in spec.params if p.kind == "floats"):
         weights = values.get(name)
         if weights is None:
             continue
-        allowed = (1, 2) if name == "alpha" and classes == 2 else (classes,)
+        allowed = (1, 2) if name == spec.binary_weight and classes == 2 else (classes,)
         if len(weights) not in allowed:
             want = " or ".join(str(n) for n in allowed)
             raise LossLabError(

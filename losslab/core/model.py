@@ -71,8 +71,8 @@ def build_model(
     for i, layer in enumerate(layers):
         spec = get_layer_spec(layer["type"], f"model.layers[{i}].type")
         params = {k: v for k, v in layer.items() if k != "type"}
-        if spec.id == "batchnorm" and width < 1:
-            raise LossLabError("BatchNorm needs at least one feature", f"model.layers[{i}]")
+        if spec.batch_statistics and width < 1:
+            raise LossLabError(f"{spec.name} needs at least one feature", f"model.layers[{i}]")
         module, width = spec.build(width, params)
         modules.append(module)
     if init not in INITS:

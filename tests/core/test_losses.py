@@ -71,6 +71,7 @@ def test_registry_ids_tasks_and_grouping():
         names = {p.name for p in spec.params}
         assert {at for at in spec.nondifferentiable_at if isinstance(at, str)} <= names
         assert spec.axis_scale is None or spec.axis_scale in names
+        assert spec.binary_weight is None or spec.binary_weight in names
         assert spec.gan_generator is None or GAN in get_loss(spec.gan_generator).tasks
     # Grouped by task: the primary task never goes back to an earlier one.
     order = [REGRESSION, BINARY, MULTICLASS, GAN]

@@ -28,7 +28,7 @@ from losslab.core.custom_loss import is_custom
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
-from losslab.core.layers import LAYERS, network_io
+from losslab.core.layers import LAYERS, network_io, uses_batch_statistics
 from losslab.core.losses import LossSpec, check_class_lists, check_pairing, primary_task, resolve_loss
 from losslab.core.metrics import HEADLINE
 from losslab.core.race.fairness import batch_ends, batch_order_digest
@@ -362,10 +362,6 @@ def plan_race(
 def _trainer_batch_ends(exp: Experiment, ds: Dataset) -> list[int]:
     ends = batch_ends(ds.n_train, exp.training["batch_size"])
     # As Trainer.batch_ends: with BatchNorm a lone leftover sample joins the batch before it.
-    if (
-        len(ends) > 1
-        and ends[-1] - ends[-2] == 1
-        and any(layer["type"] == "batchnorm" for layer in exp.model["layers"])
-    ):
+    if len(ends) > 1 and ends[-1] - ends[-2] == 1 and uses_batch_statistics(exp.model["layers"]):
         del ends[-2]
     return ends
