@@ -42,6 +42,7 @@ SMOOTHING = 0.8  # EMA weight of the per-step training loss (the raw steps of N 
 DIGEST_CHARS = 12
 COLUMNS = ("variant", "mode", "status", "epoch", "train loss", "val loss", "metric", "steps/s")
 WAITING, TRAINING = "waiting", "training"
+TABLE_ROWS = 6  # rows the table shows without scrolling
 
 
 def _num(value: Any) -> str:
@@ -131,9 +132,11 @@ class RaceView(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.title)
-        top.addWidget(self.fair_badge)
         top.addStretch(1)
         top.addWidget(self.log_y)
+        fair_row = QHBoxLayout()
+        fair_row.addWidget(self.fair_badge)
+        fair_row.addStretch(1)
 
         self.loss_plot = pg.PlotWidget(viewBox=StickyViewBox(), background=self._pal["background"])
         self.loss_plot.setObjectName("raceLossPlot")
@@ -181,6 +184,7 @@ class RaceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addLayout(fair_row)
         layout.addWidget(self.scale_note)
         layout.addWidget(split, 1)
         self.set_theme(None)
@@ -223,7 +227,21 @@ class RaceView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
             self.table.item(row, 0).setIcon(_swatch(lane.color))
+        self._fit_table()
         self.redraw()
+
+    def _fit_table(self) -> None:
+        """Room for every row up to TABLE_ROWS (more scroll), the plots get the rest."""
+        rows = min(len(self.lanes), TABLE_ROWS)
+        height = (
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + 2 * self.table.frameWidth()
+            + 2
+        )
+        self.table.setMinimumHeight(height)
+        total = max(self.splitter.height(), 2 * height)
+        self.splitter.setSizes([total - height, height])
 
     def on_started(self, event: RaceStarted) -> None:
         fair, text = fairness_text(event)

@@ -144,7 +144,7 @@ class RaceWindow(QWidget):
     def _on_started(self, event: RaceStarted) -> None:
         self.view.on_started(event)
         modes = "; ".join(sorted(set(event.modes)))
-        self.status.setText(f"Racing {len(event.labels)} variants ({modes})…")
+        self.status.setText(f"Racing {len(event.labels)} variants: {modes}…")
 
     @Slot(int, str)
     def _on_notice(self, variant: int, message: str) -> None:
