@@ -141,7 +141,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     window.show()
     app.processEvents()
     cpu_probes: list[CpuProbe] = []
-    make_trainer = window._make_trainer
+    make_trainer = window.run.make_trainer
 
     def make_trainer_with_probe() -> Any:
         trainer = make_trainer()
@@ -149,7 +149,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         trainer.probes.append(cpu_probes[-1])
         return trainer
 
-    window._make_trainer = make_trainer_with_probe
+    window.run.make_trainer = make_trainer_with_probe
     probe = LatenessProbe()
 
     busy: list[float] = []  # the GUI thread's CPU time / wall time over each window run

@@ -128,15 +128,6 @@ class MainWindow(QMainWindow):
     def path(self) -> Path | None:
         return self.files.path
 
-    # losslab/bench/window.py wraps the window's trainer factory under this name.
-    @property
-    def _make_trainer(self) -> Callable[[], Trainer]:
-        return self.run.make_trainer
-
-    @_make_trainer.setter
-    def _make_trainer(self, factory: Callable[[], Trainer]) -> None:
-        self.run.make_trainer = factory
-
     # -- construction -----------------------------------------------------------------------
     def _build_central(self) -> None:
         self.views = QTabWidget()
