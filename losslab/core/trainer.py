@@ -23,7 +23,6 @@ from losslab.core.data import Dataset, make_dataset
 from losslab.core.experiment import Experiment
 from losslab.core.gan import GanTrainer
 from losslab.core.tasks import GAN
-from losslab.core.weights import clone_state
 
 __all__ = [
     "EXPLOSION_FACTOR",
@@ -32,7 +31,6 @@ __all__ = [
     "GanTrainer",
     "GoodWeights",
     "Trainer",
-    "clone_state",
     "default_probes",
     "describe_divergence",
     "divergence_advice",

@@ -24,7 +24,8 @@ from losslab.core.race.types import (
     Variant,
     VariantResult,
 )
-from losslab.core.trainer import Trainer, clone_state, make_trainer
+from losslab.core.trainer import Trainer, make_trainer
+from losslab.core.weights import clone_state
 
 Emit = Callable[[object], None]
 
