@@ -33,11 +33,18 @@ class TrainingWorker(QObject):
     failed = Signal(str, str)  # message, traceback ("" for a LossLabError the user can fix)
 
     def __init__(
-        self, trainer: Any, epochs: int | None = None, view_fn: Any = None, outbox: deque | None = None
+        self,
+        trainer: Any,
+        epochs: int | None = None,
+        view_fn: Any = None,
+        outbox: deque | None = None,
+        wrap: Any = None,
     ) -> None:
         super().__init__()
         self.trainer = trainer
         self.epochs = epochs
+        # Wraps the callback (a run-history Recorder's ``wrap``): it sees each event first, on this thread.
+        self.wrap = wrap
         self.view_fn = view_fn  # called on the worker thread with the trainer, when the GUI asks
         self.outbox: deque[Any] = outbox if outbox is not None else deque()
         # Set by the GUI thread when it has drawn the last predictions (a bool: assignment is atomic).
@@ -52,7 +59,8 @@ class TrainingWorker(QObject):
         # core for the GUI thread.
         torch.set_num_threads(1)
         try:
-            self.trainer.run(self._on_event, self.epochs)
+            callback = self._on_event if self.wrap is None else self.wrap(self._on_event)
+            self.trainer.run(callback, self.epochs)
         except LossLabError as exc:
             self.failed.emit(str(exc), "")
             self.finished.emit(None)
@@ -113,7 +121,12 @@ class TrainingController(QObject):
         return self.running and self.trainer.controls.paused
 
     def start(
-        self, trainer: Any, epochs: int | None = None, view_fn: Any = None, paused: bool = False
+        self,
+        trainer: Any,
+        epochs: int | None = None,
+        view_fn: Any = None,
+        paused: bool = False,
+        wrap: Any = None,
     ) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
@@ -123,7 +136,7 @@ class TrainingController(QObject):
             trainer.controls.pause()
         thread = QThread(self)
         thread.setObjectName("LossLabTraining")
-        worker = TrainingWorker(trainer, epochs, view_fn, self._events)
+        worker = TrainingWorker(trainer, epochs, view_fn, self._events, wrap)
         worker.moveToThread(thread)
         worker.failed.connect(self.failed)
         worker.finished.connect(self._on_finished)
