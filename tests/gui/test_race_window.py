@@ -225,6 +225,23 @@ def test_closing_the_main_window_stops_its_race(qtbot, window):
     assert races.result is not None and races.result.stopped
 
 
+def test_a_custom_loss_races_on_its_own_labelled_by_its_name(qtbot, window):
+    window.open_file(examples_dir() / "14_house_asymmetric_custom.losslab", as_example=True)
+    window.state.update("training", epochs=2)
+    dialog = _dialog(window)
+    assert dialog.choice.options[0][0].endswith("(your loss)")
+    dialog.epochs.setValue(3)
+    dialog.start_button.click()  # at once: Start plans the race as it is now
+    from losslab.gui.race import race_window
+
+    races = race_window(window)
+    _wait_over(qtbot, races)
+    rows = races.view.row_texts()
+    assert rows[0][0] == "loss=Asymmetric squared error"
+    assert rows[0][1] == "sequential (custom loss code runs on its own)"
+    assert [r[3] for r in rows] == ["3/3", "3/3"]
+
+
 def test_steps_are_merged_per_variant_once_per_frame(qtbot):
     from losslab.gui.race import RaceController
 

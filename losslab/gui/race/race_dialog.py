@@ -414,7 +414,7 @@ class RaceDialog(QDialog):
 
     @Slot()
     def _schedule(self, *_: Any) -> None:
-        self.start_button.setEnabled(False)
+        self.plan = None  # stale until re-planned; Start re-plans at once, so it may be clicked now
         self._replan_timer.start()
 
     @Slot()

@@ -9,6 +9,7 @@ divided by the variant's steps per epoch), so variants of different batch sizes 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ SMOOTHING = 0.8  # EMA weight of the per-step training loss (the raw steps of N 
 DIGEST_CHARS = 12
 COLUMNS = ("variant", "mode", "status", "epoch", "train loss", "val loss", "metric", "steps/s")
 WAITING, TRAINING = "waiting", "training"
+LABEL_CHARS = 48  # longer labels (a whole loss section) are shortened in the legend and table
 TABLE_ROWS = 6  # rows the table shows without scrolling
 
 
@@ -87,6 +89,17 @@ class Lane:
     metric_series: GrowingSeries = field(default_factory=lambda: GrowingSeries(64))
     row_dirty: bool = True
     items: list[Any] = field(default_factory=list)  # train curve, val curve, metric curve
+
+
+def short_label(variant: Any) -> str:
+    """The variant's label, with a whole section (a custom loss and its code) shown by its name."""
+    label = str(variant.label)
+    value = variant.value
+    if len(label) > LABEL_CHARS and isinstance(value, Mapping):
+        name = value.get("name") or value.get("id")
+        if isinstance(name, str):
+            return f"{label.split('=', 1)[0]}={name}"
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def fairness_text(event: RaceStarted) -> tuple[bool, str]:
@@ -202,7 +215,9 @@ class RaceView(QWidget):
             t = v.experiment.training
             spe = float(len(batch_ends(ds.n_train, t["batch_size"])))
             self.lanes.append(
-                Lane(v.label, plan.modes[v.index], int(t["epochs"]), spe, colors[v.index % len(colors)])
+                Lane(
+                    short_label(v), plan.modes[v.index], int(t["epochs"]), spe, colors[v.index % len(colors)]
+                )
             )
         name = LABELS.get(self.headline, self.headline or "metric")
         self.metric_plot.getPlotItem().setLabel("left", name)
