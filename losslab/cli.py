@@ -1,20 +1,64 @@
 """`losslab` command line: open the window, train headless, list losses, benchmark.
 
-Exit codes: 0 done, 2 bad input (one clear message on stderr), 3 training diverged.
+Exit codes: 0 done, 2 bad input (one clear message on stderr), 3 training diverged, 130 interrupted
+(Ctrl-C or SIGTERM: a run stops after its current step and saves what was done).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from losslab.core.errors import LossLabError
+from losslab.core.files import save_bytes_atomic
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 2, 3
+EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[list[int]]:
+    """While training: the first Ctrl-C or SIGTERM asks the run to stop after the current step (what
+    was done is then saved); a second one interrupts at once. Yields the signals caught."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main thread only
+        yield caught
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+        stop()
+        print("\nlosslab: stopping after this step (press Ctrl-C again to quit at once)", file=sys.stderr)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM before training starts: the same clean exit 130 as Ctrl-C
+
+
+def state_bytes(state: Any) -> bytes:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unexpected arguments after {file}: {' '.join(extra)}")
         argv = []
     args = parser.parse_args(argv)
+    headless = args.command is not None and threading.current_thread() is threading.main_thread()
+    previous_term = signal.signal(signal.SIGTERM, _interrupt) if headless else None
     try:
         if args.self_test:
             from losslab.selftest import run_self_test
@@ -140,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\nlosslab: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 def cmd_losses() -> int:
@@ -236,6 +285,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     code, finals = EXIT_OK, []
     try:
         for seed in seeds:
+            if getattr(args, "interrupted", False):
+                break
             one = exp if len(seeds) == 1 else exp.replace("training", seed=seed)
             if len(seeds) > 1:
                 print(f"losslab: seed {seed} ({seed - first_seed + 1} of {len(seeds)})", file=sys.stderr)
@@ -258,6 +309,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(cli_runs.seed_summary(finals))
         if group is not None:
             print(f"losslab: stored as group {group} (losslab runs list --group {group})", file=sys.stderr)
+    if getattr(args, "interrupted", False):
+        print("losslab: interrupted; what was done is saved (marked stopped)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 
@@ -283,17 +337,21 @@ def _train_one(
     )
     progress = Progress(exp.training["epochs"], quiet=args.quiet)
     recorder = cli_runs.start_recorder(store, trainer, name, group, args.tag)
-    if recorder is None:
-        result = trainer.run(progress)
-    else:
-        with recorder:  # Ctrl-C or an error still closes the stored run, keeping every completed epoch
-            result = trainer.run(recorder.wrap(progress))
-
-    import torch
+    with stop_on_signals(trainer.controls.stop) as caught:
+        if recorder is None:
+            result = trainer.run(progress)
+        else:
+            with recorder:  # an error still closes the stored run, keeping every completed epoch
+                result = trainer.run(recorder.wrap(progress))
+    if caught:
+        args.interrupted = True
 
     out.mkdir(parents=True, exist_ok=True)
-    result.history.save_csv(out / "history.csv")
-    torch.save(trainer.model.state_dict(), out / "weights.pt")
+    result.history.save_csv(out / "history.csv")  # each file atomic: a kill leaves the old one or the new
+    weights = trainer.model.state_dict()
+    if result.diverged is not None and trainer.last_good is not None:
+        weights = trainer.last_good.states["model"]  # the last finite weights, not the blown-up ones
+    save_bytes_atomic(out / "weights.pt", state_bytes(weights))
     exp.save(out / "experiment.losslab")
     steps_per_s = trainer.step / trainer.elapsed if trainer.elapsed else 0.0
     print(
