@@ -128,7 +128,15 @@ def cmd_race(args: argparse.Namespace) -> int:
         if recorder is not None:
             run_ids.append(recorder(group_id, result))
 
-    result = run_race(plan, callback=RaceProgress(exp.training["epochs"], args.quiet), record=record)
+    import threading
+
+    from losslab.cli import EXIT_INTERRUPTED, stop_on_signals
+
+    stop = threading.Event()
+    with stop_on_signals(stop.set) as caught:  # Ctrl-C: stop after the batch, keep what was done
+        result = run_race(
+            plan, callback=RaceProgress(exp.training["epochs"], args.quiet), controls=stop, record=record
+        )
     if args.json:
         doc = result.to_json()
         doc["run_ids"] = run_ids
@@ -137,6 +145,8 @@ def cmd_race(args: argparse.Namespace) -> int:
         print(format_table(result))
         if run_ids:
             print(f"kept in the run history as group {result.group_id} (losslab runs list)")
+    if caught:
+        return EXIT_INTERRUPTED
     return EXIT_DIVERGED if all(v.status == "diverged" for v in result.variants) else EXIT_OK
 
 
