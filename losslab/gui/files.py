@@ -143,6 +143,20 @@ class ExperimentFiles(QObject):
         self.window.show_message(f"Opened {Path(path).name}", 4000)
         return True
 
+    def open_experiment(self, experiment: Experiment, label: str) -> bool:
+        """Open an experiment that comes from no file (a run of the history, as it was run): the same
+        questions as Open (unsaved changes, untrusted code); it opens untitled, ``label`` says what."""
+        if not self.confirm_discard():
+            return False
+        from losslab.gui.trust_dialog import confirm_trust
+
+        if not confirm_trust(self.window, experiment, None):
+            self.window.show_message(f"Did not open {label}: its code was not trusted", 6000)
+            return False
+        self._load(experiment, None)
+        self.window.show_message(f"Opened {label} as it was run", 4000)
+        return True
+
     @Slot()
     def save(self) -> bool:
         if self.path is None:
