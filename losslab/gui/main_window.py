@@ -179,6 +179,10 @@ class MainWindow(QMainWindow):
             dock.setMinimumWidth(300)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        # The run history: the Runs dock (under the plots), Compare, Repeat over seeds (gui/runs).
+        from losslab.gui.runs.window_runs import RunsUI
+
+        self.runs_ui = RunsUI(self)
 
     def _build_status_bar(self) -> None:
         self.status_labels: dict[str, QLabel] = {}

@@ -92,6 +92,9 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     train.addActions([a[n] for n in TRAINING_ACTIONS])
     train.addSeparator()
     train.addAction(a["actionRace"])
+    runs_ui = getattr(window, "runs_ui", None)  # the run history's actions (gui/runs/window_runs.py)
+    if runs_ui is not None:
+        train.addActions(runs_ui.actions)
     view = bar.addMenu("&View")
     for dock in window.docks.values():
         view.addAction(dock.toggleViewAction())
