@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
+    QWidget,
 )
 
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.gui.background import TaskRunner
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
+from losslab.gui.widgets import FlowLayout
 
 if TYPE_CHECKING:  # core.landscape needs torch, which loads after the window is up
     from losslab.core.data import Dataset
@@ -102,22 +104,25 @@ class LandscapeView(ViewBase):
         self.progress.setObjectName("landscapeProgress")
         self.progress.setMaximumWidth(160)
 
-        controls = QHBoxLayout()
-        controls.setContentsMargins(0, 0, 0, 0)
-        controls.addWidget(self.mode_combo)
+        # The controls wrap in groups when the tab is narrow (a 1280-px projector with both docks).
+        controls_row = QWidget()
+        controls = FlowLayout(controls_row, spacing=8)
         self.dir_label = QLabel("Directions:")
-        controls.addWidget(self.dir_label)
-        controls.addWidget(self.dir_combo)
         self.grid_label = QLabel("Grid:")
-        controls.addWidget(self.grid_label)
-        controls.addWidget(self.steps_spin)
         self.span_label = QLabel("Span:")
-        controls.addWidget(self.span_label)
-        controls.addWidget(self.span_spin)
-        controls.addStretch(1)
-        controls.addWidget(self.progress)
-        controls.addWidget(self.compute_button)
-        controls.addWidget(self.cancel_button)
+        for group in (
+            (self.mode_combo,),
+            (self.dir_label, self.dir_combo),
+            (self.grid_label, self.steps_spin),
+            (self.span_label, self.span_spin),
+            (self.progress, self.compute_button, self.cancel_button),
+        ):
+            box = QWidget(controls_row)
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 0, 0)
+            for widget in group:
+                row.addWidget(widget)
+            controls.addWidget(box)
 
         self.hint = QLabel()
         self.hint.setObjectName("landscapeHint")
@@ -174,7 +179,7 @@ class LandscapeView(ViewBase):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(controls)
+        layout.addWidget(controls_row)
         layout.addWidget(self.hint)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.status)
