@@ -81,8 +81,8 @@ def format_value(value: Any) -> str:
         return value
     if isinstance(value, Mapping):
         name = value.get("name") or value.get("id")
-        if isinstance(name, str) and len(value) <= 2:
-            return name
+        if isinstance(name, str) and (len(value) <= 2 or is_custom(value)):
+            return name  # a custom loss by its name, never its code
         if isinstance(name, str):
             return f"{name}({', '.join(f'{k}={format_value(v)}' for k, v in value.items() if k != 'id')})"
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
