@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -132,8 +133,8 @@ def mean_band(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
         return np.zeros(0), np.zeros(0), np.zeros(0)
     xs = np.stack([x[:n] for x, _ in curves])
     ys = np.stack([y[:n] for _, y in curves])
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an epoch with no finite value: NaN
         mean = np.nanmean(ys, axis=0)
         std = np.nanstd(ys, axis=0, ddof=1) if len(curves) > 1 else np.zeros(n)
     return xs.mean(axis=0), mean, np.nan_to_num(std)
