@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from losslab.core.errors import LossLabError
-from losslab.core.losses import LossSpec, register_loss_kind, resolve_loss
+from losslab.core.losses import LossSpec, register_loss_kind
 from losslab.core.params import validate_params
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 
@@ -548,14 +548,6 @@ def output_activation(output: str, task: str) -> str | None:
 
 
 _specs: dict[tuple[Any, ...], LossSpec] = {}
-
-
-def loss_spec_for(section: Mapping[str, Any], task: str | None = None) -> LossSpec:
-    """The LossSpec for an experiment's loss section, built-in or custom: ``losses.resolve_loss``.
-
-    Kept for the window's callers; core code calls resolve_loss. Runs no user code.
-    """
-    return resolve_loss(section, task)
 
 
 def _custom_spec(section: Mapping[str, Any], task: str | None) -> LossSpec:

@@ -21,12 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.custom_loss import loss_spec_for
 from losslab.core.data import COMMON_PARAMS, CSV_KIND, DATASETS, Dataset, dataset_params, read_csv_table
 from losslab.core.data.csv_import import CSV_TASKS
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
-from losslab.core.losses import LOSSES, LossSpec
+from losslab.core.losses import LOSSES, LossSpec, resolve_loss
 from losslab.core.params import Param
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 from losslab.gui.param_form import error_message
@@ -310,7 +309,7 @@ class DatasetPanel(QWidget):
         doc = self.state.experiment.to_dict()
         doc["dataset"] = cfg
         sections: tuple[str, ...] = ("dataset",)
-        old_loss = loss_spec_for(doc["loss"])  # a custom loss declares its own tasks
+        old_loss = resolve_loss(doc["loss"])  # a custom loss declares its own tasks
         new_loss: LossSpec | None = None
         if task and task not in old_loss.tasks:
             new_loss = first_fitting_loss(task)

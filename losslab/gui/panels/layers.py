@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.custom_loss import loss_spec_for
 from losslab.core.errors import LossLabError
 from losslab.core.layers import (
     INITS,
@@ -35,6 +34,7 @@ from losslab.core.layers import (
     network_io,
     validate_layer,
 )
+from losslab.core.losses import resolve_loss
 from losslab.core.params import Param
 from losslab.gui.layer_commands import InitCommand, ModelCommand, SetLayersCommand
 from losslab.gui.panels.layer_table import LayerTable, choice_labels, layer_field
@@ -218,7 +218,7 @@ class LayerPanel(QWidget):
     def _shape(self) -> tuple[int, int, str | None]:
         dataset = self.state.dataset
         try:
-            spec = loss_spec_for(self.state.experiment.loss, dataset.task)  # custom losses too
+            spec = resolve_loss(self.state.experiment.loss, dataset.task)  # custom losses too
         except LossLabError:
             spec = None
         return network_io(

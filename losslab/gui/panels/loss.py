@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.advisor import Advice, advise, apply_fix
-from losslab.core.custom_loss import CUSTOM_ID, is_custom, loss_spec_for, run_limited
+from losslab.core.custom_loss import CUSTOM_ID, is_custom, run_limited
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import REGULARIZATION_PARAMS, Experiment
-from losslab.core.losses import LOSSES, LossSpec, check_pairing
+from losslab.core.losses import LOSSES, LossSpec, check_pairing, resolve_loss
 from losslab.core.tasks import TASKS
 from losslab.core.trust import trust
 from losslab.gui.custom_losses import library_for
@@ -292,7 +292,7 @@ class LossPanel(QWidget):
         if loss_id != CUSTOM_ID:
             return LOSSES.get(loss_id)
         section = self.library.get(item.data(0, CUSTOM_ROLE))
-        return loss_spec_for(section, item.data(0, TASK_ROLE)) if section else None
+        return resolve_loss(section, item.data(0, TASK_ROLE)) if section else None
 
     # -- state -> widgets -------------------------------------------------------------------
     @Slot(str)
@@ -311,7 +311,7 @@ class LossPanel(QWidget):
     def _sync(self) -> None:
         self._update_enabled()
         loss = self.state.experiment.loss
-        spec = loss_spec_for(loss, self._task())
+        spec = resolve_loss(loss, self._task())
         item = self.loss_item(spec.id, loss.get("name"))
         self.edit_custom_button.setEnabled(spec.custom)
         blocked = self.tree.blockSignals(True)
@@ -410,7 +410,7 @@ class LossPanel(QWidget):
             return False
         if section == self.state.experiment.loss:
             return True
-        return self._use_loss_section(section, loss_spec_for(section, self._task()))
+        return self._use_loss_section(section, resolve_loss(section, self._task()))
 
     def _use_loss_section(self, section: dict[str, Any], spec: str | LossSpec) -> bool:
         """Replace the whole loss section (a custom loss's keys go when a built-in comes, and back)."""
@@ -456,7 +456,7 @@ class LossPanel(QWidget):
         """Use a checked custom loss written here: its code is trusted (the user wrote it)."""
         trust(section["code"])
         self.library.add(section)
-        return self._use_loss_section(section, loss_spec_for(section, self._task()))
+        return self._use_loss_section(section, resolve_loss(section, self._task()))
 
     # -- advice -----------------------------------------------------------------------------
     @Slot()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.custom_loss import loss_spec_for, run_limited
+from losslab.core.custom_loss import run_limited
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.inspector import (
@@ -48,7 +48,7 @@ from losslab.core.inspector import (
     sample_positions,
     sample_slopes,
 )
-from losslab.core.losses import LOSSES, LossSpec
+from losslab.core.losses import LOSSES, LossSpec, resolve_loss
 from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
@@ -297,7 +297,7 @@ class LossInspector(ViewBase):
 
     @property
     def spec(self) -> LossSpec:
-        return loss_spec_for(self.state.experiment.loss, self._task())
+        return resolve_loss(self.state.experiment.loss, self._task())
 
     def _follow_experiment(self) -> None:
         """The experiment's loss is the selected one: its parameters, target control and comparison list."""
@@ -431,7 +431,7 @@ class LossInspector(ViewBase):
             else:
                 section = self.library.get(key)
                 if section is not None:
-                    out.append((section["name"], loss_spec_for(section, task), {}))
+                    out.append((section["name"], resolve_loss(section, task), {}))
         return out
 
     def draw_curves(self) -> None:
