@@ -8,7 +8,7 @@ alone decides. A zombie (killed, not yet reaped by its parent) counts as dead.
 from __future__ import annotations
 
 import os
-import socket
+import platform
 import sys
 
 _HOST: str | None = None
@@ -17,10 +17,7 @@ _HOST: str | None = None
 def host_name() -> str:
     global _HOST
     if _HOST is None:
-        try:
-            _HOST = socket.gethostname()
-        except OSError:
-            _HOST = ""
+        _HOST = platform.node()  # the host name, without importing a network module (test_offline)
     return _HOST
 
 
