@@ -109,6 +109,8 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     toolbar.addActions([a[n] for n in TRAINING_ACTIONS])
     toolbar.addSeparator()
     toolbar.addAction(a["actionRace"])
+    if runs_ui is not None:
+        toolbar.addAction(runs_ui.dock.toggleViewAction())  # the Runs dock, shown or hidden
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     window.recent_menu, window.examples_menu = recent, examples
     window.files.attach_menus(recent, examples)

@@ -75,7 +75,7 @@ def test_a_window_run_appears_as_it_starts_and_updates_when_it_ends(qtbot, win):
     assert _cell(panel, 0, "loss").startswith("bce_logits")
     assert _cell(panel, 0, "optimizer") == "sgd lr 0.05"
     assert _cell(panel, 0, "dataset") == "moons"
-    assert "params" in _cell(panel, 0, "model")
+    assert _cell(panel, 0, "model") == "2-16-16-1 (337)"
     assert _cell(panel, 0, "final").startswith("Accuracy 0.")
     win.run.reset_weights()
     _train(qtbot, win)
@@ -169,16 +169,16 @@ def test_a_damaged_history_still_opens_the_window_with_a_message(qtbot, settings
     w.show()
     try:
         panel = _panel(w)
-        assert panel.message.isVisible()
+        assert not panel.message.isHidden()  # shown in the Runs dock (hidden until opened)
         assert "damaged" in panel.message.text() and "Move it aside" in panel.message.text()
-        assert panel.retry_button.isVisible()
+        assert not panel.retry_button.isHidden()
         assert panel.stack.currentWidget() is panel.empty
         _train(qtbot, w)  # training works unrecorded
         assert len(w.trainer.history) == 3
         assert (data_dir / DB_NAME).read_bytes() == damaged  # left as it was
         (data_dir / DB_NAME).rename(data_dir / "old.sqlite3")  # the fix the message gives
         panel.retry_button.click()
-        assert not panel.message.isVisible() and w.runs_ui.history.available
+        assert panel.message.isHidden() and w.runs_ui.history.available
     finally:
         w.state.mark_saved()
         w.controller.stop()

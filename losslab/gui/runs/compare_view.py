@@ -140,6 +140,29 @@ def mean_band(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
     return xs.mean(axis=0), mean, np.nan_to_num(std)
 
 
+def run_labels(names: Sequence[str], ids: Sequence[int], diff: Mapping[str, list[Any]]) -> list[str]:
+    """Short, distinct labels for the runs: their names without the part every name shares ("seed 5",
+    "seed 6"); when names repeat, what differs ("#3 lr=0.05"); the run id as the last resort."""
+    names = [n or f"run {i}" for n, i in zip(names, ids, strict=True)]
+    if len(names) < 2:
+        return names
+    if len(set(names)) == len(names):
+        prefix = names[0]
+        for n in names[1:]:
+            while not n.startswith(prefix):
+                prefix = prefix[:-1]
+        cut = prefix.rfind(" ") + 1 if " " in prefix else 0
+        if cut >= 8 and all(len(n) > cut for n in names):
+            return [n[cut:] for n in names]
+        return names
+    keys = list(diff)[:2]
+    out = []
+    for i, rid in enumerate(ids):
+        parts = [f"{k.rsplit('.', 1)[-1]}={value_text(diff[k][i])}" for k in keys]
+        out.append(f"#{rid} " + (", ".join(parts) if parts else names[i]))
+    return out
+
+
 def value_text(value: Any) -> str:
     if value is None:
         return "none"
@@ -158,6 +181,7 @@ class CompareWindow(QWidget):
         self.setWindowTitle("Compare runs — LossLab")
         self.resize(1180, 640)
         self.records: list[RunRecord] = []
+        self._labels: dict[int, str] = {}
         self.items: dict[str, list[Any]] = {"loss": [], "metric": []}  # what is drawn, for tests
 
         self.align = QComboBox()
@@ -198,11 +222,15 @@ class CompareWindow(QWidget):
         self.loss_plot.setObjectName("compareLossPlot")
         self.metric_plot = pg.PlotWidget()
         self.metric_plot.setObjectName("compareMetricPlot")
-        for plot, label in ((self.loss_plot, "loss"), (self.metric_plot, "metric")):
+        # Losses fall and metrics rise: each legend sits where its curves end up leaving room.
+        for plot, label, offset in (
+            (self.loss_plot, "loss", (-10, 10)),
+            (self.metric_plot, "metric", (-10, -10)),
+        ):
             item = plot.getPlotItem()
             item.setLabel("left", label)
             style_plot_item(item)
-            item.addLegend(offset=(-10, 10))
+            item.addLegend(offset=offset)
             style_legend(item.legend)
         self.metric_plot.setXLink(self.loss_plot)
         plots = QSplitter(Qt.Orientation.Vertical)
@@ -215,7 +243,9 @@ class CompareWindow(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setToolTip("Only the settings that differ between these runs, then their results")
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultSectionSize(120)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.same_note = QLabel()
         self.same_note.setObjectName("compareSameNote")
         self.same_note.setWordWrap(True)
@@ -243,6 +273,9 @@ class CompareWindow(QWidget):
     # -- data -------------------------------------------------------------------------------
     def set_runs(self, records: Sequence[RunRecord], band: bool | None = None) -> None:
         self.records = list(records)
+        diff = differing_settings([r.experiment for r in self.records])
+        labels = run_labels([r.summary.name for r in self.records], [r.id for r in self.records], diff)
+        self._labels = {r.id: label for r, label in zip(self.records, labels, strict=True)}
         names = ", ".join(r.summary.name or f"run {r.id}" for r in self.records[:4])
         more = f" and {len(self.records) - 4} more" if len(self.records) > 4 else ""
         self.setWindowTitle(f"Compare {names}{more} — LossLab")
@@ -259,7 +292,7 @@ class CompareWindow(QWidget):
         return [classes[i % len(classes)] for i in range(len(self.records))]
 
     def label(self, record: RunRecord) -> str:
-        return record.summary.name or f"run {record.id}"
+        return self._labels.get(record.id, record.summary.name or f"run {record.id}")
 
     def _groups(self) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}

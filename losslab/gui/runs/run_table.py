@@ -21,17 +21,17 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = (
-    ("name", "Name", "The run's name: double-click or F2 to rename"),
-    ("date", "Date", "When the run started"),
-    ("dataset", "Dataset", ""),
-    ("model", "Model", "Layer widths and trainable parameters"),
-    ("loss", "Loss", ""),
-    ("optimizer", "Optimizer", "Optimizer and learning rate"),
+    ("name", "Name", "The run's name: F2 to rename; double-click or Enter to open it"),
     ("status", "Status", "running, finished, stopped (by you), diverged, or interrupted (the program ended)"),
-    ("epochs", "Epochs", "Epochs done / planned"),
     ("final", "Final", "The headline metric (accuracy, R²) at the last epoch, on validation data"),
     ("best", "Best", "The headline metric at the epoch with the lowest validation loss"),
+    ("loss", "Loss", ""),
+    ("optimizer", "Optimizer", "Optimizer and learning rate"),
+    ("epochs", "Epochs", "Epochs done / planned"),
+    ("dataset", "Dataset", ""),
+    ("model", "Model", "Layer widths (trainable parameters)"),
     ("loss_value", "Final loss", "Validation loss at the last epoch (training loss without a split)"),
+    ("date", "Date", "When the run started"),
     ("tags", "Tags", "Comma-separated tags: F2 to edit"),
 )
 KEYS = [c[0] for c in COLUMNS]
@@ -65,8 +65,8 @@ def final_loss(run: RunSummary) -> float:
 
 
 def model_text(run: RunSummary) -> str:
-    params = f"{run.param_count:,} params" if run.param_count is not None else ""
-    return " · ".join(p for p in (run.architecture, params) if p)
+    params = f"({run.param_count:,})" if run.param_count is not None else ""
+    return " ".join(p for p in (run.architecture, params) if p)
 
 
 def optimizer_text(run: RunSummary) -> str:

@@ -117,7 +117,17 @@ class RunsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for key, width in (("name", 170), ("date", 115), ("dataset", 80), ("model", 130), ("loss", 150)):
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "Two moons… seed 3" keeps its end
+        widths = (
+            ("name", 190),
+            ("status", 72),
+            ("final", 110),
+            ("best", 110),
+            ("loss", 110),
+            ("optimizer", 100),
+        )
+        widths += (("epochs", 60), ("dataset", 70), ("model", 110), ("date", 115))
+        for key, width in widths:
             header.resizeSection(KEYS.index(key), width)
         self.table.setToolTip(
             "Double-click or Enter: open the run's experiment · F2: rename (edit tags in the Tags column) · "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMessageBox, QStyle
 
 from losslab.core.errors import LossLabError
 from losslab.gui.runs.compare_view import CompareWindow
@@ -43,14 +43,21 @@ class RunsUI(QObject):
         dock = QDockWidget("Runs", window)
         dock.setObjectName("runsDock")
         dock.setWidget(self.panel)
-        dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+H"))
-        dock.toggleViewAction().setToolTip("Show or hide the run history (Ctrl+Shift+H)")
+        toggle = dock.toggleViewAction()
+        toggle.setText("&Runs")
+        toggle.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        toggle.setToolTip("Show or hide the run history: every run kept, to reopen or compare (Ctrl+Shift+H)")
+        toggle.setStatusTip(toggle.toolTip())
+        toggle.setIcon(window.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView))
         # Under the plots only: the side panels keep their full height.
         window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         window.resizeDocks([dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
         window.docks["runsDock"] = dock
+        # Hidden at first: at 1280x720 the plots need the height. The toolbar's Runs button, View > Runs
+        # and Ctrl+Shift+H show it; the window remembers the layout the user leaves it in.
+        dock.hide()
         self.dock = dock
 
         run = window.run
