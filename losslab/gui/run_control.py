@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from losslab.core.errors import LossLabError
 from losslab.gui.pacing import PROBE_BUDGET
 from losslab.gui.plots.task_view import TaskView
+from losslab.gui.runs.recording import RunRecording
 from losslab.gui.worker import TrainingController
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ class RunControl(QObject):
         self.make_trainer: Callable[[], Trainer] = self._make_trainer
 
         self.controller = TrainingController(self)
+        # Every run is kept in the run history (gui/runs/recording.py); the Runs panel follows it.
+        self.recording = RunRecording(self)
+        self._failure = ""
         c = self.controller
         c.stepBatch.connect(self._on_steps)
         c.epochEnded.connect(self._on_epoch)
@@ -92,7 +96,8 @@ class RunControl(QObject):
 
     def _start(self, paused: bool) -> None:
         window = self.window
-        if self.trainer is None or self.finished:
+        fresh = self.trainer is None or self.finished
+        if fresh:
             try:
                 QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
                 try:
@@ -112,8 +117,12 @@ class RunControl(QObject):
             # runs, every paint competes with it for the GIL.
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         assert self.trainer is not None
+        wrap = self.recording.begin(self.trainer) if fresh else self.recording.resume()
+        if self.recording.error is not None and fresh:
+            window.show_message(f"This run is not kept in the run history: {self.recording.error}", 10_000)
+        self._failure = ""
         self.controller.start(
-            self.trainer, view_fn=TaskView.view_function(self.trainer.dataset), paused=paused
+            self.trainer, view_fn=TaskView.view_function(self.trainer.dataset), paused=paused, wrap=wrap
         )
         window.actionPause.setChecked(paused)
 
@@ -219,6 +228,7 @@ class RunControl(QObject):
 
     @Slot(object)
     def _on_finished(self, result: Finished | None) -> None:
+        self.recording.ended(result, self._failure)
         if result is not None and not result.stopped and result.diverged is None:
             self.finished = True
             early = getattr(result, "early_stop", None)
@@ -233,6 +243,7 @@ class RunControl(QObject):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self._failure = f"Training failed: {message}"
         box = QMessageBox(QMessageBox.Icon.Critical, "Training failed", message, parent=self.window)
         if details:
             box.setInformativeText("This is a bug in LossLab. The details below help us fix it.")

@@ -1,0 +1,97 @@
+"""The window's run history: every run recorded through the real worker, the Runs panel, compare, seeds."""
+
+import pytest
+
+from losslab.core.runs import DIVERGED, FINISHED, STOPPED, RunStore, open_store
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+FAST = {"epochs": 3, "batch_size": 64}
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A history of this test's own (the session's shared one holds other tests' runs)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def store(data_dir):
+    s = open_store()
+    yield s
+    s.close()
+
+
+def _train(qtbot, window, **training):
+    window.state.update("training", **{**FAST, **training})
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+
+
+def test_a_window_run_is_recorded_with_its_epochs(qtbot, store, window):
+    window.state.update("optimizer", id="sgd", params={}, lr=0.05)
+    _train(qtbot, window)
+    runs = store.list_runs()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.status == FINISHED
+    assert run.loss == window.state.experiment.loss["id"] == "bce_logits"
+    assert run.optimizer == "sgd"
+    assert run.source == "window"
+    assert run.epochs_done == 3
+    record = store.get_run(run.id)
+    assert [row["epoch"] for row in record.epochs] == [1, 2, 3]
+    assert len(record.steps) > 0
+    assert store.experiment_of(run.id).optimizer["lr"] == pytest.approx(0.05)
+
+
+def test_stop_then_continue_is_one_run(qtbot, store, window):
+    window.state.update("training", epochs=60, batch_size=32)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: len(window.trainer.history) >= 1, timeout=20_000)
+    with qtbot.waitSignal(window.controller.finished, timeout=20_000):
+        window.actionStop.trigger()
+    (run,) = store.list_runs()
+    assert run.status == STOPPED
+    assert 1 <= run.epochs_done < 60
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()  # continues the same trainer: the same run goes on
+    (again,) = store.list_runs()
+    assert again.id == run.id and again.status == FINISHED
+    assert again.epochs_done == 60
+    assert [row["epoch"] for row in store.get_run(run.id).epochs] == list(range(1, 61))
+
+
+def test_a_diverged_run_is_stored_as_diverged(qtbot, store, window):
+    from losslab.core.experiment import Experiment
+
+    doc = {
+        "format": "losslab",
+        "schema_version": 1,
+        "dataset": {"kind": "house_prices", "outlier_fraction": 0.1},
+        "model": {"layers": []},
+        "loss": {"id": "mse"},
+        "optimizer": {"id": "sgd", "lr": 50.0},
+        "training": {"epochs": 200, "batch_size": 0},
+    }
+    window.state.replace_experiment(Experiment.from_dict(doc))
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+    (run,) = store.list_runs()
+    assert run.status == DIVERGED
+
+
+def _damaged(tmp_path):
+    bad = tmp_path / "damaged.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    return lambda: RunStore(bad)
+
+
+def test_an_unreadable_history_still_trains(qtbot, tmp_path, window):
+    window.run.recording.opener = _damaged(tmp_path)
+    _train(qtbot, window)
+    assert len(window.trainer.history) == 3
+    assert "damaged" in window.run.recording.error
