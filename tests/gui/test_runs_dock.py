@@ -208,3 +208,19 @@ def test_repeat_over_seeds_runs_one_group_and_compares_it(qtbot, win):
     # Train afterwards trains the panels' experiment again, from fresh weights.
     _train(qtbot, win)
     assert win.trainer.experiment.training["seed"] == 5
+
+
+def test_compare_from_the_train_menu(qtbot, win):
+    panel = _two_runs(qtbot, win)
+    win.runs_ui.actionCompare.trigger()  # nothing selected: the panel opens and says what to do
+    assert win.runs_ui.dock.isVisible() and win.runs_ui.compare is None
+    assert "Select the runs" in win.statusBar().currentMessage()
+    panel.table.selectAll()
+    win.runs_ui.actionCompare.trigger()
+    compare = win.runs_ui.compare
+    assert compare.isVisible()
+    assert compare.setting_rows() == ["optimizer.lr"]
+    assert len([i for i in compare.items["loss"] if i.name().endswith("(train)")]) == 2
+    panel.select_ids([panel.model.runs[0].id])
+    win.runs_ui.actionCompare.trigger()  # the same window, now with the one run
+    assert win.runs_ui.compare is compare and len(compare.records) == 1

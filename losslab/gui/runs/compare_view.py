@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -264,6 +264,8 @@ class CompareWindow(QWidget):
         layout.addLayout(controls)
         layout.addWidget(split, 1)
 
+        for key in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
+            QShortcut(key, self, self.close)
         self.align.currentIndexChanged.connect(self.redraw)
         self.smoothing.valueChanged.connect(self.redraw)
         self.band.toggled.connect(self.redraw)

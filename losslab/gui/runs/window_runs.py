@@ -85,7 +85,7 @@ class RunsUI(QObject):
         self.actionCompare.setObjectName("actionCompareRuns")
         self.actionCompare.setToolTip("Overlay the curves of the runs selected in the Runs panel")
         self.actionCompare.setStatusTip(self.actionCompare.toolTip())
-        self.actionCompare.triggered.connect(self.panel.compare_selected)
+        self.actionCompare.triggered.connect(self._compare_from_menu)
         self.actions = [self.actionRepeatSeeds, self.actionCompare]
 
     # -- following the runs -----------------------------------------------------------------
@@ -146,6 +146,17 @@ class RunsUI(QObject):
         self.compare.raise_()
         self.compare.activateWindow()
         return self.compare
+
+    @Slot()
+    def _compare_from_menu(self) -> None:
+        if self.panel.selected_ids():
+            self.panel.compare_selected()
+            return
+        self.dock.show()
+        self.panel.table.setFocus()
+        self.window.show_message(
+            "Select the runs to compare in the Runs panel (Ctrl+click, Shift+click)", 6000
+        )
 
     @Slot()
     def ask_repeat(self) -> None:
