@@ -259,13 +259,7 @@ class Progress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    path = Path(args.experiment)
-    # torch-free, so a bad file (or code not trusted) is reported without waiting for torch to load
-    exp = _load_trusted(path, args.trust_code)
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
-        exp = exp.replace("training", epochs=args.epochs)
+    path, exp = load_for_training(args)
     if args.seeds < 1:
         raise LossLabError(f"must be at least 1, got {args.seeds}", "--seeds")
     first_seed = exp.training["seed"]
@@ -371,6 +365,19 @@ def _train_one(
         print(f"losslab: {result.diverged.message}", file=sys.stderr)
     final = dict(result.history.rows[-1]) if result.history.rows else {}
     return result, final
+
+
+def load_for_training(args: argparse.Namespace) -> tuple[Path, Any]:
+    """The experiment a training command names, trust-checked, with ``--epochs`` applied.
+
+    Torch-free, so a bad file (or code not trusted) is reported without waiting for torch to load."""
+    path = Path(args.experiment)
+    exp = _load_trusted(path, args.trust_code)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
+        exp = exp.replace("training", epochs=args.epochs)
+    return path, exp
 
 
 def _load_trusted(path: Path, trust_code: bool) -> Any:

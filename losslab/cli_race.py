@@ -26,10 +26,7 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-from losslab.core.errors import LossLabError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -104,14 +101,9 @@ class RaceProgress:
 
 
 def cmd_race(args: argparse.Namespace) -> int:
-    from losslab.cli import EXIT_DIVERGED, EXIT_OK, _load_trusted
+    from losslab.cli import EXIT_DIVERGED, EXIT_OK, load_for_training
 
-    path = Path(args.experiment)
-    exp = _load_trusted(path, args.trust_code)
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
-        exp = exp.replace("training", epochs=args.epochs)
+    _, exp = load_for_training(args)
     if args.device is not None:
         exp = exp.replace("training", device=args.device)
 
