@@ -50,6 +50,7 @@ class TrainingWorker(QObject):
         # Set by the GUI thread when it has drawn the last predictions (a bool: assignment is atomic).
         self.view_wanted = True
         self.result: Finished | None = None
+        self.ended = False  # set just before ``finished`` is sent (the controller checks whose it is)
 
     @Slot()
     def run(self) -> None:
@@ -63,9 +64,11 @@ class TrainingWorker(QObject):
             self.trainer.run(callback, self.epochs)
         except LossLabError as exc:
             self.failed.emit(str(exc), "")
+            self.ended = True
             self.finished.emit(None)
         except Exception as exc:  # any bug must reach a dialog, not kill the app
             self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self.ended = True
             self.finished.emit(None)
         finally:
             # End the thread's event loop as soon as the run is over, so QThread.wait() returns.
@@ -75,6 +78,7 @@ class TrainingWorker(QObject):
         if isinstance(event, Finished):
             self._view(force=True)
             self.result = event
+            self.ended = True
             self.finished.emit(event)  # queued to the GUI thread, which then takes the rest
             return
         self.outbox.append(event)
@@ -212,6 +216,12 @@ class TrainingController(QObject):
 
     @Slot(object)
     def _on_finished(self, result: Any) -> None:
+        # Only the current run's own end: a run that stop() settled still has its finished queued, and
+        # when Train has started the next run by then, cleaning up would wait for that whole run (the
+        # window froze after Stop then Train).
+        worker = self._worker
+        if worker is None or not worker.ended or result is not worker.result:
+            return
         self._cleanup(result)
 
     def _cleanup(self, result: Any) -> None:

@@ -95,3 +95,23 @@ def test_an_unreadable_history_still_trains(qtbot, tmp_path, window):
     _train(qtbot, window)
     assert len(window.trainer.history) == 3
     assert "damaged" in window.run.recording.error
+
+
+def test_train_after_stop_keeps_the_window_responsive(qtbot, store, window):
+    """The stopped run's queued finished must not end (and wait for) the run Train starts next."""
+    import time
+
+    window.state.update("training", epochs=100_000, batch_size=32)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: len(window.trainer.history) >= 1, timeout=20_000)
+    window.actionStop.trigger()
+    window.actionTrain.trigger()
+    t = time.perf_counter()
+    qtbot.wait(50)
+    assert time.perf_counter() - t < 2.0  # it blocked until the whole run ended
+    assert window.controller.running
+    qtbot.waitUntil(lambda: store.summary(store.list_runs()[0].id).status == "running", timeout=5000)
+    window.actionStop.trigger()
+    assert not window.controller.running
+    (run,) = store.list_runs()
+    assert run.status == STOPPED
