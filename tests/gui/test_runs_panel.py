@@ -115,3 +115,42 @@ def test_train_after_stop_keeps_the_window_responsive(qtbot, store, window):
     assert not window.controller.running
     (run,) = store.list_runs()
     assert run.status == STOPPED
+
+
+def test_going_on_after_restoring_the_last_good_weights_is_the_same_run(qtbot, store, window):
+    from losslab.core.experiment import Experiment
+
+    doc = {
+        "format": "losslab",
+        "schema_version": 1,
+        "dataset": {"kind": "house_prices", "outlier_fraction": 0.1},
+        "model": {"layers": []},
+        "loss": {"id": "mse"},
+        "optimizer": {"id": "sgd", "lr": 50.0},
+        "training": {"epochs": 20, "batch_size": 0},
+    }
+    window.state.replace_experiment(Experiment.from_dict(doc))
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+    (run,) = store.list_runs()
+    assert run.status == DIVERGED
+    assert window.run.restore_last_good()
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+    (again,) = store.list_runs()
+    assert again.id == run.id
+    assert again.status in (FINISHED, DIVERGED)
+    epochs = [row["epoch"] for row in store.get_run(run.id).epochs]
+    assert epochs == sorted(set(epochs)) and epochs[0] == 1
+
+
+def test_a_gan_window_run_is_recorded(qtbot, store, window):
+    from losslab.core.experiment import Experiment
+
+    doc = {**Experiment.default().to_dict(), "dataset": {"kind": "gan_ring"}, "loss": {"id": "gan_d"}}
+    doc["training"] = {**doc["training"], "epochs": 2}
+    window.state.replace_experiment(Experiment.from_dict(doc))
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+    (run,) = store.list_runs()
+    assert run.status == FINISHED and run.task == "gan" and run.epochs_done == 2
