@@ -30,3 +30,14 @@ def test_each_tab_leaves_room_for_both_docks(window) -> None:
     for i in range(tabs.count()):
         view: QWidget = tabs.widget(i)
         assert view.minimumSizeHint().width() <= 660, (tabs.tabText(i), view.minimumSizeHint().width())
+
+
+def test_the_task_view_keeps_its_share_of_the_training_tab(window, qtbot) -> None:
+    """At 1280x720 the decision surface must not be squeezed to a strip by the loss plot's controls."""
+    from PySide6.QtWidgets import QSplitter
+
+    window.resize(*PROJECTOR)
+    window.show()
+    qtbot.waitExposed(window)
+    sizes = window.findChild(QSplitter, "trainingSplitter").sizes()
+    assert sizes[0] >= 0.4 * sum(sizes), sizes

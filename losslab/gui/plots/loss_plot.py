@@ -28,6 +28,7 @@ from losslab.gui.theme import (
     style_plot_item,
     style_symbol_rim,
 )
+from losslab.gui.widgets import FlowLayout
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
@@ -207,22 +208,23 @@ class LossView(QWidget):
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        row = QHBoxLayout()
+        # The controls wrap when the plot is narrow (a 1280-px screen with both docks and the task view).
+        controls = QWidget(self)
+        row = FlowLayout(controls, spacing=10)
         row.setContentsMargins(6, 0, 6, 0)
-        row.addWidget(QLabel("Smoothing"))
-        row.addWidget(self.smoothing_slider)
-        row.addWidget(self.smoothing_label)
-        row.addSpacing(12)
-        row.addWidget(self.log_check)
-        row.addWidget(self.steps_check)
-        row.addWidget(self.band_check)
-        row.addStretch(1)
-        row.addWidget(self.readout, 2)
+        smoothing = QWidget(controls)
+        smoothing_row = QHBoxLayout(smoothing)
+        smoothing_row.setContentsMargins(0, 0, 0, 0)
+        smoothing_row.addWidget(QLabel("Smoothing"))
+        smoothing_row.addWidget(self.smoothing_slider)
+        smoothing_row.addWidget(self.smoothing_label)
+        for widget in (smoothing, self.log_check, self.steps_check, self.band_check, self.readout):
+            row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.setSpacing(2)
         layout.addWidget(self.plot, 1)
-        layout.addLayout(row)
+        layout.addWidget(controls)
 
         self.smoothing_slider.valueChanged.connect(self._on_slider)
         self.log_check.toggled.connect(self.set_log_y)
