@@ -152,6 +152,8 @@ def run_labels(names: Sequence[str], ids: Sequence[int], diff: Mapping[str, list
             while not n.startswith(prefix):
                 prefix = prefix[:-1]
         cut = prefix.rfind(" ") + 1 if " " in prefix else 0
+        if cut and all(n[cut:].replace(".", "", 1).isdigit() for n in names):
+            cut = prefix.rfind(" ", 0, cut - 1) + 1  # "seed 5", not a bare "5"
         if cut >= 8 and all(len(n) > cut for n in names):
             return [n[cut:] for n in names]
         return names
@@ -246,6 +248,7 @@ class CompareWindow(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setDefaultSectionSize(120)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.same_note = QLabel()
         self.same_note.setObjectName("compareSameNote")
         self.same_note.setWordWrap(True)
@@ -419,6 +422,9 @@ class CompareWindow(QWidget):
         table = self.table
         table.clear()
         table.setColumnCount(len(records))
+        # A few runs share the table's width (no scrolling to see the third); many keep 120 px each.
+        mode = QHeaderView.ResizeMode.Stretch if len(records) <= 4 else QHeaderView.ResizeMode.Interactive
+        table.horizontalHeader().setSectionResizeMode(mode)
         table.setRowCount(len(rows))
         colors = self.colors()
         for col, (record, color) in enumerate(zip(records, colors, strict=True)):
