@@ -72,7 +72,7 @@ def test_a_window_run_appears_as_it_starts_and_updates_when_it_ends(qtbot, win):
     with qtbot.waitSignal(win.controller.finished, timeout=20_000):
         win.actionStop.trigger()
     assert _cell(panel, 0, "status") == STOPPED
-    assert _cell(panel, 0, "loss").startswith("bce_logits")
+    assert _cell(panel, 0, "loss") == "BCE with logits"  # the display name, not the id
     assert _cell(panel, 0, "optimizer") == "sgd lr 0.05"
     assert _cell(panel, 0, "dataset") == "moons"
     assert _cell(panel, 0, "model") == "2-16-16-1 (337)"

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from losslab.core.losses import LOSSES
 from losslab.core.metrics import LABELS
 from losslab.core.runs import DIVERGED, FINAL, FINISHED, INTERRUPTED, RUNNING, STOPPED, RunSummary
 
@@ -67,6 +68,12 @@ def final_loss(run: RunSummary) -> float:
 def model_text(run: RunSummary) -> str:
     params = f"({run.param_count:,})" if run.param_count is not None else ""
     return " ".join(p for p in (run.architecture, params) if p)
+
+
+def loss_text(run: RunSummary) -> str:
+    """The loss's display name ("BCE with logits"); a custom loss is stored by its own name."""
+    spec = LOSSES.get(run.loss)
+    return spec.name if spec is not None else run.loss
 
 
 def optimizer_text(run: RunSummary) -> str:
@@ -168,7 +175,7 @@ class RunTableModel(QAbstractTableModel):
         if key == "model":
             return model_text(run)
         if key == "loss":
-            return run.loss
+            return loss_text(run)
         if key == "optimizer":
             return optimizer_text(run)
         if key == "status":
