@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     _ensure_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
+    from losslab.gui.display_check import display_problem
+
+    problem = display_problem()  # Qt would abort with a cryptic message instead
+    if problem is not None:
+        print(f"losslab: {problem}", file=sys.stderr)
+        return 2
     app = create_app()
     sys.excepthook = _show_unexpected
     threading.excepthook = lambda args: _show_unexpected(args.exc_type, args.exc_value, args.exc_traceback)
