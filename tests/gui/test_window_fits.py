@@ -41,3 +41,10 @@ def test_the_task_view_keeps_its_share_of_the_training_tab(window, qtbot) -> Non
     qtbot.waitExposed(window)
     sizes = window.findChild(QSplitter, "trainingSplitter").sizes()
     assert sizes[0] >= 0.4 * sum(sizes), sizes
+
+
+def test_the_window_class_is_importable_from_the_package() -> None:
+    import losslab.gui
+    from losslab.gui.main_window import MainWindow
+
+    assert losslab.gui.MainWindow is MainWindow
