@@ -18,20 +18,33 @@ def losses() -> list[str]:
     return list(LOSSES)
 
 
-def loss(loss_id: str | dict[str, Any], **params: Any) -> Callable[[Any, Any], Any]:
+def loss(loss_id: str | dict[str, Any], trust_code: bool = False, **params: Any) -> Callable[[Any, Any], Any]:
     """A callable ``(pred, target) -> scalar tensor``: the mean loss, with training's target conventions.
 
     ``loss_id`` is a built-in id, or an experiment's loss section (``experiment.loss``); a custom loss
     can also be given as ``loss("custom", code="def loss(pred, target): ...", tasks=[...],
-    output="raw", name="...")``.
+    output="raw", name="...")``. Custom-loss code runs only when trusted (shipped with LossLab, said
+    yes to in the window) or when ``trust_code=True``.
     """
     from losslab.core.custom_loss import CUSTOM_ID, SECTION_KEYS
 
     if loss_id == CUSTOM_ID:  # the definition's keys describe the loss; a custom loss has no parameters
         section = {k: v for k, v in params.items() if k in SECTION_KEYS}
         rest = {k: v for k, v in params.items() if k not in SECTION_KEYS}
-        return make_loss({"params": rest, **section, "id": CUSTOM_ID})
+        loss_id, params = {"params": rest, **section, "id": CUSTOM_ID}, {}
+    if trust_code:
+        _allow_code(loss_id)
     return make_loss(loss_id, **params)
+
+
+def _allow_code(source: Any) -> None:
+    """``trust_code=True``: let the code of this experiment or loss section run in this process."""
+    from losslab.core.trust import allow_experiment_code
+
+    if isinstance(source, Experiment):
+        allow_experiment_code(source)
+    elif isinstance(source, dict):
+        allow_experiment_code(source if "loss" in source else {"loss": source})
 
 
 def train(
@@ -101,15 +114,18 @@ def _experiment(
 ) -> Experiment:
     """An Experiment from an Experiment, a dict or a path; untrusted custom-loss code is refused."""
     if isinstance(experiment, Experiment):
-        return experiment
-    if isinstance(experiment, dict):
-        return Experiment.from_dict(experiment)
-    from losslab.core.trust import require_trusted
+        loaded = experiment
+    elif isinstance(experiment, dict):
+        loaded = Experiment.from_dict(experiment)
+    else:
+        from losslab.core.trust import require_trusted
 
-    path = os.fspath(experiment)
-    loaded = load_experiment(path)
-    if not trust_code:
-        require_trusted(loaded, os.path.basename(path), "trust_code=True")
+        path = os.fspath(experiment)
+        loaded = load_experiment(path)
+        if not trust_code:  # refused here, before any training starts, naming the file
+            require_trusted(loaded, os.path.basename(path), "trust_code=True")
+    if trust_code:
+        _allow_code(loaded)
     return loaded
 
 

@@ -387,6 +387,10 @@ def _load_trusted(path: Path, trust_code: bool) -> Any:
     exp = load_experiment(path)
     if not trust_code:
         require_trusted(exp, path.name, "--trust-code")
+    else:
+        from losslab.core.trust import allow_experiment_code
+
+        allow_experiment_code(exp)  # for this process only: --trust-code is asked for each time
     return exp
 
 

@@ -27,3 +27,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def any_code_runs(monkeypatch):
+    """For tests of what custom-loss code does, not of whether it may run: every code is trusted.
+    The refusal itself is tested at every door in tests/test_trust_doors.py."""
+    from losslab.core import code_trust
+
+    monkeypatch.setattr(code_trust, "is_trusted", lambda code: True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import hashlib
 import html
 import math
 import threading
@@ -36,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from losslab.core.code_trust import allow, check_may_run, code_digest
 from losslab.core.errors import LossLabError
 from losslab.core.losses import LossSpec, register_loss_kind
 from losslab.core.params import validate_params
@@ -112,12 +112,12 @@ class CustomLoss:
         return code_digest(self.code)
 
 
-def code_digest(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
-
-
 def is_custom(section: Any) -> bool:
     return isinstance(section, Mapping) and section.get("id") == CUSTOM_ID
+
+
+# Unicode's bidirectional overrides and isolates (CVE-2021-42574).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -174,6 +174,8 @@ TEMPLATES: tuple[CustomLoss, ...] = (
         "logits",
     ),
 )
+for _template in TEMPLATES:  # code that ships with LossLab, like the examples' code
+    allow(_template.code)
 
 
 # --- validation without running anything -------------------------------------------------------
@@ -236,6 +238,14 @@ def validate_custom_section(section: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_code(code: str) -> ast.Module:
     """Parse (never run) ``code``; raise CustomLossError unless it defines ``loss(pred, target)``."""
+    for line_no, line in enumerate(code.splitlines(), 1):
+        hidden = next((c for c in line if c in BIDI_CONTROLS), None)
+        if hidden is not None:  # "Trojan Source": text that displays other than Python reads it
+            raise CustomLossError(
+                f"the code holds an invisible text-direction character (U+{ord(hidden):04X}), which can make "
+                "code look different from what runs; remove it",
+                line_no,
+            )
     try:
         tree = ast.parse(code, CODE_FILENAME)
     except SyntaxError as exc:
@@ -376,6 +386,7 @@ def compile_loss(code: str, seconds: float = CHECK_SECONDS) -> _Compiled:
         done = _compiled.get(digest)
     if done is not None:
         return done
+    check_may_run(code)  # the one door every front end's code goes through: never a file's code unasked
     tree = parse_code(code)
     fn_def = _loss_def(tree)
     returns = [n for n in ast.walk(fn_def) if isinstance(n, ast.Return)] if fn_def else []

@@ -41,6 +41,7 @@ from losslab.core.custom_loss import (
 )
 from losslab.core.errors import LossLabError
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
+from losslab.core.trust import allow_experiment_code
 from losslab.gui.code_editor import CodeEditor
 from losslab.gui.param_form import ERROR_COLOR, error_message
 from losslab.gui.state import ExperimentState
@@ -270,6 +271,7 @@ class CustomLossDialog(QDialog):
         except LossLabError:
             dataset = None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        allow_experiment_code({"loss": section})  # typed in LossLab's own editor: the user's code
         try:
             result = check_custom_loss(section, dataset)
         except LossLabError as exc:

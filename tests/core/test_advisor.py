@@ -12,6 +12,8 @@ from losslab.core.resources import list_examples
 from losslab.core.tasks import BINARY
 from losslab.core.trainer import make_trainer
 
+pytestmark = pytest.mark.usefixtures("any_code_runs")  # these test what code does
+
 
 def experiment(dataset: dict, loss: dict) -> Experiment:
     return Experiment.from_dict(

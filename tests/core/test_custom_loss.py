@@ -29,6 +29,8 @@ from losslab.core.losses import resolve_loss
 from losslab.core.trainer import make_trainer
 from losslab.core.trust import is_trusted, shipped_digests, trust, trust_file, untrusted_code
 
+pytestmark = pytest.mark.usefixtures("any_code_runs")  # these test what code does
+
 ROOT = Path(__file__).resolve().parents[2]
 ASYMMETRIC = (
     "def loss(pred, target):\n"

@@ -25,6 +25,8 @@ from losslab.core.inspector import (
 from losslab.core.losses import LOSSES, resolve_loss
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION, TASKS
 
+pytestmark = pytest.mark.usefixtures("any_code_runs")  # these test what code does
+
 # Every built-in loss on every task it fits with its default parameters, plus other parameters.
 CASES = [(s.id, t, {}) for s in LOSSES.values() for t in TASKS if t in s.tasks] + [
     ("huber", REGRESSION, {"delta": 0.4}),

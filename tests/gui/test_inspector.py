@@ -17,6 +17,8 @@ from losslab.core.losses import LOSSES
 from losslab.core.resources import examples_dir
 from losslab.core.trust import is_trusted
 
+pytestmark = pytest.mark.usefixtures("any_code_runs")  # these test what code does
+
 ASYMMETRIC = (
     "def loss(pred, target):\n"
     "    error = pred - target\n"
