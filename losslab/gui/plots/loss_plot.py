@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from losslab.core.events import EpochEnd, StepBatch
@@ -32,6 +33,7 @@ from losslab.gui.widgets import FlowLayout
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
+LEGEND_TWO_COLUMNS_PX = 620  # narrower plots get a one-column legend
 HOVER_PIXELS = 40  # how close (in pixels) the mouse must be to a point for the readout to name it
 
 # Keys of curves(), also the series names in a CSV export.
@@ -145,6 +147,7 @@ class LossView(QWidget):
         pi.getAxis("top").setStyle(tickLength=-5)
         pi.setMenuEnabled(True)  # keeps the right-click Export… menu
         self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt", colCount=2)
+        self._legend_columns = 2
         self.legend.setZValue(100)
 
         self.items: dict[str, pg.PlotDataItem] = {}
@@ -508,6 +511,14 @@ class LossView(QWidget):
         for key, name in wanted:
             self.legend.addItem(self._legend_item(key), name)
         self._legend_entries = wanted
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The legend in one column when two would be wider than the plot (they hid its left half)."""
+        super().resizeEvent(event)
+        columns = 2 if event.size().width() >= LEGEND_TWO_COLUMNS_PX else 1
+        if columns != self._legend_columns:
+            self._legend_columns = columns
+            self.legend.setColumnCount(columns)
 
     def _legend_item(self, key: str) -> pg.PlotDataItem:
         return self.band_mean if key == BAND else self.items[key]
