@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -48,7 +49,11 @@ def stop_on_signals(stop: Callable[[], None]) -> Iterator[list[int]]:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # SIGTERM before training starts: the same clean exit 130 as Ctrl-C
+    """SIGTERM outside training (start-up, saving): exit 130 at once, without a traceback. Nothing is
+    half-written: every file LossLab writes is replaced atomically. (Raising KeyboardInterrupt here
+    could surface inside an import and end the process by SIGINT instead of the exit code.)"""
+    print("\nlosslab: interrupted", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
 
 
 def state_bytes(state: Any) -> bytes:
