@@ -168,11 +168,12 @@ class RunControl(QObject):
         """Edit guard: a structural edit during a run asks to stop it; it never touches the running one."""
         if not self.controller.running and self.trainer is None:
             return True
+        what = {"model": "network", "training": "training settings"}.get(section, section)
         if self.controller.running:
             answer = QMessageBox.question(
                 self.window,
                 "Stop training?",
-                f"Training is in progress. Changing the {section} needs a fresh run.\n\n"
+                f"Training is in progress. Changing the {what} needs a fresh run.\n\n"
                 "Stop the current run and apply the change?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
@@ -181,6 +182,7 @@ class RunControl(QObject):
                 return False
             self.controller.stop()
         self.set_trainer(None)  # the old weights belong to the old set-up
+        self.window.show_message(f"New {what}: the next run starts afresh with the settings shown", 6000)
         return True
 
     @Slot(str)

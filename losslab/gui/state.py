@@ -15,8 +15,19 @@ from PySide6.QtGui import QUndoStack
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.experiment import Experiment
 
-# Sections whose change invalidates a running training (the learning rate, say, does not).
-STRUCTURAL = ("dataset", "model", "loss", "regularization")
+# Sections whose change invalidates a trainer: it was built from them (data, network, loss, L1/L2,
+# optimizer and its schedule, batch size...). Only the learning rate reaches a run in progress.
+STRUCTURAL = ("dataset", "model", "loss", "regularization", "optimizer", "training")
+LIVE = {"optimizer": frozenset({"lr"})}  # per section, the keys a running trainer takes at once
+
+
+def needs_fresh_run(section: str, changes: dict[str, Any] | None = None) -> bool:
+    """Whether changing ``changes`` of ``section`` (None: unknown keys) needs a new trainer, so that
+    Train never goes on with settings other than the ones the panels show."""
+    if section not in STRUCTURAL:
+        return False
+    live = LIVE.get(section, frozenset())
+    return changes is None or not set(changes) <= live
 
 
 class ExperimentState(QObject):
@@ -56,7 +67,7 @@ class ExperimentState(QObject):
         current = getattr(self.experiment, section)
         if all(current.get(k) == v for k, v in changes.items()):
             return True
-        if section in STRUCTURAL and not self.edit_guard(section):
+        if needs_fresh_run(section, changes) and not self.edit_guard(section):
             return False
         new = self.experiment.replace(section, **changes)
         if section == "dataset":
@@ -72,7 +83,7 @@ class ExperimentState(QObject):
     def set_experiment_sections(self, new: Experiment, sections: tuple[str, ...]) -> bool:
         """Swap in ``new``, which differs from the current experiment in ``sections`` (e.g. a dataset
         change that also needs a loss that fits the new task). False if the edit guard said no."""
-        if any(s in STRUCTURAL for s in sections) and not self.edit_guard(sections[0]):
+        if any(needs_fresh_run(s) for s in sections) and not self.edit_guard(sections[0]):
             return False
         if "dataset" in sections:
             self._dataset = make_dataset(new.dataset)

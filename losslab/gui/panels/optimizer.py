@@ -1,7 +1,8 @@
 """The optimizer panel: optimizer and its settings, learning rate, schedule with warm-up, training settings.
 
-None of these sections is structural, so edits here never ask the edit guard: the main window can
-forward a learning-rate change to a run in progress.
+A learning-rate change reaches a run in progress at once; every other edit here (the optimizer, its
+parameters, clipping, the schedule, batch size, epochs...) needs a fresh trainer, so the edit guard
+asks before it stops a run, and Train then starts from the settings shown (state.needs_fresh_run).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class OptimizerPanel(QWidget):
 
     @Slot(str, object)
     def _on_common_changed(self, name: str, value: Any) -> None:
-        """Learning rate and clipping: not structural, so no edit guard (a running trainer picks it up)."""
+        """Learning rate (taken by a running trainer at once) and clipping (a fresh run: the edit guard)."""
         self._update("optimizer", {name: value}, self.common_form, self.opt_error)
 
     @Slot(str, object)
