@@ -42,3 +42,12 @@ def window(qtbot, settings, dialogs):
     yield win
     win.state.mark_saved()
     win.controller.stop()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """A history of this test's own (the session's shared one holds other tests' runs)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(folder))
+    return folder

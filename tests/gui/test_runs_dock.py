@@ -14,15 +14,6 @@ FAST = {"epochs": 3, "batch_size": 64}
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A history of this test's own (the session's shared one holds other tests' runs)."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def win(qtbot, settings, dialogs, data_dir):
     from losslab.gui.main_window import MainWindow
 

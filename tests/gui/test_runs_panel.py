@@ -10,15 +10,6 @@ FAST = {"epochs": 3, "batch_size": 64}
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A history of this test's own (the session's shared one holds other tests' runs)."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def store(data_dir):
     s = open_store()
     yield s
