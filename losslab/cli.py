@@ -22,6 +22,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.files import save_bytes_atomic
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+LR_FIND_MAX_STEPS = 100_000  # a sweep of 100 to 1,000 steps is the usual; more is a typo
 
 
 @contextmanager
@@ -406,6 +407,8 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         raise LossLabError(f"need 0 < --start < --end, got {args.start:g} and {args.end:g}", "--start")
     if args.steps < 5:
         raise LossLabError(f"must be at least 5, got {args.steps}", "--steps")
+    if args.steps > LR_FIND_MAX_STEPS:
+        raise LossLabError(f"must be at most {LR_FIND_MAX_STEPS:,}, got {args.steps:,}", "--steps")
     print(
         f"losslab: learning-rate range test on {path.name}: {args.steps} steps from {args.start:g} "
         f"to {args.end:g}, starting from the initial weights",

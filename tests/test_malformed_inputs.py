@@ -41,6 +41,13 @@ def _set(path: str, value: Any, base: dict[str, Any] = BASE) -> Callable[[], dic
     return make
 
 
+def _big_batch() -> dict[str, Any]:
+    doc = copy.deepcopy(BASE)
+    doc["dataset"]["n_samples"] = 100_000
+    doc["training"]["batch_size"] = 0  # full batch
+    return doc
+
+
 NAN, INF = float("nan"), float("inf")
 # (case id, experiment maker, text the message must contain)
 EXPERIMENTS = [
@@ -75,6 +82,16 @@ EXPERIMENTS = [
         "loss.params.alpha: must be a list of numbers",
     ),
     ("weights-length", _set("loss.params", {"alpha": [1, 2]}, BLOBS), "needs 4 value(s) for 4 classes"),
+    (
+        "too-many-parameters",
+        _set("model.layers", [{"type": "linear", "units": 4096}] * 3),
+        "the network would have 33,579,009 parameters",
+    ),
+    (
+        "activations-too-big",
+        _set("model.layers", [{"type": "linear", "units": 2048}, {"type": "relu"}] * 2, _big_batch()),
+        "use a smaller batch size or narrower layers",
+    ),
 ]
 
 
@@ -156,6 +173,13 @@ def test_a_path_that_is_not_an_experiment_is_refused_before_reading(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pipes are POSIX")
+def test_lr_find_steps_are_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["lr-find", str(ROOT / "resources/examples/05_moons_bce_logits.losslab"), "--steps", "10000000"]
+    )
+    assert code == 2 and "--steps: must be at most 100,000" in capsys.readouterr().err
+
+
 def test_a_csv_path_that_is_a_pipe_is_refused(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "data.csv")
     with pytest.raises(losslab.LossLabError, match="is a pipe"):

@@ -25,7 +25,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
 from losslab.core.history import History
-from losslab.core.layers import network_io, uses_batch_statistics
+from losslab.core.layers import check_network_size, network_io, uses_batch_statistics
 from losslab.core.losses import LossSpec, check_class_lists, check_pairing, resolve_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
@@ -109,6 +109,9 @@ class Trainer:
         self.y_val = torch.as_tensor(ds.y_val, device=dev)
         self.in_features, self.out_features, self.output_activation = network_io(
             ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
+        )
+        check_network_size(
+            experiment.model["layers"], self.in_features, self.out_features, max(1, self.batch_size)
         )
         self._loss_params = dict(experiment.loss["params"])
         check_class_lists(self.loss_spec, self._loss_params, max(ds.n_classes, 2))  # per-class weights

@@ -207,6 +207,33 @@ def describe_model(
     return infos
 
 
+MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights, ~4x that to train with Adam: far past a lab's needs
+MAX_ACTIVATION_BYTES = 2 * 1024**3  # one batch's activations and their gradients
+
+
+def check_network_size(
+    layers: list[dict[str, Any]], in_features: int, out_features: int, batch_size: int, copies: int = 1
+) -> None:
+    """Refuse, before anything is allocated, a network whose weights or one batch's activations would not
+    fit a laptop: the sizes are known from the layer specs alone. ``copies``: networks trained at once."""
+    infos = describe_model(layers, in_features, out_features)
+    params = copies * sum(info.n_params for info in infos)
+    if params > MAX_PARAMETERS:
+        raise LossLabError(
+            f"the network would have {params:,} parameters ({params * 4 / 1024**2:,.0f} MB of weights, about "
+            f"4x that to train); LossLab trains up to {MAX_PARAMETERS:,}: use fewer or narrower layers",
+            "model.layers",
+        )
+    activations = 2 * 4 * copies * batch_size * (in_features + sum(info.out_features for info in infos))
+    if activations > MAX_ACTIVATION_BYTES:
+        raise LossLabError(
+            f"one batch of {batch_size:,} samples through this network needs about "
+            f"{activations / 1024**3:,.1f} GB for its activations and their gradients (at most "
+            f"{MAX_ACTIVATION_BYTES // 1024**3} GB): use a smaller batch size or narrower layers",
+            "training.batch_size",
+        )
+
+
 def get_layer_spec(kind: Any, field: str) -> LayerSpec:
     if kind not in LAYERS:
         raise LossLabError(f"unknown layer type {kind!r}; known: {', '.join(LAYERS)}", field)

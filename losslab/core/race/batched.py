@@ -33,7 +33,7 @@ from losslab.core.controls import Controls
 from losslab.core.data import Dataset
 from losslab.core.device import resolve_device
 from losslab.core.events import Diverged, EpochEnd, StepBatch
-from losslab.core.layers import network_io
+from losslab.core.layers import check_network_size, network_io
 from losslab.core.losses import LossSpec, resolve_loss
 from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
@@ -150,6 +150,8 @@ class BatchedGroup:
 
         # The network once, from the seed, as the trainer builds it; the output activation a loss
         # needs has no weights and is applied per variant on its slice of the outputs.
+        batch = exp0.training["batch_size"] or len(ds.x_train)
+        check_network_size(exp0.model["layers"], in_f, out_f, min(batch, len(ds.x_train)), copies=V)
         torch.manual_seed(exp0.training["seed"])
         self.net = build_model(exp0.model["layers"], in_f, out_f, None, exp0.model["init"]).to(dev)
         copies = [copy.deepcopy(self.net) for _ in range(V)]
