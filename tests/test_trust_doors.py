@@ -109,3 +109,25 @@ def test_text_direction_controls_are_refused() -> None:
     trojan = "def loss(pred, target):\n    return ((pred - target) ** 2).mean()  # \u202e }\n"
     with pytest.raises(CustomLossError, match="U\\+202E"):
         parse_code(trojan)
+
+
+@pytest.mark.parametrize("where", ["top", "loss"])
+def test_a_loss_that_calls_sys_exit_is_an_error_not_a_quiet_success(tmp_path: Path, where: str) -> None:
+    doc = json.loads((ROOT / "resources/examples/14_house_asymmetric_custom.losslab").read_text("utf-8"))
+    doc["training"]["epochs"] = 1
+    exit_line = "import sys\nsys.exit(0)\n"
+    body = "    sys.exit(0)\n" if where == "loss" else "    return ((pred - target) ** 2).mean()\n"
+    doc["loss"]["code"] = (
+        (exit_line if where == "top" else "import sys\n") + "def loss(pred, target):\n" + body
+    )
+    path = tmp_path / "exits.losslab"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "losslab", "run", str(path), "--trust-code", "--no-record", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "exit() or sys.exit()" in done.stderr and "Traceback" not in done.stderr

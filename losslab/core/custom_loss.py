@@ -116,6 +116,7 @@ def is_custom(section: Any) -> bool:
     return isinstance(section, Mapping) and section.get("id") == CUSTOM_ID
 
 
+EXIT_MESSAGE = "the code called exit() or sys.exit(); a loss must return a number, not end the program"
 # Unicode's bidirectional overrides and isolates (CVE-2021-42574).
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -402,6 +403,8 @@ def compile_loss(code: str, seconds: float = CHECK_SECONDS) -> _Compiled:
         raise CustomLossError(_slow_message(seconds), stuck.line) from None
     except CustomLossError:
         raise
+    except SystemExit:
+        raise CustomLossError(EXIT_MESSAGE) from None
     except Exception as exc:
         raise _explain(exc, namespace) from None
     fn = namespace.get("loss")
@@ -437,6 +440,8 @@ def call_loss(compiled: _Compiled, pred: Tensor, target: Tensor, seconds: float 
         raise CustomLossError(_slow_message(seconds), stuck.line) from None
     except CustomLossError:
         raise
+    except SystemExit:  # exit() or sys.exit() would end LossLab as if the run had succeeded
+        raise CustomLossError(EXIT_MESSAGE) from None
     except Exception as exc:
         raise _explain(exc, None, compiled, pred, target) from None
     return _as_scalar(value, compiled)
