@@ -37,6 +37,23 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+def _wait_for_sigterm_handler(pid: int, timeout: float = 20.0) -> None:
+    """Until the process catches SIGTERM (Linux: SigCgt in /proc), else a short sleep (other systems)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        time.sleep(0.8)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        caught = next(
+            (line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0"
+        )
+        if int(caught, 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.01)
+    raise AssertionError("losslab never installed its SIGTERM handler")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_mid_run_saves_what_was_done(tmp_path: Path, sig: signal.Signals) -> None:
     proc = _start(tmp_path, "--out", "out")
@@ -62,7 +79,7 @@ def test_a_signal_mid_run_saves_what_was_done(tmp_path: Path, sig: signal.Signal
 
 def test_sigterm_during_start_up_exits_130_without_a_traceback(tmp_path: Path) -> None:
     proc = _start(tmp_path, "--out", "out", "--no-record")
-    time.sleep(0.8)  # torch is still loading
+    _wait_for_sigterm_handler(proc.pid)  # then torch is still loading
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
