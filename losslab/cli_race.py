@@ -153,6 +153,8 @@ def _race_recorder() -> Any:
 
 def format_table(result: Any) -> str:
     """The variants side by side, best headline metric first marked, and the fairness check."""
+    from losslab.core.race import number_text
+
     metric = result.variants[0].headline if result.variants else ""
     head = ["variant", "mode", "status", "epochs", "train loss", "val loss", metric or "metric", "steps/s"]
     rows = [head]
@@ -164,9 +166,9 @@ def format_table(result: Any) -> str:
                 v.mode,
                 v.status,
                 str(v.epochs_done),
-                _num(f.get("train_loss")),
-                _num(f.get("val_loss")),
-                _num(f.get("metric_value")),
+                number_text(f.get("train_loss")),
+                number_text(f.get("val_loss")),
+                number_text(f.get("metric_value")),
                 f"{v.steps_per_second:,.0f}",
             ]
         )
@@ -191,11 +193,3 @@ def format_table(result: Any) -> str:
         + ("; stopped early" if result.stopped else "")
     )
     return "\n".join(lines)
-
-
-def _num(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    return f"{number:.4g}" if math.isfinite(number) else "-"

@@ -57,6 +57,15 @@ def test_stop_then_continue_is_one_run(qtbot, store, window):
 
 
 def test_a_diverged_run_is_stored_as_diverged(qtbot, store, window):
+    _diverging(window, epochs=200)
+    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
+        window.actionTrain.trigger()
+    (run,) = store.list_runs()
+    assert run.status == DIVERGED
+
+
+def _diverging(window, epochs: int) -> None:
+    """A linear model on house prices at learning rate 50: it blows up within a few epochs."""
     from losslab.core.experiment import Experiment
 
     doc = {
@@ -66,13 +75,9 @@ def test_a_diverged_run_is_stored_as_diverged(qtbot, store, window):
         "model": {"layers": []},
         "loss": {"id": "mse"},
         "optimizer": {"id": "sgd", "lr": 50.0},
-        "training": {"epochs": 200, "batch_size": 0},
+        "training": {"epochs": epochs, "batch_size": 0},
     }
     window.state.replace_experiment(Experiment.from_dict(doc))
-    with qtbot.waitSignal(window.controller.finished, timeout=60_000):
-        window.actionTrain.trigger()
-    (run,) = store.list_runs()
-    assert run.status == DIVERGED
 
 
 def _damaged(tmp_path):
@@ -109,18 +114,7 @@ def test_train_after_stop_keeps_the_window_responsive(qtbot, store, window):
 
 
 def test_going_on_after_restoring_the_last_good_weights_is_the_same_run(qtbot, store, window):
-    from losslab.core.experiment import Experiment
-
-    doc = {
-        "format": "losslab",
-        "schema_version": 1,
-        "dataset": {"kind": "house_prices", "outlier_fraction": 0.1},
-        "model": {"layers": []},
-        "loss": {"id": "mse"},
-        "optimizer": {"id": "sgd", "lr": 50.0},
-        "training": {"epochs": 20, "batch_size": 0},
-    }
-    window.state.replace_experiment(Experiment.from_dict(doc))
+    _diverging(window, epochs=20)
     with qtbot.waitSignal(window.controller.finished, timeout=60_000):
         window.actionTrain.trigger()
     (run,) = store.list_runs()

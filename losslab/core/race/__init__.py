@@ -30,6 +30,7 @@ from losslab.core.race.types import (
     RaceVariantEnded,
     Variant,
     VariantResult,
+    number_text,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "VariantResult",
     "batch_order_digest",
     "format_value",
+    "number_text",
     "parse_vary",
     "plan_race",
     "run_race",

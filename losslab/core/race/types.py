@@ -177,6 +177,15 @@ class RaceFinished:
     result: RaceResult
 
 
+def number_text(value: Any, missing: str = "-") -> str:
+    """A result for a table: 4 significant digits, ``missing`` for NaN, infinities and non-numbers."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return missing
+    return f"{number:.4g}" if math.isfinite(number) else missing
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe: NaN/inf -> None, numpy scalars -> Python numbers, containers walked."""
     if isinstance(value, bool) or value is None or isinstance(value, str):

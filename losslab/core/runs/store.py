@@ -238,6 +238,26 @@ def best_key(row: Mapping[str, Any]) -> float:
     return math.inf
 
 
+_INSERT_EPOCH = (
+    "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, lr, elapsed, row) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _epoch_values(run_id: int, row: Mapping[str, float]) -> tuple[Any, ...]:
+    """The epochs table's columns for one History row (the whole row kept as JSON too)."""
+    return (
+        run_id,
+        int(row["epoch"]),
+        int(row.get("step", 0)),
+        row.get("train_loss"),
+        row.get("val_loss"),
+        row.get("lr"),
+        row.get("elapsed_s"),
+        _dumps(dict(row)),
+    )
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))  # NaN/inf kept (Python's JSON reads them back)
 
@@ -428,45 +448,15 @@ class RunStore:
     @_guarded
     def add_epochs(self, run_id: int, rows: Iterable[Mapping[str, float]]) -> None:
         """Append History rows (``epoch``, ``step``, ``train_loss``, ``val_loss``, metrics, ``lr``, ...)."""
-        data = [
-            (
-                run_id,
-                int(row["epoch"]),
-                int(row.get("step", 0)),
-                row.get("train_loss"),
-                row.get("val_loss"),
-                row.get("lr"),
-                row.get("elapsed_s"),
-                _dumps(dict(row)),
-            )
-            for row in rows
-        ]
         with self.transaction():
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, lr, elapsed, row) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                data,
-            )
+            self._conn.executemany(_INSERT_EPOCH, [_epoch_values(run_id, row) for row in rows])
 
     @_guarded
     def record_epoch(self, run_id: int, row: Mapping[str, float]) -> None:
         """One epoch's row (a History row), committed at once: one statement, no more, as training
         waits for it. The run's progress columns are the caller's to update (``update_run``), less often;
         ``mark_interrupted`` rebuilds them from these rows after a crash."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, lr, elapsed, row) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                int(row["epoch"]),
-                int(row.get("step", 0)),
-                row.get("train_loss"),
-                row.get("val_loss"),
-                row.get("lr"),
-                row.get("elapsed_s"),
-                _dumps(dict(row)),
-            ),
-        )
+        self._conn.execute(_INSERT_EPOCH, _epoch_values(run_id, row))
 
     def _progress_from_epochs(self, run_id: int) -> dict[str, Any]:
         """epochs_done, final and best metrics as the stored epoch rows say (after a crash)."""

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from losslab.core.events import EpochEnd, StepBatch
 from losslab.core.metrics import LABELS
-from losslab.core.race import RacePlan, RaceResult, RaceStarted, VariantResult
+from losslab.core.race import RacePlan, RaceResult, RaceStarted, VariantResult, number_text
 from losslab.core.race.fairness import batch_ends
 from losslab.gui.plots.buffers import Ema, GrowingSeries
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
@@ -47,12 +47,8 @@ LABEL_CHARS = 48  # longer labels (a whole loss section) are shortened in the le
 TABLE_ROWS = 6  # rows the table shows without scrolling
 
 
-def _num(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return f"{number:.4g}" if math.isfinite(number) else "–"
+def _number(value: Any) -> str:
+    return number_text(value, missing="–")
 
 
 def _swatch(color: str, dashed: bool = False) -> QIcon:
@@ -384,9 +380,9 @@ class RaceView(QWidget):
             lane.mode,
             lane.status,
             f"{lane.epoch}/{lane.epochs}",
-            _num(lane.train_loss),
-            _num(lane.val_loss),
-            _num(lane.metric),
+            _number(lane.train_loss),
+            _number(lane.val_loss),
+            _number(lane.metric),
             rate,
         )
         for col, text in enumerate(texts):
