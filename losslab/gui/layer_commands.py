@@ -42,7 +42,8 @@ class ModelCommand(QUndoCommand):
 
     def _apply(self, values: dict[str, Any]) -> bool:
         try:
-            applied = self.state.update(MODEL_SECTION, **copy.deepcopy(values))
+            with self.state.replaying():  # this command is the undo entry: no snapshot of it
+                applied = self.state.update(MODEL_SECTION, **copy.deepcopy(values))
         except LossLabError as exc:
             self.error = exc
             return False

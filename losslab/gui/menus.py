@@ -57,7 +57,7 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
     }
     for name, slot in slots.items():
         actions[name].triggered.connect(slot)
-    # Undo/redo come from the model-edit stack so their text says what they undo.
+    # Undo/redo come from the experiment's edit stack (state.py) so their text says what they undo.
     undo = window.state.undo_stack.createUndoAction(window, "&Undo")
     redo = window.state.undo_stack.createRedoAction(window, "&Redo")
     for new, old in ((undo, actions["actionUndo"]), (redo, actions["actionRedo"])):

@@ -2,15 +2,21 @@
 
 Panels never talk to each other: they call ``update`` and listen to ``changed``. Invalid edits
 raise LossLabError (the panel shows the message next to the field) and leave the state as it was.
+
+Undo works on the whole experiment: every committed edit pushes a snapshot pair (before, after) onto
+``undo_stack``, so any panel's edit is undoable without per-widget code, and undo goes through the same
+edit guard and emits the same ``changed`` signals, so panels, views and the trainer follow it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.experiment import Experiment
@@ -19,6 +25,10 @@ from losslab.core.experiment import Experiment
 # optimizer and its schedule, batch size...). Only the learning rate reaches a run in progress.
 STRUCTURAL = ("dataset", "model", "loss", "regularization", "optimizer", "training")
 LIVE = {"optimizer": frozenset({"lr"})}  # per section, the keys a running trainer takes at once
+SECTION_NAMES = {"model": "network", "training": "training settings"}
+# Edits of the same keys closer together than this are one undo step (spin-box clicks, typing).
+COALESCE_S = 1.0
+SNAPSHOT_MERGE_ID = 0x534E  # "SN"
 
 
 def needs_fresh_run(section: str, changes: dict[str, Any] | None = None) -> bool:
@@ -41,6 +51,9 @@ class ExperimentState(QObject):
         self.undo_stack = QUndoStack(self)
         self._dataset: Dataset | None = None
         self._modified = False
+        self._replaying = 0  # >0 while an undo command applies itself: nothing more is recorded
+        # The experiment as opened (an example, a file, New): what the lesson banner describes.
+        self.loaded = self.experiment
         # Set by the main window: called before a structural edit; False cancels the edit
         # (it asks whether to stop a run in progress).
         self.edit_guard: Callable[[str], bool] = lambda section: True
@@ -73,11 +86,7 @@ class ExperimentState(QObject):
         if section == "dataset":
             dataset = make_dataset(new.dataset)  # may raise (a bad CSV): keep the old state then
             self._dataset = dataset
-        self.experiment = new
-        self._set_modified(True)
-        self.changed.emit(section)
-        if section == "dataset":
-            self.datasetChanged.emit(self._dataset)
+        self._commit(new, (section,), (section, frozenset(changes)))
         return True
 
     def set_experiment_sections(self, new: Experiment, sections: tuple[str, ...]) -> bool:
@@ -87,23 +96,63 @@ class ExperimentState(QObject):
             return False
         if "dataset" in sections:
             self._dataset = make_dataset(new.dataset)
-        self.experiment = new
-        self._set_modified(True)
-        for section in sections:
-            self.changed.emit(section)
-        if "dataset" in sections:
-            self.datasetChanged.emit(self._dataset)
+        self._commit(new, sections, None)
         return True
 
     def replace_experiment(self, experiment: Experiment, modified: bool = False) -> None:
         """Load a whole new experiment (File > Open, an example, New)."""
         dataset = make_dataset(experiment.dataset)
         self.experiment = experiment
+        self.loaded = experiment
         self._dataset = dataset
         self.undo_stack.clear()
         self._set_modified(modified)
         self.changed.emit("all")
         self.datasetChanged.emit(dataset)
+
+    def edited_sections(self) -> list[str]:
+        """The sections in which the experiment now differs from the one opened, in file order."""
+        now, then = self.experiment.to_dict(), self.loaded.to_dict()
+        return [s for s in STRUCTURAL if now.get(s) != then.get(s)]
+
+    # -- undo -------------------------------------------------------------------------------
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """Edits made inside are not recorded (an undo command re-applying a state it holds)."""
+        self._replaying += 1
+        try:
+            yield
+        finally:
+            self._replaying -= 1
+
+    def _commit(self, new: Experiment, sections: tuple[str, ...], merge_key: Any) -> None:
+        before = self.experiment
+        self._apply(new, sections)
+        if not self._replaying:
+            self.undo_stack.push(SnapshotCommand(self, before, new, sections, merge_key))
+
+    def _apply(self, new: Experiment, sections: tuple[str, ...]) -> None:
+        self.experiment = new
+        self._set_modified(True)
+        for section in sections:
+            self.changed.emit(section)
+        if "dataset" in sections:
+            self.datasetChanged.emit(self._dataset)
+
+    def restore(self, target: Experiment, sections: tuple[str, ...]) -> bool:
+        """Go back (or forward) to ``target``, which differs from now in ``sections``: through the edit
+        guard, as an edit would. False if the guard said no (nothing changes)."""
+        now, then = self.experiment.to_dict(), target.to_dict()
+        fresh = any(
+            needs_fresh_run(s, {k: 0 for k in {*now[s], *then[s]} if now[s].get(k) != then[s].get(k)})
+            for s in sections
+        )
+        if fresh and not self.edit_guard(sections[0]):
+            return False
+        if "dataset" in sections:
+            self._dataset = make_dataset(target.dataset)
+        self._apply(target, sections)
+        return True
 
     def mark_saved(self) -> None:
         self._set_modified(False)
@@ -112,3 +161,66 @@ class ExperimentState(QObject):
         if value != self._modified:
             self._modified = value
             self.modifiedChanged.emit(value)
+
+
+def describe_edit(sections: tuple[str, ...], keys: frozenset[str] | None) -> str:
+    """The undo entry's text: "optimizer (lr)", "dataset and loss"."""
+    names = " and ".join(SECTION_NAMES.get(s, s) for s in sections)
+    shown = sorted(k for k in (keys or ()) if k != "params")
+    return f"{names} ({', '.join(shown)})" if shown and len(shown) <= 2 else names
+
+
+class SnapshotCommand(QUndoCommand):
+    """One committed edit as the experiment before and after it. Pushed once the edit is applied, so
+    its first redo does nothing; later undo/redo restore a snapshot through ``state.restore``. Edits of
+    the same keys within COALESCE_S of each other merge into one entry."""
+
+    def __init__(
+        self,
+        state: ExperimentState,
+        before: Experiment,
+        after: Experiment,
+        sections: tuple[str, ...],
+        merge_key: tuple[str, frozenset[str]] | None,
+    ) -> None:
+        super().__init__(describe_edit(sections, merge_key[1] if merge_key else None))
+        self.state = state
+        self.before, self.after, self.sections = before, after, sections
+        self.merge_key = merge_key
+        self.last_edit = time.monotonic()
+        self._applied = True
+
+    def redo(self) -> None:
+        if self._applied:
+            return
+        self._replay(self.after)
+
+    def undo(self) -> None:
+        self._replay(self.before)
+
+    def _replay(self, target: Experiment) -> None:
+        with self.state.replaying():
+            done = self.state.restore(target, self.sections)
+        if done:
+            self._applied = target is self.after
+        else:
+            # The guard kept the run (and the state): this entry can no longer be replayed; panels
+            # resync to the state as it is.
+            self.setObsolete(True)
+            for section in self.sections:
+                self.state.changed.emit(section)
+
+    def id(self) -> int:
+        return SNAPSHOT_MERGE_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if (
+            not isinstance(other, SnapshotCommand)
+            or other.merge_key != self.merge_key
+            or other.last_edit - self.last_edit > COALESCE_S
+        ):
+            return False
+        self.after, self.last_edit = other.after, other.last_edit
+        if self.after.to_dict() == self.before.to_dict():
+            self.setObsolete(True)  # back where it started: the stack drops the entry
+        return True
