@@ -30,6 +30,14 @@ class Dataset:
     y_std: float  # regression only; 1 otherwise
     outliers_train: np.ndarray  # bool (N_train,): made an outlier or label-flipped on purpose
     outliers_val: np.ndarray  # bool (N_val,)
+    # Images: x rows are flattened (channels, height, width) pixels; None for feature tables.
+    image_shape: tuple[int, int, int] | None = None
+    masks: bool = False  # binary targets are per-pixel masks (N, 1, height, width): segmentation
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """What one sample is to the model: (features,) or (channels, height, width)."""
+        return self.image_shape or (self.n_features,)
 
     @property
     def n_features(self) -> int:

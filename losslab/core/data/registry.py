@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from losslab.core.data import classification, gan, regression
+from losslab.core.data import classification, gan, images, regression
 from losslab.core.data.csv_import import CSV_TASKS, read_csv_table
 from losslab.core.data.dataset import Dataset, build_dataset
 from losslab.core.errors import LossLabError
@@ -41,6 +41,7 @@ class DatasetSpec:
     feature_names: tuple[str, ...]
     target_name: str
     default_n_samples: int = 500
+    image: bool = False  # generates flattened square grey images (data/images.py builds the Dataset)
 
 
 COMMON_PARAMS: tuple[Param, ...] = (
@@ -257,7 +258,56 @@ _SPECS = (
     ),
 )
 
-DATASETS: dict[str, DatasetSpec] = {spec.id: spec for spec in _SPECS}
+IMAGE_SIZE = Param("image_size", "Image size", "int", 28, 8, 64, help="Width and height in pixels.")
+IMAGE_NOISE = _noise(
+    0.1, 1.0, "Standard deviation of the noise added to each pixel (shapes are 1, background 0)."
+)
+_IMAGE_SPECS = (
+    DatasetSpec(
+        "shapes",
+        "Shapes (images)",
+        MULTICLASS,
+        "Small grey images of a circle, square, triangle or cross at a random place, size and angle: "
+        "a first image classifier, where convolutions and pooling earn their keep.",
+        (
+            IMAGE_SIZE,
+            IMAGE_NOISE,
+            Param("n_classes", "Classes", "int", 4, 2, 4, help="How many of the four shapes to use."),
+        ),
+        images.shapes,
+        (),
+        "shape",
+        1000,
+        image=True,
+    ),
+    DatasetSpec(
+        "shape_masks",
+        "Shape masks (segmentation)",
+        BINARY,
+        "The same shapes with a per-pixel mask to predict: one foreground class whose share of the "
+        "pixels you set, so a rare foreground shows what Dice and IoU do that pixel-wise BCE does not.",
+        (
+            IMAGE_SIZE,
+            IMAGE_NOISE,
+            Param(
+                "foreground",
+                "Foreground share",
+                "float",
+                0.05,
+                0.01,
+                0.5,
+                help="Average share of the pixels that belong to a shape; small values: imbalanced classes.",
+            ),
+        ),
+        images.shape_masks,
+        (),
+        "mask",
+        600,
+        image=True,
+    ),
+)
+
+DATASETS: dict[str, DatasetSpec] = {spec.id: spec for spec in _SPECS + _IMAGE_SPECS}
 
 
 def get_dataset_spec(kind: str) -> DatasetSpec:
@@ -337,6 +387,16 @@ def make_dataset(cfg: dict[str, Any]) -> Dataset:
 
     params = {p.name: cfg[p.name] for p in spec.params}
     x, y, outliers = spec.generate(rng, cfg["n_samples"], **params)
+    if spec.image:
+        return images.build_image_dataset(
+            spec_id=spec.id,
+            name=spec.name,
+            x=x,
+            y=y,
+            image_size=params["image_size"],
+            n_classes=params.get("n_classes", 1),
+            **common,
+        )
     if spec.task == MULTICLASS:
         n_classes = params["n_classes"]
         class_names = [f"class {i}" for i in range(n_classes)]
