@@ -100,6 +100,8 @@ class Trainer:
         self.step = 0  # completed optimizer steps
         self.elapsed = 0.0
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (x, y) of the last step
+        # (step, outputs) of the last evaluation of the training set: the sample history reuses them
+        self.train_outputs: tuple[int, torch.Tensor] | None = None
 
         dev = self.device
         ds = self.dataset
@@ -289,6 +291,8 @@ class Trainer:
         if len(x) == 0:
             return math.nan, {}
         out = self.outputs(x)
+        if x is self.x_train:
+            self.train_outputs = (self.step, out)
         loss = float(self.data_loss(out, y))
         if self.dataset.task == REGRESSION:
             return loss, regression_metrics(out.cpu().numpy(), y.cpu().numpy(), self.dataset.y_std)
