@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from losslab.core.classroom import empty as empty_classroom
+from losslab.core.classroom import is_empty as classroom_is_empty
+from losslab.core.classroom import validate_classroom
 from losslab.core.custom_loss import is_custom, validate_custom_section
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
 from losslab.core.errors import LossLabError
@@ -94,6 +97,8 @@ class Experiment:
     regularization: dict[str, Any] = field(default_factory=lambda: {"l1": 0.0, "l2": 0.0})
     name: str = ""
     description: str = ""
+    # Panels a workshop locks or hides (core/classroom.py); written to the file only when set.
+    classroom: dict[str, list[str]] = field(default_factory=empty_classroom)
 
     @classmethod
     def default(cls) -> Experiment:
@@ -150,6 +155,7 @@ class Experiment:
                 "optimizer",
                 "training",
                 "regularization",
+                "classroom",
             },
             "experiment",
         )
@@ -224,10 +230,11 @@ class Experiment:
             regularization,
             doc.get("name", ""),
             doc.get("description", ""),
+            validate_classroom(doc.get("classroom")),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return copy.deepcopy(
+        doc = copy.deepcopy(
             {
                 "format": FORMAT,
                 "schema_version": SCHEMA_VERSION,
@@ -241,6 +248,9 @@ class Experiment:
                 "training": self.training,
             }
         )
+        if not classroom_is_empty(self.classroom):
+            doc["classroom"] = copy.deepcopy(self.classroom)
+        return doc
 
     def copy(self) -> Experiment:
         return Experiment.from_dict(self.to_dict())
