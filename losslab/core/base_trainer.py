@@ -106,9 +106,11 @@ class Trainer:
         dev = self.device
         ds = self.dataset
         self.x_train = torch.as_tensor(ds.x_train, device=dev)
-        self.y_train = torch.as_tensor(ds.y_train, device=dev)
+        # A loss that takes target distributions trains on a dataset's soft labels where it has them.
+        soft = self.loss_spec.soft_targets and ds.soft_train is not None
+        self.y_train = torch.as_tensor(ds.soft_train if soft else ds.y_train, device=dev)
         self.x_val = torch.as_tensor(ds.x_val, device=dev)
-        self.y_val = torch.as_tensor(ds.y_val, device=dev)
+        self.y_val = torch.as_tensor(ds.soft_val if soft else ds.y_val, device=dev)
         self.in_features, self.out_features, self.output_activation = network_io(
             ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
         )
@@ -297,7 +299,10 @@ class Trainer:
         if self.dataset.task == REGRESSION:
             return loss, regression_metrics(out.cpu().numpy(), y.cpu().numpy(), self.dataset.y_std)
         return loss, classification_metrics(
-            self.labels(out).cpu().numpy(), y.cpu().numpy(), self.dataset.n_classes
+            self.labels(out).cpu().numpy(),
+            y.cpu().numpy(),
+            self.dataset.n_classes,
+            self.probabilities(out).cpu().numpy(),
         )
 
     # -- the loop -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Per-epoch quality metrics: accuracy and F1 for classification; R², MAE and RMSE for regression."""
+"""Per-epoch quality metrics: accuracy, F1 and calibration (ECE) for classification; R², MAE and RMSE
+for regression."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 METRIC_NAMES: dict[str, tuple[str, ...]] = {
     REGRESSION: ("r2", "mae", "rmse"),
-    BINARY: ("accuracy", "f1"),
-    MULTICLASS: ("accuracy", "f1"),
-    GAN: ("swd", "d_real", "d_fake"),
+    BINARY: ("accuracy", "f1", "ece"),
+    MULTICLASS: ("accuracy", "f1", "ece"),
+    GAN: ("swd", "d_real", "d_fake", "modes", "g_grad"),
 }
 # The one metric each task plots next to the loss.
 HEADLINE: dict[str, str] = {REGRESSION: "r2", BINARY: "accuracy", MULTICLASS: "accuracy", GAN: "swd"}
@@ -23,7 +24,11 @@ LABELS = {
     "swd": "Distance to the data (sliced Wasserstein)",
     "d_real": "D(real)",
     "d_fake": "D(fake)",
+    "ece": "Calibration error (ECE)",
+    "modes": "Modes covered",
+    "g_grad": "Generator gradient norm",
 }
+CALIBRATION_BINS = 10  # equal-width confidence bins of the ECE and the reliability diagram
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray, scale: float = 1.0) -> dict[str, float]:
@@ -42,8 +47,19 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray, scale: float = 1.0)
         }
 
 
-def classification_metrics(labels: np.ndarray, target: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Accuracy and F1 (of class 1 for two classes, macro-averaged over classes otherwise)."""
+def classification_metrics(
+    labels: np.ndarray, target: np.ndarray, n_classes: int, probs: np.ndarray | None = None
+) -> dict[str, float]:
+    """Accuracy and F1 (of class 1 for two classes, macro-averaged over classes otherwise), and the
+    expected calibration error when the model's ``probs`` are given.
+
+    ``target`` is (N,) labels or (N, K) target distributions (soft labels: their most likely class
+    counts for accuracy and F1)."""
+    metrics = {}
+    if probs is not None:
+        metrics["ece"] = expected_calibration_error(probs, target)
+    if target.ndim == 2:
+        target = target.argmax(axis=1)
     target = target.astype(np.int64)
     accuracy = float(np.mean(labels == target))
     classes = [1] if n_classes <= 2 else range(n_classes)
@@ -53,4 +69,44 @@ def classification_metrics(labels: np.ndarray, target: np.ndarray, n_classes: in
         fp = np.sum((labels == c) & (target != c))
         fn = np.sum((labels != c) & (target == c))
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0)
-    return {"accuracy": accuracy, "f1": float(np.mean(f1s))}
+    return {"accuracy": accuracy, "f1": float(np.mean(f1s)), **metrics}
+
+
+def reliability(
+    probs: np.ndarray, target: np.ndarray, bins: int = CALIBRATION_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per confidence bin: (mean confidence, accuracy, sample count); empty bins hold NaN and 0.
+
+    ``probs``: P(class 1) (N,) for binary models, class probabilities (N, K) otherwise. Confidence
+    is the probability of the predicted class. ``target``: labels (N,), where a hit counts 1, or
+    target distributions (N, K) (or P(class 1) for binary), where a hit counts the probability the
+    target gives the predicted class: the accuracy expected against one annotator drawn from it.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    if probs.ndim == 1:  # binary: the two classes' probabilities
+        probs = np.column_stack([1.0 - probs, probs])
+        if target.ndim == 1:
+            target = np.column_stack([1.0 - target, target])
+    predicted = probs.argmax(axis=1)
+    confidence = probs[np.arange(len(probs)), predicted]
+    if target.ndim == 2:
+        hit = target[np.arange(len(target)), predicted]
+    else:
+        hit = (predicted == target.astype(np.int64)).astype(np.float64)
+    which = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(which, minlength=bins).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.bincount(which, confidence, bins) / counts
+        acc = np.bincount(which, hit, bins) / counts
+    return conf, acc, counts
+
+
+def expected_calibration_error(probs: np.ndarray, target: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Σ over confidence bins of (share of samples) × |accuracy − mean confidence|: 0 when the model
+    is right exactly as often as it is sure (see ``reliability``); NaN for no samples or NaN outputs."""
+    if len(probs) == 0 or not np.all(np.isfinite(probs)):
+        return float("nan")
+    conf, acc, counts = reliability(probs, target, bins)
+    full = counts > 0
+    return float(np.sum(counts[full] * np.abs(acc[full] - conf[full])) / counts.sum())

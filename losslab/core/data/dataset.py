@@ -33,6 +33,10 @@ class Dataset:
     # Images: x rows are flattened (channels, height, width) pixels; None for feature tables.
     image_shape: tuple[int, int, int] | None = None
     masks: bool = False  # binary targets are per-pixel masks (N, 1, height, width): segmentation
+    # Soft labels: each sample's target distribution (N, K) float32, e.g. the share of annotators
+    # choosing each class; losses with soft_targets train on it, the others on the hard labels y.
+    soft_train: np.ndarray | None = None
+    soft_val: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -150,6 +154,7 @@ def build_dataset(
     n_classes: int,
     val_fraction: float,
     standardize: bool,
+    soft: np.ndarray | None = None,
 ) -> Dataset:
     """Split raw display-unit arrays, standardize with training statistics only, and cast for the model."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
@@ -192,4 +197,6 @@ def build_dataset(
         y_std=y_std,
         outliers_train=outliers[train],
         outliers_val=outliers[val],
+        soft_train=None if soft is None else np.asarray(soft, dtype=np.float32)[train],
+        soft_val=None if soft is None else np.asarray(soft, dtype=np.float32)[val],
     )
