@@ -114,8 +114,13 @@ class Trainer:
         self.in_features, self.out_features, self.output_activation = network_io(
             ds.task, ds.n_features, ds.n_classes, self.loss_spec.output_activation
         )
+        self.in_shape = ds.image_shape or self.in_features  # images: (channels, height, width)
         check_network_size(
-            experiment.model["layers"], self.in_features, self.out_features, max(1, self.batch_size)
+            experiment.model["layers"],
+            self.in_shape,
+            self.out_features,
+            max(1, self.batch_size),
+            per_pixel=ds.masks,
         )
         self._loss_params = dict(experiment.loss["params"])
         check_class_lists(self.loss_spec, self._loss_params, max(ds.n_classes, 2))  # per-class weights
@@ -135,10 +140,11 @@ class Trainer:
         torch.manual_seed(seed)
         self.model = build_model(
             exp.model["layers"],
-            self.in_features,
+            self.in_shape,
             self.out_features,
             self.output_activation,
             exp.model["init"],
+            per_pixel=self.dataset.masks,
         ).to(self.device)
         opt = exp.optimizer
         self.optimizer = get_optimizer_spec(opt["id"]).build(
