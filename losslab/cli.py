@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from losslab.core.errors import LossLabError
-from losslab.core.files import save_bytes_atomic
+from losslab.core.files import recover_file_set, save_file_set
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 LR_FIND_MAX_STEPS = 100_000  # a sweep of 100 to 1,000 steps is the usual; more is a typo
@@ -324,6 +324,8 @@ def _train_one(
 
     # One intra-op thread: small nets are dispatch-bound and extra threads only add sync cost.
     # Nothing draws gradient statistics here, so the probe that collects them stays off ...
+    if out.is_dir():
+        recover_file_set(out)  # a save that a crash cut short is finished (or dropped) first
     trainer = make_trainer(exp, device=args.device, threads=1, diagnostics=False)
     every = exp.training["diagnostics_every"]
     if every:  # ... but vanishing/exploding gradients are still worth a line: norms only, rarely
@@ -346,13 +348,15 @@ def _train_one(
     if caught:
         args.interrupted = True
 
-    out.mkdir(parents=True, exist_ok=True)
-    result.history.save_csv(out / "history.csv")  # each file atomic: a kill leaves the old one or the new
     weights = trainer.model.state_dict()
     if result.diverged is not None and trainer.last_good is not None:
         weights = trainer.last_good.states["model"]  # the last finite weights, not the blown-up ones
-    save_bytes_atomic(out / "weights.pt", state_bytes(weights))
-    exp.save(out / "experiment.losslab")
+    outputs = {
+        "history.csv": result.history.to_csv().encode("utf-8"),
+        "weights.pt": state_bytes(weights),
+        "experiment.losslab": exp.to_json().encode("utf-8"),
+    }
+    save_file_set(out, outputs)  # one set: a kill leaves the old three files or the new three
     steps_per_s = trainer.step / trainer.elapsed if trainer.elapsed else 0.0
     print(
         f"losslab: {trainer.step} steps in {trainer.elapsed:.2f} s ({steps_per_s:,.0f} steps/s); "

@@ -4,6 +4,7 @@ was) and one guarded door for the files a user names (regular files of a sane si
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -59,3 +60,80 @@ def save_bytes_atomic(path: Path, data: bytes) -> None:
 
 def save_text_atomic(path: Path, text: str) -> None:
     save_bytes_atomic(path, text.encode("utf-8"))
+
+
+# -- a set of files that belong together (the outputs of a run) ---------------------------------
+#
+# Each file alone is replaced atomically, but a run's history.csv, weights.pt and experiment.losslab
+# must also agree with each other: a kill between two of them would leave a new history beside old
+# weights. Folders cannot be swapped atomically and portably (and swapping the output folder itself
+# would move whatever else the user keeps there, or the current folder for `--out .`), so a set is
+# saved with a journal, which needs nothing but rename:
+#   1. every file goes into the staging folder SAVING inside the output folder, each fsynced;
+#   2. MANIFEST (the names) is written atomically into it: the commit point;
+#   3. each staged file is renamed over its old one; then the staging folder goes.
+# A crash before 2 leaves the old set (the staging folder is junk); after 2 the new set is complete
+# on disk and ``recover_file_set`` finishes the renames: `losslab run` calls it before it trains, and
+# every save calls it first. Only the renames of step 3 (microseconds) can be cut short, and what they
+# leave is marked by the manifest, never silently mixed.
+SAVING = ".losslab-saving"
+MANIFEST = "MANIFEST"
+
+
+def save_file_set(folder: str | os.PathLike[str], files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> content) into ``folder`` as one set: a crash leaves the old or the new."""
+    folder = Path(folder)
+    for name in files:
+        if Path(name).name != name or name in (SAVING, MANIFEST):
+            raise ValueError(f"not a plain file name: {name!r}")  # a programming error, not the user's
+    try:
+        _save_set(folder, files)
+    except OSError as exc:  # a full disk, a read-only folder, a path through a file
+        raise LossLabError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+
+
+def _save_set(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _recover(folder)
+    staging = folder / SAVING
+    staging.mkdir()
+    for name, data in files.items():
+        save_bytes_atomic(staging / name, data)
+    _sync_folder(staging)
+    save_text_atomic(staging / MANIFEST, "\n".join(files) + "\n")
+    _sync_folder(staging)
+    _recover(folder)
+
+
+def recover_file_set(folder: str | os.PathLike[str]) -> None:
+    """Finish a set save that a crash interrupted after its commit point, or drop one from before it."""
+    try:
+        _recover(Path(folder))
+    except OSError as exc:
+        raise LossLabError(f"cannot finish the save interrupted in {folder}: {exc.strerror or exc}") from None
+
+
+def _recover(folder: Path) -> None:
+    staging = folder / SAVING
+    if not staging.is_dir():
+        return
+    manifest = staging / MANIFEST
+    if manifest.is_file():
+        for name in manifest.read_text(encoding="utf-8").splitlines():
+            staged = staging / name
+            if staged.exists():  # renamed already when the crash came after this one
+                os.replace(staged, folder / name)
+        _sync_folder(folder)
+    shutil.rmtree(staging)
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (POSIX; Windows cannot open a folder for fsync)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
