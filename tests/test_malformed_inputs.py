@@ -186,13 +186,14 @@ def test_a_csv_path_that_is_a_pipe_is_refused(tmp_path: Path) -> None:
         losslab.train({**copy.deepcopy(BASE), "dataset": {"kind": "csv", "path": str(tmp_path / "data.csv")}})
 
 
-def test_a_semicolon_csv_says_which_delimiter_it_has(tmp_path: Path) -> None:
+def test_a_semicolon_csv_is_read_with_its_delimiter(tmp_path: Path) -> None:
+    # It used to be refused ("only one column ('size;price')"); issue #14 asked for it to be read.
     from losslab.core.data.csv_import import read_csv_table
 
     path = tmp_path / "semi.csv"
     path.write_text("size;price\n" + "".join(f"{i};{2 * i}\n" for i in range(30)), encoding="utf-8")
-    with pytest.raises(losslab.LossLabError, match="separated by semicolons"):
-        read_csv_table(path)
+    table = read_csv_table(path)
+    assert table.feature_names == ["size"] and table.format.delimiter == ";"
 
 
 LOSS_VALUES = [

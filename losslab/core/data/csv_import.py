@@ -1,37 +1,50 @@
-"""Reading a user's own CSV file: numeric feature columns plus one target column.
+"""A user's own CSV file as training data: feature columns (numbers, or texts one-hot encoded) and
+one target column (numbers, or texts that become classes).
 
-Every problem becomes a LossLabError that names the file, and the line and column where it can,
-because the person fixing it has the file open in a spreadsheet or editor, not a traceback.
+``csv_parse`` reads the file into columns; this module picks the target and features, applies the
+missing-value policy and infers the task. Every problem is a LossLabError that names the file, and
+the line and column where it can, because the person fixing it has the file open in a spreadsheet.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from losslab.core.data.csv_format import CsvFormat
+from losslab.core.data.csv_parse import CsvColumn, ParsedCsv, Progress, parse_csv
 from losslab.core.errors import LossLabError
-from losslab.core.files import CSV_MAX_BYTES, check_user_file
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
 
 MIN_ROWS = 10
 MAX_INFERRED_CLASSES = 20  # an integer target with more distinct values than this is treated as regression
 MAX_CLASSES = 100  # more labels than this is almost surely the wrong column (an id or a name)
+MAX_CATEGORIES = 50  # a text feature with more distinct values is an id or free text, not a category
 CSV_TASKS = (REGRESSION, BINARY, MULTICLASS)
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+# What to do with rows that miss a value: refuse the file (naming the lines), drop those rows, or
+# fill a missing feature with its column's mean (a row without a target is dropped either way).
+MISSING_POLICIES = ("error", "drop", "mean")
+CSV_KEYS = ("path", "target_column", "task", "features", "missing", "sha256")
+SHOWN_LINES = 8
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
 class CsvTable:
     x: np.ndarray  # float64 (N, d)
     y: np.ndarray  # regression: float64 (N,); binary/multiclass: int64 labels 0..k-1
-    feature_names: list[str]
+    feature_names: list[str]  # a text column `city` becomes `city=Paris`, `city=Rome`...
     target_name: str
     task: str
     class_names: list[str]  # label i is class_names[i]; empty for regression
+    sha256: str = ""  # of the file's content
+    notes: list[str] = field(default_factory=list)  # what was done about missing values
+    format: CsvFormat = field(default_factory=CsvFormat)
+    feature_columns: list[str] = field(default_factory=list)  # the file's columns used as features
 
 
 def load_csv(
@@ -43,176 +56,335 @@ def load_csv(
 
 
 def read_csv_table(
-    path: str | os.PathLike[str], target_column: str | None = None, task: str | None = None
+    path: str | os.PathLike[str],
+    target_column: str | None = None,
+    task: str | None = None,
+    features: list[str] | None = None,
+    missing: str = "error",
+    progress: Progress | None = None,
 ) -> CsvTable:
-    """Read a CSV with a header row; the target is ``target_column`` or else the last column.
-
-    ``task`` None infers it: a numeric target whose values are all whole numbers with at most 20
-    distinct values is classification (binary for two values), text labels are classification, and
-    anything else is regression. Class labels are remapped to 0..k-1 in sorted order.
-    """
+    """Read a CSV with a header row; see ``build_table`` for the choices."""
     where = os.fspath(path)
+    _check_choices(where, task, missing)
+    return build_table(parse_csv(where, progress), target_column, task, features, missing)
+
+
+def _check_choices(where: str, task: str | None, missing: str) -> None:
     if task is not None and task not in CSV_TASKS:
         raise LossLabError(f"{where}: task must be one of {', '.join(CSV_TASKS)} or left out, got {task!r}")
-    rows = _read_rows(where)
-    if not rows:
-        raise LossLabError(f"{where}: the file is empty; expected a header row naming the columns, then data")
-
-    header_line, raw_header = rows[0]
-    header = [c.strip() for c in raw_header]
-    _check_header(where, header_line, header)
-    if target_column is None:
-        target_index = len(header) - 1
-    elif target_column.strip() in header:
-        target_index = header.index(target_column.strip())
-    else:
+    if missing not in MISSING_POLICIES:
         raise LossLabError(
-            f"{where}: there is no column named {target_column!r}; the columns are {', '.join(header)}"
+            f"{where}: the missing-value policy must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
         )
 
-    data = rows[1:]
-    for line, row in data:
-        if len(row) != len(header):
-            raise LossLabError(
-                f"{where}: line {line} has {len(row)} values but the header has {len(header)} columns"
-            )
-    if len(data) < MIN_ROWS:
-        raise LossLabError(f"{where}: only {len(data)} data rows; at least {MIN_ROWS} are needed to train on")
 
-    lines = [line for line, _ in data]
-    columns = [[row[j].strip() for _, row in data] for j in range(len(header))]
-    feature_index = [j for j in range(len(header)) if j != target_index]
-    x = np.empty((len(data), len(feature_index)), dtype=np.float64)
-    for out, j in enumerate(feature_index):
-        x[:, out] = _numeric_column(where, header[j], columns[j], lines)
+def build_table(
+    parsed: ParsedCsv,
+    target_column: str | None = None,
+    task: str | None = None,
+    features: list[str] | None = None,
+    missing: str = "error",
+) -> CsvTable:
+    """Training data from a parsed file. The target is ``target_column`` or else the last column; the
+    features are ``features`` or else every other column.
 
-    target_name = header[target_index]
-    y, task, class_names = _target(where, target_name, columns[target_index], lines, task)
-    return CsvTable(x, y, [header[j] for j in feature_index], target_name, task, class_names)
-
-
-def _read_rows(where: str) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with the line number each ends on (so messages point at the right line)."""
-    rows: list[tuple[int, list[str]]] = []
-    if os.path.exists(where):  # a missing file is reported below, in the CSV's own words
-        check_user_file(where, CSV_MAX_BYTES, "a CSV file")  # a folder, a pipe, a device, a huge file
-    try:
-        # utf-8-sig: spreadsheet programs often write a byte-order mark before the header.
-        with open(where, newline="", encoding="utf-8-sig") as f:
-            # skipinitialspace: hand-written files often put a space after each comma, before a quote.
-            reader = csv.reader(f, skipinitialspace=True)
-            try:
-                for row in reader:
-                    if any(cell.strip() for cell in row):
-                        rows.append((reader.line_num, row))
-            except csv.Error as e:
-                raise LossLabError(f"{where}: line {reader.line_num}: not valid CSV ({e})") from e
-    except FileNotFoundError as e:
-        raise LossLabError(f"{where}: file not found; check the path") from e
-    except IsADirectoryError as e:
-        raise LossLabError(f"{where}: is a folder, not a CSV file") from e
-    except PermissionError as e:
-        raise LossLabError(f"{where}: permission denied; the file cannot be read") from e
-    except UnicodeDecodeError as e:
-        raise LossLabError(f"{where}: not a UTF-8 text file; save it as UTF-8 CSV") from e
-    except OSError as e:
-        raise LossLabError(f"{where}: cannot be read ({e.strerror or e})") from e
-    return rows
-
-
-def _check_header(where: str, line: int, header: list[str]) -> None:
-    if all(_parse_float(c) is not None for c in header):
+    ``task`` None infers it (``infer_task``). Class labels are remapped to 0..k-1 in sorted order.
+    ``missing`` says what to do with rows that miss a value (``MISSING_POLICIES``).
+    """
+    where = parsed.path
+    _check_choices(where, task, missing)
+    target = _target_column(parsed, target_column)
+    used = _feature_columns(parsed, target, features)
+    if parsed.n_rows < MIN_ROWS:
         raise LossLabError(
-            f"{where}: line {line} holds numbers, not column names; add a header row naming each column"
+            f"{where}: only {parsed.n_rows} data rows; at least {MIN_ROWS} are needed to train on"
         )
-    for i, name in enumerate(header):
-        if not name:
-            raise LossLabError(f"{where}: line {line}: header column {i + 1} has no name")
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise LossLabError(f"{where}: line {line}: column name {name!r} appears twice in the header")
-        seen.add(name)
-    if len(header) < 2:
-        hint = next(
-            (
-                f"; the columns look separated by {name}: save the file with commas"
-                for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
-                if sep in header[0]
-            ),
-            "",
-        )
+    kinds = {col.name: _feature_kind(parsed, col) for col in used}
+
+    keep, notes = _rows_to_keep(parsed, target, used, missing)
+    if keep.sum() < MIN_ROWS:
         raise LossLabError(
-            f"{where}: only one column ({header[0]!r}); need at least one feature column and a target "
-            f"column{hint}"
+            f"{where}: only {int(keep.sum())} rows are left without missing values; at least {MIN_ROWS} "
+            "are needed to train on. Fill the gaps, or fill them with the column mean instead"
         )
-
-
-def _parse_float(cell: str) -> float | None:
-    try:
-        return float(cell)
-    except ValueError:
-        return None
-
-
-def _cell_problem(cell: str) -> str | None:
-    """Why ``cell`` is not a usable number, or None when it is."""
-    if cell.lower() in MISSING:
-        return "missing value; fill it in or delete the row"
-    value = _parse_float(cell)
-    if value is None:
-        return f"{cell!r} is not a number"
-    if not math.isfinite(value):
-        return f"{cell!r} is not a finite number"
-    return None
-
-
-def _numeric_column(where: str, name: str, cells: list[str], lines: list[int]) -> np.ndarray:
-    # The fast path parses the whole column at once; only on failure do we hunt for the bad cell.
-    try:
-        values = np.asarray(cells, dtype=np.float64)
-        if np.isfinite(values).all():
-            return values
-    except ValueError:
-        pass
-    for line, cell in zip(lines, cells, strict=True):
-        problem = _cell_problem(cell)
-        if problem:
-            raise LossLabError(f"{where}: line {line}, column {name!r}: {problem}")
-    raise LossLabError(f"{where}: column {name!r} holds values that are not numbers")  # pragma: no cover
-
-
-def _target(
-    where: str, name: str, cells: list[str], lines: list[int], task: str | None
-) -> tuple[np.ndarray, str, list[str]]:
-    for line, cell in zip(lines, cells, strict=True):
-        if cell.lower() in MISSING:
-            raise LossLabError(f"{where}: line {line}, column {name!r}: missing target value")
-    parsed = [_parse_float(c) for c in cells]
-    numbers = [v for v in parsed if v is not None and math.isfinite(v)]
-    numeric = len(numbers) == len(parsed)  # then numbers holds every cell's value
-
-    if task is None:
-        if numeric:
-            distinct = len(set(numbers))
-            # Numbers are classes only when few and whole (0/1 flags, 1..5 ratings).
-            is_classes = distinct <= MAX_INFERRED_CLASSES and all(float(v).is_integer() for v in set(numbers))
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for col in used:
+        if kinds[col.name] == "numeric":
+            # NaN where missing: filled by _fill_with_means (other policies leave no gaps here)
+            block, block_names = col.values[keep].reshape(-1, 1).copy(), [col.name]
         else:
-            distinct = len(set(cells))
-            is_classes = True  # text labels are always classes
-        task = (BINARY if distinct == 2 else MULTICLASS) if is_classes else REGRESSION
+            block, block_names = _one_hot(parsed, col, keep)
+        blocks.append(block)
+        names.extend(block_names)
+    if missing == "mean":
+        notes.extend(_fill_with_means(parsed, used, keep, blocks))
+    x = np.concatenate(blocks, axis=1) if blocks else np.zeros((int(keep.sum()), 0))
+    y, task, class_names = _target(parsed, target, keep, task)
+    return CsvTable(
+        x,
+        y,
+        names,
+        target.name,
+        task,
+        class_names,
+        parsed.sha256,
+        notes,
+        parsed.format,
+        [c.name for c in used],
+    )
+
+
+def infer_task(parsed: ParsedCsv, target_column: str) -> tuple[str, int]:
+    """The task a target column suggests and its number of classes (0 for regression).
+
+    A numeric target whose values are all whole numbers with at most 20 distinct values is
+    classification (binary for two values), text labels are classification, anything else regression.
+    """
+    return _infer(parsed.column(target_column))
+
+
+def _infer(col: CsvColumn) -> tuple[str, int]:
+    present = ~col.missing
+    if col.is_numeric:
+        distinct = np.unique(col.values[present & np.isfinite(col.values)])
+        if len(distinct) <= MAX_INFERRED_CLASSES and bool(np.all(distinct == np.round(distinct))):
+            return (BINARY if len(distinct) == 2 else MULTICLASS), len(distinct)
+        return REGRESSION, 0
+    assert col.text is not None
+    count = len({c for c, p in zip(col.text, present, strict=True) if p})
+    return (BINARY if count == 2 else MULTICLASS), count
+
+
+def column_kind(parsed: ParsedCsv, name: str) -> str:
+    """'numeric', 'text' (one-hot encoded as a feature) or 'numbers with typos' (refused as a feature)."""
+    col = parsed.column(name)
+    if col.is_numeric:
+        return "numeric"
+    return "text" if _mostly_text(col) else "numbers with typos"
+
+
+def validate_csv_keys(given: dict[str, Any], field_name: str) -> dict[str, Any]:
+    """The csv dataset's own keys of a dataset config, checked; errors name ``<field_name>.<key>``."""
+    path = given.get("path")
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str) or not path.strip():
+        raise LossLabError(
+            f"the path of the CSV file to read is required, got {path!r}", f"{field_name}.path"
+        )
+    target = given.get("target_column")
+    if target is not None and (not isinstance(target, str) or not target.strip()):
+        raise LossLabError(
+            f"must be a column name, or left out for the last column; got {target!r}",
+            f"{field_name}.target_column",
+        )
+    task = given.get("task")
+    if task is not None and task not in CSV_TASKS:
+        raise LossLabError(
+            f"must be one of {', '.join(CSV_TASKS)} or left out; got {task!r}", f"{field_name}.task"
+        )
+    features = given.get("features")
+    if features is not None:
+        if (
+            not isinstance(features, list)
+            or not features
+            or not all(isinstance(f, str) and f.strip() for f in features)
+        ):
+            raise LossLabError(
+                "must be a list of column names, or left out for every column but the target; "
+                f"got {features!r}",
+                f"{field_name}.features",
+            )
+        features = list(features)
+    missing = given.get("missing", "error")
+    if missing not in MISSING_POLICIES:
+        raise LossLabError(
+            f"must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}", f"{field_name}.missing"
+        )
+    sha256 = given.get("sha256")
+    if sha256 is not None and (not isinstance(sha256, str) or not _SHA256.match(sha256)):
+        raise LossLabError(
+            f"must be the file's SHA-256 as 64 lowercase hex digits, or left out; got {sha256!r}",
+            f"{field_name}.sha256",
+        )
+    return {
+        "path": path,
+        "target_column": target,
+        "task": task,
+        "features": features,
+        "missing": missing,
+        "sha256": sha256,
+    }
+
+
+# -- columns ----------------------------------------------------------------------------------------
+def _target_column(parsed: ParsedCsv, target_column: str | None) -> CsvColumn:
+    if target_column is None:
+        return parsed.columns[-1]
+    return parsed.column(target_column.strip())
+
+
+def _feature_columns(parsed: ParsedCsv, target: CsvColumn, features: list[str] | None) -> list[CsvColumn]:
+    if features is None:
+        return [c for c in parsed.columns if c is not target]
+    chosen: list[CsvColumn] = []
+    for name in features:
+        col = parsed.column(name.strip())
+        if col is target:
+            raise LossLabError(
+                f"{parsed.path}: column {col.name!r} is the target; it cannot be a feature as well"
+            )
+        if col in chosen:
+            raise LossLabError(f"{parsed.path}: column {col.name!r} is named twice among the features")
+        chosen.append(col)
+    if not chosen:
+        raise LossLabError(f"{parsed.path}: no feature columns chosen; pick at least one besides the target")
+    return chosen
+
+
+def _mostly_text(col: CsvColumn) -> bool:
+    """Text cells outnumber number cells: a category such as a city, not a numeric column with a typo."""
+    texts = int(col.not_number.sum())
+    numbers = int((~col.missing & ~col.not_number).sum())
+    return texts >= numbers
+
+
+def _feature_kind(parsed: ParsedCsv, col: CsvColumn) -> str:
+    if col.is_numeric:
+        bad = ~col.missing & ~np.isfinite(col.values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LossLabError(
+                f"{parsed.path}: line {parsed.lines[i]}, column {col.name!r}: "
+                f"{f'{col.values[i]:g}'!r} is not a finite number"
+            )
+        return "numeric"
+    if not _mostly_text(col):
+        assert col.text is not None
+        i = int(np.argmax(col.not_number))
+        raise LossLabError(
+            f"{parsed.path}: line {parsed.lines[i]}, column {col.name!r}: {col.text[i]!r} is not a number "
+            "(the rest of the column is numbers); fix the cell, or leave the column out of the features"
+        )
+    return "text"
+
+
+def _line_list(parsed: ParsedCsv, mask: np.ndarray) -> str:
+    lines = parsed.lines[mask]
+    shown = ", ".join(str(int(n)) for n in lines[:SHOWN_LINES])
+    more = f" and {len(lines) - SHOWN_LINES:,} more" if len(lines) > SHOWN_LINES else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def _rows_to_keep(
+    parsed: ParsedCsv, target: CsvColumn, used: list[CsvColumn], missing: str
+) -> tuple[np.ndarray, list[str]]:
+    """Which rows train (bool mask) under the policy, and what was done, in words."""
+    where = parsed.path
+    no_target = target.missing
+    feature_gaps = np.zeros(parsed.n_rows, dtype=bool)
+    for col in used:
+        feature_gaps |= col.missing
+    notes: list[str] = []
+    if missing == "error":
+        gaps = feature_gaps | no_target
+        if gaps.any():
+            i = int(np.argmax(gaps))
+            first = next(c for c in [*used, target] if c.missing[i])
+            what = "missing target value" if first is target else "missing value"
+            raise LossLabError(
+                f"{where}: line {parsed.lines[i]}, column {first.name!r}: {what}; {int(gaps.sum()):,} "
+                f"row(s) miss a value ({_line_list(parsed, gaps)}). Fill them in, or choose to drop those "
+                "rows or fill with the column mean (Missing values in the import, --missing drop|mean)"
+            )
+        return np.ones(parsed.n_rows, dtype=bool), notes
+    dropped = no_target | feature_gaps if missing == "drop" else no_target
+    if dropped.any():
+        why = "a missing value" if missing == "drop" else "no target value"
+        notes.append(f"dropped {int(dropped.sum()):,} row(s) with {why} ({_line_list(parsed, dropped)})")
+    return ~dropped, notes
+
+
+def _one_hot(parsed: ParsedCsv, col: CsvColumn, keep: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    assert col.text is not None
+    kept = np.flatnonzero(keep)
+    cells = [col.text[i] for i in kept]
+    gaps = col.missing[kept]
+    categories = sorted({c for c, gap in zip(cells, gaps, strict=True) if not gap})
+    if len(categories) > MAX_CATEGORIES:
+        raise LossLabError(
+            f"{parsed.path}: column {col.name!r} holds {len(categories):,} different texts; a text feature "
+            f"becomes one input per text, so at most {MAX_CATEGORIES} are accepted. It looks like an id or "
+            "free text: leave it out of the features"
+        )
+    index = {c: k for k, c in enumerate(categories)}
+    codes = np.fromiter((index.get(c, -1) for c in cells), dtype=np.int64, count=len(cells))
+    block = np.zeros((len(cells), len(categories)))
+    present = codes >= 0
+    block[np.flatnonzero(present), codes[present]] = 1.0
+    block[~present] = np.nan  # a missing category: filled by _fill_with_means
+    return block, [f"{col.name}={c}" for c in categories]
+
+
+def _fill_with_means(
+    parsed: ParsedCsv, used: list[CsvColumn], keep: np.ndarray, blocks: list[np.ndarray]
+) -> list[str]:
+    """Fill each feature's missing cells with its column mean (for one-hot columns: each category's
+    share). Returns one note per column that had gaps."""
+    notes: list[str] = []
+    for col, block in zip(used, blocks, strict=True):
+        gaps = np.isnan(block).any(axis=1)
+        if not gaps.any():
+            continue
+        if gaps.all():
+            raise LossLabError(f"{parsed.path}: column {col.name!r} has no values at all; leave it out")
+        block[gaps] = block[~gaps].mean(axis=0)
+        rows = np.zeros(parsed.n_rows, dtype=bool)
+        rows[np.flatnonzero(keep)[gaps]] = True
+        notes.append(
+            f"filled {int(gaps.sum()):,} missing value(s) of column {col.name!r} with the column mean "
+            f"({_line_list(parsed, rows)})"
+        )
+    return notes
+
+
+# -- target -----------------------------------------------------------------------------------------
+def _target(
+    parsed: ParsedCsv, col: CsvColumn, keep: np.ndarray, task: str | None
+) -> tuple[np.ndarray, str, list[str]]:
+    where, name = parsed.path, col.name
+    kept = np.flatnonzero(keep)
+    lines = parsed.lines[kept]
+    if col.is_numeric:
+        numbers = col.values[kept]
+        bad = ~np.isfinite(numbers)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LossLabError(
+                f"{where}: line {lines[i]}, column {name!r}: {f'{numbers[i]:g}'!r} is not a finite number"
+            )
+    if task is None:
+        task = _infer(_rows(col, kept))[0]
 
     if task == REGRESSION:
-        if not numeric:
-            values = _numeric_column(where, name, cells, lines)  # raises, naming the bad cell
-            return values, task, []  # pragma: no cover
-        return np.asarray(numbers, dtype=np.float64), task, []
+        if not col.is_numeric:
+            assert col.text is not None
+            i = int(kept[np.argmax(col.not_number[kept])])
+            raise LossLabError(
+                f"{where}: line {parsed.lines[i]}, column {name!r}: {col.text[i]!r} is not a number; "
+                "a regression target must be numbers (or choose a classification task)"
+            )
+        return col.values[kept].copy(), task, []
 
-    if numeric:
-        labels = sorted(set(numbers))
+    if col.is_numeric:
+        numbers = col.values[kept]
+        labels = np.unique(numbers)
         names = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in labels]
-        codes = np.searchsorted(np.asarray(labels), np.asarray(numbers)).astype(np.int64)
+        codes = np.searchsorted(labels, numbers).astype(np.int64)
     else:
+        assert col.text is not None
+        cells = [col.text[i] for i in kept]
         names = sorted(set(cells))
         index = {label: i for i, label in enumerate(names)}
         codes = np.fromiter((index[c] for c in cells), dtype=np.int64, count=len(cells))
@@ -233,3 +405,8 @@ def _target(
             "measurement, not a class. Pick another target column or set the task to regression"
         )
     return codes, task, names
+
+
+def _rows(col: CsvColumn, rows: np.ndarray) -> CsvColumn:
+    text = None if col.text is None else [col.text[i] for i in rows]
+    return CsvColumn(col.name, col.values[rows], col.missing[rows], col.not_number[rows], text)

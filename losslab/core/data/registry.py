@@ -3,13 +3,13 @@
 A dataset config is a flat dict: ``{"kind": <id>, <COMMON_PARAMS>..., <the spec's params>...}``.
 The ``csv`` kind takes no generator params; instead it reads the string keys ``path`` (required;
 relative paths must already be resolved by the caller), ``target_column`` (default: last column) and
-``task`` (default: inferred; else "regression", "binary" or "multiclass"). ``n_samples`` is accepted
+``task`` (default: inferred; else "regression", "binary" or "multiclass"), ``features``, ``missing``
+and ``sha256`` (see ``csv_import.validate_csv_keys``). ``n_samples`` is accepted
 but ignored for ``csv``: the file decides how many samples there are.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from losslab.core.data import classification, gan, images, regression
-from losslab.core.data.csv_import import CSV_TASKS, read_csv_table
+from losslab.core.data.csv_import import CSV_KEYS, read_csv_table, validate_csv_keys
 from losslab.core.data.dataset import Dataset, build_dataset
 from losslab.core.errors import LossLabError
 from losslab.core.params import Param, validate_params
@@ -26,7 +26,6 @@ from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
 FIELD = "dataset"
 CSV_KIND = "csv"
-CSV_KEYS = ("path", "target_column", "task")
 
 
 @dataclass(frozen=True)
@@ -335,31 +334,11 @@ def validate_dataset_config(cfg: dict[str, Any]) -> dict[str, Any]:
     given = {k: v for k, v in cfg.items() if k != "kind"}
     out: dict[str, Any] = {"kind": kind}
     if kind == CSV_KIND:
-        out.update(_validate_csv_keys(given))
+        out.update(validate_csv_keys(given, FIELD))
         given = {k: v for k, v in given.items() if k not in CSV_KEYS}
     given.setdefault("n_samples", spec.default_n_samples)
     out.update(validate_params(COMMON_PARAMS + spec.params, given, FIELD))
     return out
-
-
-def _validate_csv_keys(given: dict[str, Any]) -> dict[str, Any]:
-    path = given.get("path")
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    if not isinstance(path, str) or not path.strip():
-        raise LossLabError(f"the path of the CSV file to read is required, got {path!r}", f"{FIELD}.path")
-    target = given.get("target_column")
-    if target is not None and (not isinstance(target, str) or not target.strip()):
-        raise LossLabError(
-            f"must be a column name, or left out for the last column; got {target!r}",
-            f"{FIELD}.target_column",
-        )
-    task = given.get("task")
-    if task is not None and task not in CSV_TASKS:
-        raise LossLabError(
-            f"must be one of {', '.join(CSV_TASKS)} or left out; got {task!r}", f"{FIELD}.task"
-        )
-    return {"path": path, "target_column": target, "task": task}
 
 
 def make_dataset(cfg: dict[str, Any]) -> Dataset:
@@ -370,7 +349,9 @@ def make_dataset(cfg: dict[str, Any]) -> Dataset:
     common = {"rng": rng, "val_fraction": cfg["val_fraction"], "standardize": cfg["standardize"]}
 
     if spec.id == CSV_KIND:
-        table = read_csv_table(cfg["path"], cfg["target_column"], cfg["task"])
+        table = read_csv_table(
+            cfg["path"], cfg["target_column"], cfg["task"], cfg["features"], cfg["missing"]
+        )
         return build_dataset(
             spec_id=spec.id,
             name=f"CSV: {Path(cfg['path']).name}",
