@@ -455,6 +455,7 @@ class Trainer:
         if stopped:
             self.controls.clear_stop()  # that request is spent: a later run() goes on
         if diverged is not None:
+            self.history.mark_diverged(diverged.epoch, diverged.step)
             rec.emit(diverged)
         finished = Finished(self.history, stopped, diverged, early_stop=self.early_stop)
         rec.emit(finished)
@@ -469,8 +470,9 @@ class Trainer:
         own = "your custom loss" if self.loss_spec.custom else f"the {self.loss_spec.name} loss's parameters"
         if self.step == 1 and not math.isfinite(value):
             return (
-                f"Training diverged: the loss {what} on the very first batch, before any update, so the "
-                f"learning rate is not the cause. Check {own} and the data for NaN or infinite values."
+                f"Training diverged: the loss {what} on the very first batch (epoch 1, step 1), "
+                "before any update, so the learning rate is not the cause. "
+                f"Check {own} and the data for NaN or infinite values."
             )
         start = self._explode_at / EXPLOSION_FACTOR
         if not math.isfinite(value) and math.isfinite(previous) and previous <= 2 * start:

@@ -1,4 +1,4 @@
-"""Per-epoch record of a run: losses, metrics, learning rate; exported as CSV."""
+"""Per-epoch record of a run: losses, metrics, learning rate, and where it diverged; exported as CSV."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ class History:
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
         self.run_id: int | None = None  # its id in the run history (core/runs) when stored, as train() does
+        # Where the loss blew up (1-based epoch in progress, global step), None while it has not.
+        self.diverged_epoch: int | None = None
+        self.diverged_step: int | None = None
+
+    def mark_diverged(self, epoch: int, step: int) -> None:
+        self.diverged_epoch, self.diverged_step = epoch, step
 
     def add(self, e: EpochEnd) -> None:
         row: dict[str, float] = {
@@ -42,10 +48,20 @@ class History:
         return self.rows[-1].get(column, default) if self.rows else default
 
     def to_csv(self) -> str:
+        """One row per epoch. After a divergence a ``diverged`` column is 0 on those rows and one row
+        (1), after the epochs that ended before it, holds the epoch and step it diverged at, its other
+        cells nan: the file still parses as numbers."""
+        rows, columns = self.rows, self.columns
+        if self.diverged_step is not None and self.diverged_epoch is not None:
+            columns = [*(columns or ["epoch", "step"]), "diverged"]
+            mark = {"epoch": self.diverged_epoch, "step": self.diverged_step, "diverged": 1}
+            rows = [{**row, "diverged": 0} for row in rows]
+            before = sum(row["epoch"] < self.diverged_epoch for row in rows)
+            rows.insert(before, mark)
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=self.columns, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=columns, restval="nan", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.rows)
+        writer.writerows(rows)
         return out.getvalue()
 
     def save_csv(self, path: str | Path) -> None:
