@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--tag", action="append", default=[], help="tag the stored run (repeatable)")
     run.add_argument(
+        "--save-sample-history",
+        action="store_true",
+        help="also write sample_history.csv: each training sample's loss and P(true class) (regression: "
+        "error) per epoch, with its dataset-cartography region",
+    )
+    run.add_argument(
         "--trust-code",
         action="store_true",
         help="run the Python code (a custom loss) in the experiment file; read it first",
@@ -337,6 +343,16 @@ def _train_one(
         f"({trainer.steps_per_epoch} steps/epoch, {exp.training['epochs']} epochs)",
         file=sys.stderr,
     )
+    samples = None
+    if getattr(args, "save_sample_history", False):
+        from losslab.core.sample_history import SampleHistoryProbe
+
+        if trainer.dataset.task == "gan":
+            raise LossLabError(
+                "a GAN has no per-sample history: its samples are new every step", "--save-sample-history"
+            )
+        samples = SampleHistoryProbe(events=False)
+        trainer.probes.append(samples)
     progress = Progress(exp.training["epochs"], quiet=args.quiet)
     recorder = cli_runs.start_recorder(store, trainer, name, group, args.tag)
     with stop_on_signals(trainer.controls.stop) as caught:
@@ -356,11 +372,13 @@ def _train_one(
         "weights.pt": state_bytes(weights),
         "experiment.losslab": exp.to_json().encode("utf-8"),
     }
+    if samples is not None and samples.history is not None:
+        outputs["sample_history.csv"] = samples.history.to_csv(trainer.dataset).encode("utf-8")
     save_file_set(out, outputs)  # one set: a kill leaves the old three files or the new three
     steps_per_s = trainer.step / trainer.elapsed if trainer.elapsed else 0.0
     print(
         f"losslab: {trainer.step} steps in {trainer.elapsed:.2f} s ({steps_per_s:,.0f} steps/s); "
-        f"wrote {out}/history.csv, weights.pt, experiment.losslab",
+        f"wrote {out}/{', '.join(outputs)}",
         file=sys.stderr,
     )
     if recorder is not None:
@@ -373,6 +391,13 @@ def _train_one(
             print(f"losslab: the run history stopped recording this run: {recorder.error}", file=sys.stderr)
     if result.diverged is not None:
         print(f"losslab: {result.diverged.message}", file=sys.stderr)
+        good = trainer.last_good
+        kept = "the initial weights" if good is None or good.epoch == 0 else f"those after epoch {good.epoch}"
+        print(
+            f"losslab: diverged at epoch {result.diverged.epoch}, step {result.diverged.step} (history.csv "
+            f"says so in its last row); weights.pt holds the last finite weights, {kept}",
+            file=sys.stderr,
+        )
     final = dict(result.history.rows[-1]) if result.history.rows else {}
     return result, final
 
