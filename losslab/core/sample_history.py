@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # torch loads with the trainer
     import torch
 
     from losslab.core.base_trainer import Trainer
+    from losslab.core.data import Dataset
 
 MAX_COLUMNS = 256  # recorded epochs per sample at most (then every other one is dropped)
 MAX_BYTES = 64 * 2**20  # and never more than this for the whole history
@@ -188,8 +189,14 @@ class SampleHistory:
         return Cartography(conf, var, correctness, region, self.regression)
 
     # -- files --------------------------------------------------------------------------------
-    def to_csv(self, target: np.ndarray | None = None, noted: np.ndarray | None = None) -> str:
-        """One row per training sample: its cartography, then loss and value at each recorded epoch."""
+    def to_csv(self, dataset: Dataset | None = None) -> str:
+        """One row per training sample: its cartography, then loss and value at each recorded epoch.
+        With the ``dataset`` it was recorded on, its target (display units) and whether the dataset
+        made it unusual on purpose (a flipped label, an outlier: column ``noted``)."""
+        target = noted = None
+        if dataset is not None and dataset.n_train == self.n:
+            target = dataset.y_to_display(dataset.y_train) if self.regression else dataset.y_train
+            noted = dataset.outliers_train
         carto = self.cartography()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -213,10 +220,8 @@ class SampleHistory:
             writer.writerow(row)
         return out.getvalue()
 
-    def save_csv(
-        self, path: str | Path, target: np.ndarray | None = None, noted: np.ndarray | None = None
-    ) -> None:
-        save_text_atomic(Path(path), self.to_csv(target, noted))
+    def save_csv(self, path: str | Path, dataset: Dataset | None = None) -> None:
+        save_text_atomic(Path(path), self.to_csv(dataset))
 
 
 def _num(v: float) -> str:
