@@ -19,12 +19,14 @@ from losslab.core.classroom import is_empty as classroom_is_empty
 from losslab.core.classroom import validate_classroom
 from losslab.core.custom_loss import is_custom, validate_custom_section
 from losslab.core.data import CSV_KIND, get_dataset_spec, validate_dataset_config
+from losslab.core.discriminator import validate_discriminator
 from losslab.core.errors import LossLabError
 from losslab.core.files import EXPERIMENT_MAX_BYTES, check_user_file, save_text_atomic
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss, resolve_loss
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
 from losslab.core.params import Param, validate_params
+from losslab.core.tasks import GAN
 
 FORMAT = "losslab"
 SCHEMA_VERSION = 1
@@ -99,6 +101,8 @@ class Experiment:
     description: str = ""
     # Panels a workshop locks or hides (core/classroom.py); written to the file only when set.
     classroom: dict[str, list[str]] = field(default_factory=empty_classroom)
+    # A GAN's discriminator (core/discriminator.py); written to the file for GAN datasets only.
+    discriminator: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> Experiment:
@@ -156,6 +160,7 @@ class Experiment:
                 "training",
                 "regularization",
                 "classroom",
+                "discriminator",
             },
             "experiment",
         )
@@ -231,6 +236,7 @@ class Experiment:
             doc.get("name", ""),
             doc.get("description", ""),
             validate_classroom(doc.get("classroom")),
+            validate_discriminator(doc.get("discriminator"), optimizer, OPTIMIZER_COMMON),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -250,6 +256,8 @@ class Experiment:
         )
         if not classroom_is_empty(self.classroom):
             doc["classroom"] = copy.deepcopy(self.classroom)
+        if self.discriminator and get_dataset_spec(self.dataset["kind"]).task == GAN:
+            doc["discriminator"] = copy.deepcopy(self.discriminator)
         return doc
 
     def copy(self) -> Experiment:
@@ -258,7 +266,7 @@ class Experiment:
     def replace(self, section: str, **changes: Any) -> Experiment:
         """A validated copy with ``changes`` applied to one section (raises LossLabError on bad values)."""
         doc = self.to_dict()
-        doc[section] = {**doc[section], **changes}
+        doc[section] = {**doc.get(section, getattr(self, section)), **changes}
         return Experiment.from_dict(doc)
 
     def to_json(self) -> str:
