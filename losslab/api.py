@@ -10,7 +10,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment, load_experiment
 from losslab.core.losses import LOSSES, make_loss
 
-__all__ = ["landscape", "load_experiment", "loss", "losses", "lr_find", "train"]
+__all__ = ["landscape", "load_experiment", "loss", "losses", "lr_find", "sample_history", "train"]
 
 
 def losses() -> list[str]:
@@ -64,6 +64,46 @@ def train(
     in Python) unless ``record=False``; the History's ``run_id`` is its id there (None when not
     recorded). A history that cannot be written (damaged, locked) gives a warning, not an error.
     """
+    return _run(experiment, epochs, callback, device, trust_code, record)
+
+
+def sample_history(
+    experiment: Experiment | dict[str, Any] | str | os.PathLike[str],
+    epochs: int | None = None,
+    callback: Callable[[Any], None] | None = None,
+    device: str | None = None,
+    trust_code: bool = False,
+    record: bool = True,
+) -> Any:
+    """Train as ``train`` does and return every training sample's history across the epochs.
+
+    A ``SampleHistory`` (losslab.core.sample_history): ``.loss`` and ``.value`` are (samples, epochs)
+    float32 arrays (value: P(true class), or the error / std(y) for regression), ``.correct``,
+    ``.epochs`` (which epochs were kept: at most 256, evenly spread), ``.cartography()`` (confidence,
+    variability, correctness and the easy/ambiguous/hard region of each sample), ``.to_csv()``; the
+    run's own History is its ``run_history``. A GAN has no per-sample history (LossLabError).
+    """
+    from losslab.core.sample_history import SampleHistoryProbe
+
+    probe = SampleHistoryProbe(events=False)
+    history = _run(experiment, epochs, callback, device, trust_code, record, probe)
+    samples = probe.history
+    if samples is None:  # stopped before the first epoch ended
+        raise LossLabError("the run ended before its first epoch: no sample history", "epochs")
+    samples.run_history = history
+    return samples
+
+
+def _run(
+    experiment: Experiment | dict[str, Any] | str | os.PathLike[str],
+    epochs: int | None,
+    callback: Callable[[Any], None] | None,
+    device: str | None,
+    trust_code: bool,
+    record: bool,
+    probe: Any = None,
+) -> Any:
+    """Train (see train); ``probe`` is attached to the trainer first."""
     from losslab.core.trainer import make_trainer
 
     experiment = _experiment(experiment, trust_code)
@@ -74,6 +114,12 @@ def train(
         experiment = experiment.replace("training", epochs=epochs)
     # Gradient statistics are events: collect them only when a callback can receive them.
     trainer = make_trainer(experiment, device=device, diagnostics=callback is not None)
+    if probe is not None:
+        if trainer.dataset.task == "gan":
+            raise LossLabError(
+                "a GAN has no per-sample history: its samples are new every step", "experiment"
+            )
+        trainer.probes.append(probe)
     if not record:
         history = trainer.run(callback).history
         history.run_id = None

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # torch loads with the trainer
 
     from losslab.core.base_trainer import Trainer
     from losslab.core.data import Dataset
+    from losslab.core.history import History
 
 MAX_COLUMNS = 256  # recorded epochs per sample at most (then every other one is dropped)
 MAX_BYTES = 64 * 2**20  # and never more than this for the whole history
@@ -89,6 +90,7 @@ class SampleHistory:
         self._epochs = np.empty(self.capacity, dtype=np.int64)
         self.count = 0
         self.stride = 1  # epochs between recorded columns
+        self.run_history: History | None = None  # the run's per-epoch record, when api.sample_history made it
 
     @property
     def regression(self) -> bool:
