@@ -3,6 +3,8 @@ for regression."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
@@ -55,6 +57,10 @@ def classification_metrics(
 
     ``target`` is (N,) labels or (N, K) target distributions (soft labels: their most likely class
     counts for accuracy and F1)."""
+    if labels.ndim > 1:  # segmentation masks: every pixel is a sample, plus the overlap per image
+        pixel_probs = None if probs is None else np.ravel(probs)
+        pixels = classification_metrics(labels.ravel(), np.ravel(target), 2, pixel_probs)
+        return {**pixels, "iou": mask_iou(labels, target)}
     metrics = {}
     if probs is not None:
         metrics["ece"] = expected_calibration_error(probs, target)
@@ -110,3 +116,13 @@ def expected_calibration_error(probs: np.ndarray, target: np.ndarray, bins: int 
     conf, acc, counts = reliability(probs, target, bins)
     full = counts > 0
     return float(np.sum(counts[full] * np.abs(acc[full] - conf[full])) / counts.sum())
+
+
+def mask_iou(labels: np.ndarray, target: np.ndarray) -> float:
+    """Mean over images of |predicted ∩ true| / |predicted ∪ true| foreground pixels; an image with
+    neither predicted nor true foreground counts as a perfect 1."""
+    pred = labels.reshape(len(labels), -1) == 1
+    true = target.reshape(len(target), -1) == 1
+    inter = np.sum(pred & true, axis=1)
+    union = np.sum(pred | true, axis=1)
+    return float(np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0))) if len(pred) else math.nan

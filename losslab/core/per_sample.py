@@ -130,8 +130,10 @@ def measure(trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLo
         values = spec.per_sample(out, torch.cat([y_all, yb]), **params)
         (grad,) = torch.autograd.grad(values.sum(), out)
     values = values.detach()
+    if values.ndim > 1:  # pixel-wise losses of masks: a sample's loss is the mean over its pixels
+        values = values.flatten(1).mean(1)
     g_all = grad[:n]
-    grad_norm = g_all.abs() if g_all.ndim == 1 else g_all.norm(dim=1)
+    grad_norm = g_all.abs() if g_all.ndim == 1 else g_all.flatten(1).norm(dim=1)
     ds = trainer.dataset
     with torch.no_grad():
         if ds.task == REGRESSION:
