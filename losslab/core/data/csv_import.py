@@ -151,8 +151,8 @@ def _infer(col: CsvColumn) -> tuple[str, int]:
         if len(distinct) <= MAX_INFERRED_CLASSES and bool(np.all(distinct == np.round(distinct))):
             return (BINARY if len(distinct) == 2 else MULTICLASS), len(distinct)
         return REGRESSION, 0
-    assert col.text is not None
-    count = len({c for c, p in zip(col.text, present, strict=True) if p})
+    _, codes = col.categories()
+    count = len(np.unique(codes[present]))
     return (BINARY if count == 2 else MULTICLASS), count
 
 
@@ -307,24 +307,23 @@ def _rows_to_keep(
 
 
 def _one_hot(parsed: ParsedCsv, col: CsvColumn, keep: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    assert col.text is not None
-    kept = np.flatnonzero(keep)
-    cells = [col.text[i] for i in kept]
-    gaps = col.missing[kept]
-    categories = sorted({c for c, gap in zip(cells, gaps, strict=True) if not gap})
-    if len(categories) > MAX_CATEGORIES:
+    names, all_codes = col.categories()
+    codes = all_codes[keep]
+    used = np.unique(codes[codes >= 0])  # categories seen only in dropped rows get no column
+    if len(used) > MAX_CATEGORIES:
         raise LossLabError(
-            f"{parsed.path}: column {col.name!r} holds {len(categories):,} different texts; a text feature "
+            f"{parsed.path}: column {col.name!r} holds {len(used):,} different texts; a text feature "
             f"becomes one input per text, so at most {MAX_CATEGORIES} are accepted. It looks like an id or "
             "free text: leave it out of the features"
         )
-    index = {c: k for k, c in enumerate(categories)}
-    codes = np.fromiter((index.get(c, -1) for c in cells), dtype=np.int64, count=len(cells))
-    block = np.zeros((len(cells), len(categories)))
-    present = codes >= 0
-    block[np.flatnonzero(present), codes[present]] = 1.0
+    column_of = np.full(len(names) + 1, -1, dtype=np.int64)
+    column_of[used] = np.arange(len(used))
+    cols = column_of[codes]  # codes of -1 pick the last entry, which stays -1
+    block = np.zeros((len(codes), len(used)))
+    present = cols >= 0
+    block[np.flatnonzero(present), cols[present]] = 1.0
     block[~present] = np.nan  # a missing category: filled by _fill_with_means
-    return block, [f"{col.name}={c}" for c in categories]
+    return block, [f"{col.name}={names[k]}" for k in used]
 
 
 def _fill_with_means(
@@ -383,11 +382,10 @@ def _target(
         names = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in labels]
         codes = np.searchsorted(labels, numbers).astype(np.int64)
     else:
-        assert col.text is not None
-        cells = [col.text[i] for i in kept]
-        names = sorted(set(cells))
-        index = {label: i for i, label in enumerate(names)}
-        codes = np.fromiter((index[c] for c in cells), dtype=np.int64, count=len(cells))
+        all_names, all_codes = col.categories()
+        used, codes = np.unique(all_codes[kept], return_inverse=True)  # kept rows have a target
+        names = [all_names[k] for k in used]
+        codes = codes.astype(np.int64)
 
     if len(names) < 2:
         raise LossLabError(
@@ -408,5 +406,10 @@ def _target(
 
 
 def _rows(col: CsvColumn, rows: np.ndarray) -> CsvColumn:
-    text = None if col.text is None else [col.text[i] for i in rows]
-    return CsvColumn(col.name, col.values[rows], col.missing[rows], col.not_number[rows], text)
+    if col.text is None:
+        return CsvColumn(col.name, col.values[rows], col.missing[rows], col.not_number[rows], None)
+    names, codes = col.categories()
+    text = [col.text[i] for i in rows]
+    return CsvColumn(
+        col.name, col.values[rows], col.missing[rows], col.not_number[rows], text, (names, codes[rows])
+    )

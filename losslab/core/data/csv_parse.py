@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,10 +35,35 @@ class CsvColumn:
     missing: np.ndarray  # bool (N,): an empty cell or NA, n/a, null, ?...
     not_number: np.ndarray  # bool (N,): a cell that is there but is not a number
     text: list[str] | None  # every cell, stripped, when any cell is not a number; else None
+    _codes: tuple[list[str], np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_numeric(self) -> bool:
         return self.text is None
+
+    def categories(self) -> tuple[list[str], np.ndarray]:
+        """A text column's distinct texts (sorted, missing cells left out) and each row's index into
+        them (-1 where missing). Computed once: every target or feature choice reuses it."""
+        if self._codes is None:
+            assert self.text is not None
+            first_seen: dict[str, int] = {}
+            raw = np.fromiter(
+                (first_seen.setdefault(c, len(first_seen)) for c in self.text),
+                dtype=np.int64,
+                count=len(self.text),
+            )
+            seen = list(first_seen)
+            names = sorted(c for i, c in enumerate(seen) if not self._is_missing_text(c))
+            rank = {c: k for k, c in enumerate(names)}
+            remap = np.asarray([rank.get(c, -1) for c in seen], dtype=np.int64)
+            codes = remap[raw] if len(raw) else raw
+            codes[self.missing] = -1
+            self._codes = (names, codes)
+        return self._codes
+
+    @staticmethod
+    def _is_missing_text(cell: str) -> bool:
+        return cell.lower() in MISSING
 
 
 @dataclass
@@ -244,13 +270,18 @@ def _convert_slowly(rows: list[list[str]], j: int, comma: bool) -> _Part:
     missing = np.zeros(n, dtype=bool)
     not_number = np.zeros(n, dtype=bool)
     text = [r[j].strip() for r in rows]
+    known: dict[str, float | None] = {}  # a text column repeats its few texts: parse each once
     for i, cell in enumerate(text):
-        if cell.lower() in MISSING:
-            missing[i] = True
-            continue
-        number = _parse_float(cell.replace(",", ".") if comma else cell)
+        if cell in known:
+            number = known[cell]
+        elif cell.lower() in MISSING:
+            number = known[cell] = math.nan
+        else:
+            number = known[cell] = _parse_float(cell.replace(",", ".") if comma else cell)
         if number is None:
             not_number[i] = True
+        elif number != number:  # NaN: a missing cell
+            missing[i] = True
         else:
             values[i] = number
     return _Part(values, missing, not_number, text)
