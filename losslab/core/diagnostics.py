@@ -99,19 +99,22 @@ class GradientStats:
         return " ".join(w.text for w in self.new_warnings)
 
 
-def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
-    """(label, module) for every Linear layer, input side first; the added output layer is 'Output'."""
+def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear | nn.Conv2d]]:
+    """(label, module) for every Linear layer (and Conv2d, for images), input side first; the added
+    output layer is 'Output'."""
     from torch import nn
 
-    found = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    found = [(name, m) for name, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     out = []
-    count = 0
+    counts = {nn.Linear: 0, nn.Conv2d: 0}
     for name, m in found:
+        conv = isinstance(m, nn.Conv2d)
+        n_in, n_out = (m.in_channels, m.out_channels) if conv else (m.in_features, m.out_features)
         if name == "head":
-            label = f"Output ({m.in_features}→{m.out_features})"
+            label = f"Output ({n_in}→{n_out})"
         else:
-            count += 1
-            label = f"Linear {count} ({m.in_features}→{m.out_features})"
+            counts[type(m)] += 1
+            label = f"{'Conv' if conv else 'Linear'} {counts[type(m)]} ({n_in}→{n_out})"
         out.append((label, m))
     return out
 
@@ -393,6 +396,8 @@ class GradientHealthProbe(Probe):
             out = self._captured.get(i)
             if out is None or out.numel() == 0:
                 continue
+            if out.ndim == 4:  # images: a channel is a unit, each pixel of each image a sample of it
+                out = out.transpose(1, 3)
             a = outputs[i] = out.reshape(-1, out.shape[-1]).cpu().numpy()
             if kind == "ReLU":
                 dead[i] = float(np.mean(a.max(axis=0) <= 0))
