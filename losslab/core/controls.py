@@ -14,6 +14,9 @@ class Controls:
         self._lr_request: float | None = None
         # The only thing the hot loop reads each batch: is there anything to look at?
         self.pending = False
+        # True while the training thread is blocked here (paused): the model is still, and only a
+        # request from whoever set the pause can move it, so that side may read the model meanwhile.
+        self.waiting = False
 
     def pause(self) -> None:
         with self._cond:
@@ -62,14 +65,18 @@ class Controls:
     def wait_for_batch(self) -> bool:
         """Block while paused. True when the next batch may run, False when a stop was requested."""
         with self._cond:
-            while True:
-                if self.stop_requested:
-                    return False
-                if not self._paused:
-                    self.pending = self._lr_request is not None
-                    return True
-                if self._steps_allowed > 0:
-                    self._steps_allowed -= 1
-                    self.pending = True  # look again before the batch after this one
-                    return True
-                self._cond.wait(0.1)
+            try:
+                while True:
+                    if self.stop_requested:
+                        return False
+                    if not self._paused:
+                        self.pending = self._lr_request is not None
+                        return True
+                    if self._steps_allowed > 0:
+                        self._steps_allowed -= 1
+                        self.pending = True  # look again before the batch after this one
+                        return True
+                    self.waiting = True
+                    self._cond.wait(0.1)
+            finally:
+                self.waiting = False

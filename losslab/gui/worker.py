@@ -138,6 +138,8 @@ class TrainingController(QObject):
         self.trainer = trainer
         if paused:
             trainer.controls.pause()
+        else:
+            trainer.controls.resume()  # a run stopped while paused left its trainer paused
         thread = QThread(self)
         thread.setObjectName("LossLabTraining")
         worker = TrainingWorker(trainer, epochs, view_fn, self._events, wrap)

@@ -53,6 +53,7 @@ from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_pr
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
 from losslab.gui.param_form import error_message
+from losslab.gui.plots.still_weights import current_losses
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -256,6 +257,9 @@ class LossInspector(ViewBase):
             probe.watch(self, self.isVisible())
         if not self.isVisible():
             return
+        fresh = current_losses(self.services, self._batch)  # paused or stopped: the weights as they are
+        if fresh is not self._batch:
+            self._batch, self._dirty_points = fresh, True
         if self._dirty_curves:
             self.draw_curves()
         if self._dirty_points:

@@ -30,6 +30,7 @@ from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_pr
 from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
+from losslab.gui.plots.still_weights import current_losses
 from losslab.gui.plots.task_overlays import LOSS_DISPLAY
 from losslab.gui.plots.task_view import TaskView
 from losslab.gui.view_api import ViewBase, ViewServices
@@ -176,7 +177,7 @@ class SamplesView(ViewBase):
             probe.watch(self, self._watching())
         if self._pending_view is not None and self.task_view.isVisible():
             self._draw_pending_view()
-        ev = self.latest
+        ev = self.latest = current_losses(self.services, self.latest)  # paused/stopped: the weights now
         if ev is None:
             return
         live = self.services.running
