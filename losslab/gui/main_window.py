@@ -277,8 +277,7 @@ class MainWindow(QMainWindow):
     def _on_state_changed(self, section: str) -> None:
         if section in ("training", "all"):
             self.update_status()
-        if section == "all":
-            self._update_lesson()
+        self._update_lesson()  # the banner says when the experiment left the example it describes
 
     @Slot(object)
     def _on_dataset_changed(self, dataset: Any) -> None:
@@ -302,7 +301,9 @@ class MainWindow(QMainWindow):
     def _update_lesson(self) -> None:
         exp = self.state.experiment
         if exp.description:
-            self.lesson.setText(f"<b>{html.escape(exp.name)}</b> — {html.escape(exp.description)}")
+            note = self.state.edited_note()
+            note = f"<br><i>{html.escape(note)}</i>" if note else ""
+            self.lesson.setText(f"<b>{html.escape(exp.name)}</b> — {html.escape(exp.description)}{note}")
         self.lesson.setVisible(bool(exp.description))
 
     @Slot()

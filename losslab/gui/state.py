@@ -115,6 +115,14 @@ class ExperimentState(QObject):
         now, then = self.experiment.to_dict(), self.loaded.to_dict()
         return [s for s in STRUCTURAL if now.get(s) != then.get(s)]
 
+    def edited_note(self) -> str:
+        """A line for the lesson banner once the experiment left the one opened ("" while it has not)."""
+        edited = [SECTION_NAMES.get(s, s) for s in self.edited_sections()]
+        if not edited:
+            return ""
+        what = edited[0] if len(edited) == 1 else f"{', '.join(edited[:-1])} and {edited[-1]}"
+        return f"Edited since it was opened ({what}): what it describes may no longer hold. Undo goes back."
+
     # -- undo -------------------------------------------------------------------------------
     @contextmanager
     def replaying(self) -> Iterator[None]:

@@ -159,6 +159,7 @@ class DatasetPanel(QWidget):
         self.target_combo.activated.connect(self._on_csv_option)
         self.task_combo.activated.connect(self._on_csv_option)
         state.changed.connect(self._on_state_changed)
+        state.changed.connect(lambda section: section == "loss" and self.notice_label.hide())  # stale note
         state.datasetChanged.connect(self._on_dataset_changed)
         self._sync()
         self._draw_current()
