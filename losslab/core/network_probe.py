@@ -18,6 +18,7 @@ most every ``interval`` seconds and within ``budget`` of the training time, only
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -104,8 +105,8 @@ def _groups(model: Network) -> list[tuple[str, list[nn.Module], nn.Module | None
     groups: list[tuple[str, list[nn.Module], nn.Module | None]] = []
     lead: list[nn.Module] = []  # modules before the first Linear act on the inputs
     for m in model.hidden:
-        if isinstance(m, (nn.Linear, ResidualBlock)):
-            groups.append(("linear" if isinstance(m, nn.Linear) else "residual", [m], m))
+        if isinstance(m, (nn.Linear, nn.Conv2d, ResidualBlock)):
+            groups.append(("residual" if isinstance(m, ResidualBlock) else "linear", [m], m))
         elif groups:
             kind = _KINDS.get(type(m).__name__)
             old_kind, mods, w = groups[-1]
@@ -118,6 +119,14 @@ def _groups(model: Network) -> list[tuple[str, list[nn.Module], nn.Module | None
     if lead:
         groups.insert(0, ("lead", lead, None))
     return groups
+
+
+def _label(module: nn.Module, width: int) -> str:
+    from torch import nn
+
+    if isinstance(module, nn.Conv2d):
+        return f"Conv2d ({module.in_channels}→{module.out_channels} channels)"
+    return f"Residual block ({width} units)"
 
 
 def _pick(values: torch.Tensor, limit: int) -> np.ndarray:
@@ -176,29 +185,38 @@ def picture(trainer: Trainer, grid: int = GRID) -> NetworkPicture:
     try:
         with torch.no_grad():
             layers = [_layer("", "input", x.reshape(len(x), -1), n_data, None, extent is not None, grid)]
-            h = x
+            image_shape = getattr(model, "image_shape", None)
+            h = x.view(len(x), *image_shape) if image_shape is not None else x
             groups = _groups(model)
             hidden_drawn = 0
             hidden_total = sum(1 for kind, _, w in groups[:-1] if w is not None)
             for gi, (kind, mods, weights) in enumerate(groups):
+                is_output = gi == len(groups) - 1
+                if is_output and h.ndim > 2 and not getattr(model, "per_pixel", False):
+                    h = h.flatten(1)  # as Network.forward does before a Linear output layer
+                units = h
                 for m in mods:
                     h = m(h)
+                    if h.ndim >= units.ndim or h.ndim > 2:  # a flattening keeps the channels as units
+                        units = h
                 if weights is None:  # modules before the first Linear: they only transform the inputs
                     continue
-                is_output = gi == len(groups) - 1
                 if not is_output:
                     hidden_drawn += 1
                     if hidden_drawn > MAX_LAYERS:
                         continue
-                flat = h.reshape(len(h), -1)
-                label = name_of.get(id(weights), f"Residual block ({flat.shape[1]} units)")
+                # Images: a channel is a unit, its activation the mean over the image.
+                flat = units if units.ndim == 2 else units.flatten(2).mean(2)
+                label = name_of.get(id(weights)) or _label(weights, flat.shape[1])
                 layer = _layer(label, kind, flat, n_data, weights, extent is not None, grid)
                 if layer.incoming is not None and hidden_drawn > MAX_LAYERS:
                     layer.incoming = None  # its inputs are not drawn
                 layers.append(layer)
     finally:
         model.train(was_training)
-    for layer in layers[1:]:
+    for before, layer in itertools.pairwise(layers):
+        if layer.incoming is not None and layer.incoming.shape[1] != before.width:
+            layer.incoming = None  # e.g. a Linear after a flattened image: lines would not match units
         if layer.summarized:
             notes.append(f"{layer.label}: {len(layer.units)} of {layer.width} units drawn (the most varied)")
     if hidden_drawn > MAX_LAYERS:

@@ -250,16 +250,18 @@ def epoch_values(trainer: Trainer, out: torch.Tensor) -> tuple[np.ndarray, np.nd
         if trainer.dataset.task == REGRESSION:
             err = out.reshape(y.shape) - y  # targets are standardized: the error is in units of std(y)
             value = err
-            correct = err.abs() <= EASY_ERROR
+            right = (err.abs() <= EASY_ERROR).float()
         else:
             probs = trainer.probabilities(out)
             yl = y.long()
-            value = (
-                probs.gather(1, yl[:, None])[:, 0]
-                if probs.ndim == 2
-                else torch.where(yl == 1, probs, 1 - probs)
-            )
-            correct = trainer.labels(out) == yl
+            if probs.ndim == yl.ndim + 1:  # class probabilities along dim 1
+                value = probs.gather(1, yl.unsqueeze(1)).squeeze(1)
+            else:
+                value = torch.where(yl == 1, probs, 1 - probs)
+            right = (trainer.labels(out) == yl).float()
+        if y.ndim > 1:  # masks: a sample's figures are the means over its pixels
+            loss, value, right = (t.flatten(1).mean(1) if t.ndim > 1 else t for t in (loss, value, right))
+        correct = right >= 0.5  # a mask is right when most of its pixels are
     return (
         loss.detach().float().cpu().numpy(),
         value.detach().float().cpu().numpy(),
