@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lr-find,losses,bench} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lr-find,losses,bench,new} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_runs_parser(sub)
 
+    from losslab.cli_new import add_parser as add_new_parser
+
+    add_new_parser(sub)
+
     sub.add_parser("losses", help="print the loss registry as a table")
 
     bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
@@ -150,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "race", "runs", "lr-find", "losses", "bench")
+COMMANDS = ("run", "race", "runs", "lr-find", "losses", "bench", "new")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             from losslab.cli_runs import cmd_runs
 
             return cmd_runs(args)
+        if args.command == "new":
+            from losslab.cli_new import cmd_new
+
+            return cmd_new(args)
         if args.command == "losses":
             return cmd_losses()
         if args.command == "bench":
@@ -408,11 +416,24 @@ def load_for_training(args: argparse.Namespace) -> tuple[Path, Any]:
     Torch-free, so a bad file (or code not trusted) is reported without waiting for torch to load."""
     path = Path(args.experiment)
     exp = _load_trusted(path, args.trust_code)
+    warn_about_csv_source(exp)
     if args.epochs is not None:
         if args.epochs < 1:
             raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
         exp = exp.replace("training", epochs=args.epochs)
     return path, exp
+
+
+def warn_about_csv_source(exp: Any) -> None:
+    """A missing CSV is an error (nothing to train on); a changed one is a warning line: editing one's
+    data and running again is ordinary work, but results may then differ from the recorded runs."""
+    from losslab.core.data.csv_source import csv_source_problem
+
+    problem = csv_source_problem(exp.dataset)
+    if problem is not None and problem.missing:
+        raise LossLabError(problem.message)
+    if problem is not None:
+        print(f"losslab: warning: {problem.message}", file=sys.stderr)
 
 
 def _load_trusted(path: Path, trust_code: bool) -> Any:

@@ -413,3 +413,20 @@ def _rows(col: CsvColumn, rows: np.ndarray) -> CsvColumn:
     return CsvColumn(
         col.name, col.values[rows], col.missing[rows], col.not_number[rows], text, (names, codes[rows])
     )
+
+
+# -- a new experiment for a CSV -----------------------------------------------------------------------
+STARTING_LOSS = {REGRESSION: "mse", BINARY: "bce_logits", MULTICLASS: "cross_entropy"}
+
+
+def starting_sections(task: str, n_rows: int) -> dict[str, Any]:
+    """Model, loss, optimizer and training sections that train a CSV of ``task`` sensibly out of the
+    box: a small ReLU network (the output layer follows the task), the task's usual loss, Adam, and
+    larger batches for large files so an epoch stays short."""
+    hidden = [{"type": "linear", "units": 32}, {"type": "relu"}] * 2
+    return {
+        "model": {"layers": hidden},
+        "loss": {"id": STARTING_LOSS[task]},
+        "optimizer": {"id": "adam", "lr": 0.003},
+        "training": {"epochs": 30, "batch_size": 32 if n_rows <= 20_000 else 256, "early_stopping": 10},
+    }
