@@ -47,11 +47,11 @@ def test_quick_bench_produces_every_figure(quick_run: tuple[subprocess.Completed
         row = doc["throughput"][wid]
         assert row["same_weights"], f"the plain loop does not train what LossLab trains ({wid})"
         assert row["headless_ratio"]["min"] <= row["headless_ratio"]["median"] <= row["headless_ratio"]["max"]
-    # Features that do not exist yet are reported, with the reason, never left out.
-    assert doc["throughput"]["shapes_cnn"] == {
-        "title": "shapes CNN",
-        "na": "n/a (feature does not exist yet)",
-    }
+    # The shapes CNN reaches 90% in a CI-sized run, and Dice beats pixel-wise BCE on rare foreground.
+    cnn = doc["images"]["shapes_cnn"]
+    assert cnn["val_accuracy"] >= 0.9 and 0 < cnn["seconds"] < 120
+    seg = doc["images"]["segmentation"]
+    assert seg["dice"]["val_iou"] > seg["bce_logits"]["val_iou"]
     assert doc["race"]["modes"] == ["batched"] and doc["race"]["fair"] is True
     assert doc["race"]["median"] > 1.0, "training 8 variants together is no faster than one after another"
     assert set(doc["redraw_ms"]) >= {"1000", "10000", "100000", "1000000", "flat_1e6_over_1e5"}

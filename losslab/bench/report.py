@@ -80,7 +80,13 @@ def missing_figures(doc: dict[str, Any]) -> list[str]:
         row = throughput.get(wid, {})
         for key in THROUGHPUT_KEYS:
             need(f"throughput.{wid}.{key}", row.get(key))
-    need("throughput.shapes_cnn", throughput.get("shapes_cnn"))
+    images = doc.get("images", {})
+    for key in ("seconds", "val_accuracy"):
+        need(f"images.shapes_cnn.{key}", images.get("shapes_cnn", {}).get(key))
+    for loss in ("dice", "bce_logits"):
+        need(
+            f"images.segmentation.{loss}.val_iou", images.get("segmentation", {}).get(loss, {}).get("val_iou")
+        )
     lateness = doc.get("lateness_ms", {})
     for key in LATENESS_KEYS:
         need(f"lateness_ms.{key}", lateness.get(key))
@@ -320,6 +326,26 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         None if ratio is None else ratio >= 4.0,
         "fewer than 8 variants were batched together" if race.get("modes") != ["batched"] else "",
     )
+    images = doc.get("images")
+    if images is not None:
+        cnn, seg = images["shapes_cnn"], images["segmentation"]
+        add(
+            "shapes_cnn",
+            f"shapes CNN validation accuracy in a CI-sized run ({cnn['seconds']:.1f} s)",
+            f">= {cnn['target_accuracy']:.0%}",
+            cnn["val_accuracy"],
+            cnn["val_accuracy"] >= cnn["target_accuracy"],
+            "the example's epochs and samples are too few for this machine's numbers",
+        )
+        dice, bce = seg["dice"]["val_iou"], seg["bce_logits"]["val_iou"]
+        add(
+            "segmentation_dice",
+            "validation IoU at ~5% foreground: Dice minus pixel-wise BCE",
+            "> 0",
+            dice - bce,
+            dice > bce,
+            "pixel-wise BCE caught up with Dice in this run",
+        )
     history = doc.get("run_history")
     if history is not None:
         scale = f"{history['runs']:,} runs x {history['steps_per_run']:,} steps"
@@ -484,6 +510,10 @@ def format_report(doc: dict[str, Any]) -> str:
             f"{_fmt(history['get_run_ms'], ' ms')}, an epoch commit "
             f"{_fmt(history['epoch_commit_ms'], ' ms')}, file {_fmt(history['size_mb'], ' MB')}",
         ]
+    if "images" in doc:
+        from losslab.bench.images import format_lines
+
+        lines += format_lines(doc["images"])
     lines += ["", "Targets"]
     rows = [["target", "goal", "measured", "met"]]
     for t in doc["targets"]:

@@ -293,6 +293,12 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
     _say(f"race of {len(race.VARIANTS['optimizer.lr'])} variants: batched vs one after another")
     doc["race"] = race.measure(plan.race_repeats, plan.race_epochs)
     stages["race"] = round(time.perf_counter() - mark, 2)
+    from losslab.bench import images
+
+    mark = time.perf_counter()
+    _say("images: the shapes CNN and Dice vs BCE segmentation examples, headless")
+    doc["images"] = images.measure()
+    stages["images"] = round(time.perf_counter() - mark, 2)
     from losslab.bench import runs as run_history
 
     mark = time.perf_counter()
