@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from losslab.gui.background import cancel_all
@@ -35,6 +35,7 @@ from losslab.gui.plots.training_view import TrainingView
 from losslab.gui.run_control import RunControl
 from losslab.gui.state import ExperimentState
 from losslab.gui.theme import apply_plot_theme
+from losslab.gui.theme_choice import ThemeChoice
 from losslab.gui.view_api import ViewBase, ViewServices
 from losslab.gui.views import ViewHost
 
@@ -54,11 +55,6 @@ DOCKS: tuple[tuple[str, str, str, Callable[[ExperimentState], QWidget], Qt.DockW
 )
 
 
-def system_is_dark() -> bool:
-    hints = QGuiApplication.styleHints()
-    return hints.colorScheme() == Qt.ColorScheme.Dark
-
-
 class MainWindow(QMainWindow):
     # Set from DOCKS by _build_docks.
     dataset_panel: DatasetPanel
@@ -74,7 +70,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.setAcceptDrops(True)
         self.resize(1400, 880)
-        apply_plot_theme(system_is_dark())
+        self.theme = ThemeChoice(self.settings, self)  # the OS scheme, or View > Theme's choice
 
         self.state = ExperimentState(parent=self)
         self.state.modifiedChanged.connect(self.update_title)
@@ -107,7 +103,7 @@ class MainWindow(QMainWindow):
         self._redraw_timer.timeout.connect(self._on_frame)
         self._redraw_timer.start()
 
-        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme)
+        self.theme.changed.connect(self._on_color_scheme)
         self.run.new_plots()
         self._update_lesson()
         self.update_title()
@@ -315,7 +311,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_color_scheme(self, *_: Any) -> None:
-        dark = system_is_dark()
+        dark = self.theme.dark
         apply_plot_theme(dark)
         self.dataset_panel.set_theme(dark)
         self.host.apply_theme(dark)

@@ -99,6 +99,7 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     for dock in window.docks.values():
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
+    window.theme.add_menu(view)  # System / Light / Dark
     view.addAction(a["actionRestoreLayout"])
     helpm = bar.addMenu("&Help")
     helpm.addActions([a["actionHelp"], a["actionAbout"]])
