@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=12, help="grab once this many epochs have run")
     parser.add_argument("--timeout", type=float, default=60.0, help="grab after this long at the latest (s)")
     parser.add_argument("--size", default="1500x920", help="window size WxH")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system", help="View > Theme")
+    parser.add_argument("--tab", default="", help="show this tab (its objectName, e.g. samplesView)")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings, QTimer
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
+    settings.setValue("view/theme", args.theme)
     window = MainWindow(settings=settings)
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
@@ -43,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def grab() -> None:
+        for i in range(window.views.count()):
+            if args.tab and window.views.widget(i).objectName() == args.tab:
+                window.views.setCurrentIndex(i)
+                app.processEvents()
+                window.redraw()
+                app.processEvents()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(args.out))
         print(f"wrote {args.out}")

@@ -1,0 +1,63 @@
+"""Light and dark: View > Theme overrides the desktop's scheme, is remembered, and the widgets and
+plots follow; with "System" the window follows the desktop when it switches."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from losslab.gui.theme import palette_colors
+
+
+def _window_colour() -> int:
+    return QApplication.palette().color(QPalette.ColorRole.Window).lightness()
+
+
+def _plot_background(window) -> str:
+    return window.loss_plot.backgroundBrush().color().name().upper()
+
+
+@pytest.fixture
+def themed(window):
+    yield window
+    window.theme.set_choice("system")  # the application is shared with the next tests
+
+
+def test_view_menu_theme_choice_recolours_widgets_and_plots_and_is_remembered(qtbot, themed, settings):
+    window = themed
+    menu = window.menuBar().findChild(type(window.recent_menu), "themeMenu")
+    assert [a.text().replace("&", "") for a in menu.actions()] == ["System", "Light", "Dark"]
+    menu.actions()[2].trigger()
+    assert window.theme.dark and _window_colour() < 100
+    assert _plot_background(window) == palette_colors(True)["background"].upper()
+    assert settings.value("view/theme") == "dark"
+    window.theme.actions["light"].trigger()
+    assert not window.theme.dark and _window_colour() > 180
+    assert _plot_background(window) == palette_colors(False)["background"].upper()
+    assert [n for n, a in window.theme.actions.items() if a.isChecked()] == ["light"]
+
+
+def test_a_remembered_choice_applies_at_start(qtbot, settings, dialogs):
+    from losslab.gui.main_window import MainWindow
+
+    settings.setValue("view/theme", "dark")
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    try:
+        assert window.theme.dark and window.theme.actions["dark"].isChecked()
+        assert _plot_background(window) == palette_colors(True)["background"].upper()
+    finally:
+        window.theme.set_choice("system")
+
+
+def test_system_choice_follows_the_desktop(qtbot, themed, monkeypatch):
+    window = themed
+    assert window.theme.choice == "system" and not window.theme.dark
+    # The offscreen platform cannot switch schemes: fake the desktop, then send Qt's signal.
+    monkeypatch.setattr("losslab.gui.theme_choice.system_is_dark", lambda: True)
+    with qtbot.waitSignal(window.theme.changed, timeout=2000) as blocker:
+        QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert blocker.args == [True]
+    assert _plot_background(window) == palette_colors(True)["background"].upper()
