@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import os
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,7 @@ class _Parts:
 
     def __init__(self, experiment: Experiment, dataset: Dataset, loss: LossSpec) -> None:
         self.exp, self.ds, self.loss = experiment, dataset, loss
+        self.imports: set[str] = set()  # what the copied code's annotations name (Collector.imports)
         self.in_features, self.out_features, self.output_activation = network_io(
             dataset.task, dataset.n_features, dataset.n_classes, loss.output_activation
         )
@@ -112,7 +114,7 @@ def _data_section(parts: _Parts) -> tuple[str, bool]:
     """The data code and whether the script needs the csv module."""
     cfg = parts.exp.dataset
     task = parts.ds.task
-    collector = Collector()
+    collector = Collector(parts.imports)
     collector.add(data_split.split_indices)
     collector.add(data_split._moments)
     settings = [
@@ -166,7 +168,7 @@ def _csv_settings(cfg: dict[str, Any]) -> list[str]:
     fmt = table.format
     lines = [
         f"CSV_PATH = {os.path.abspath(cfg['path'])!r}  # --csv reads another file with the same columns",
-        f"DELIMITER, DECIMAL = {fmt.delimiter!r}, {fmt.decimal!r}  # as LossLab found them ({fmt.describe()})",
+        f"DELIMITER, DECIMAL = {fmt.delimiter!r}, {fmt.decimal!r}  # LossLab found it {fmt.describe()}",
         f"FEATURE_COLUMNS = {table.feature_columns!r}",
         f"TARGET_COLUMN = {table.target_name!r}",
     ]
@@ -191,7 +193,7 @@ def _csv_target_codes(cfg: dict[str, Any], task: str) -> str:
 def _model_section(parts: _Parts) -> str:
     exp, ds = parts.exp, parts.ds
     layers = exp.model["layers"]
-    collector = Collector()
+    collector = Collector(parts.imports)
     with torch.random.fork_rng(devices=[]):  # building the network to read it must not move the caller's RNG
         net = build_model(
             layers,
@@ -227,15 +229,15 @@ def _loss_section(parts: _Parts) -> tuple[str, set[str]]:
     if is_custom(section):
         code = section["code"].rstrip() + "\n"
         body = (
-            f"# The custom loss {spec.name!r}, copied verbatim from the experiment "
-            "(LossLab runs it with torch, math and F in scope, as here):\n"
-            f"{code}# (end of the experiment's code)\n"
+            f"# The custom loss {spec.name!r}, copied verbatim from the experiment\n"
+            "# (LossLab runs it with torch, math and F in scope, as this script does).\n"
+            f"{code}\n\n# (the end of the experiment's code)"
         )
         doc = f"{spec.name}: the experiment's own loss(pred, target), one number per batch."
         return template.LOSS.substitute(
             body=body, doc=doc, compute="return loss(pred, target).reshape(())"
         ), _defined_names(code)
-    collector = Collector()
+    collector = Collector(parts.imports)
     params = dict(section["params"])
     if spec.set_value is not None:
         compute = f"return {collector.add(spec.set_value)}(pred, target, **LOSS_PARAMS)"
@@ -273,7 +275,7 @@ def _defined_names(code: str) -> set[str]:
 def _optimizer_section(parts: _Parts) -> str:
     opt = parts.exp.optimizer
     spec = get_optimizer_spec(opt["id"])
-    collector = Collector()
+    collector = Collector(parts.imports)
     build = collector.add(spec.build)
     schedule = opt["schedule"]
     sid, sparams = schedule["id"], schedule["params"]
@@ -298,7 +300,15 @@ def script_text(experiment: Experiment, source: str = "the window", filename: st
     check_pairing(loss, dataset.task, dataset.name)
     parts = _Parts(experiment, dataset, loss)
     data, uses_csv = _data_section(parts)
+    model_text = _model_section(parts)
     loss_text, user_names = _loss_section(parts)
+    optimizer_text = _optimizer_section(parts)
+    stdlib = {*template.STDLIB_IMPORTS, *parts.imports, *(["import csv"] if uses_csv else [])}
+    imports = "\n".join(sorted(stdlib, key=lambda line: (line.startswith("from"), line)))
+    functional = (
+        "import torch.nn.functional as F  # noqa: F401 (custom losses may use F)\n" if user_names else ""
+    )
+    imports += "\n\n" + Template(template.TORCH_IMPORTS).substitute(functional=functional)
     training = experiment.training
     about = [f"# {line}".rstrip() for line in _about(experiment)]
     header = template.HEADER.substitute(
@@ -306,7 +316,7 @@ def script_text(experiment: Experiment, source: str = "the window", filename: st
         version=__version__,
         source=source,
         about="\n".join(about) + "\n" if about else "",
-        extra_imports="import csv\n" if uses_csv else "",
+        imports=imports,
         seed=training["seed"],
         epochs=training["epochs"],
         batch_size=training["batch_size"],
@@ -318,7 +328,6 @@ def script_text(experiment: Experiment, source: str = "the window", filename: st
         device=repr(training["device"]),
         weights_file=repr(f"{Path(filename).stem}-weights.pt"),
     )
-    model_text, optimizer_text = _model_section(parts), _optimizer_section(parts)
     ours = header + data + model_text + optimizer_text + template.TRAINING
     clash = sorted(user_names & (_defined_names(ours) | {"data_loss", "LOSS_PARAMS"}))
     if clash:

@@ -41,6 +41,24 @@ def _global_names(code: types.CodeType) -> Iterator[str]:
             yield from _global_names(const)
 
 
+_HEADER_NAMES = frozenset({"Any", "Tensor"})  # the script's header imports these itself
+
+
+def _annotation_names(obj: Any) -> Iterator[str]:
+    """The names used in the (string) annotations of a function, or of a class's methods."""
+    funcs = (
+        [obj]
+        if isinstance(obj, types.FunctionType)
+        else [v for v in vars(obj).values() if isinstance(v, types.FunctionType)]
+    )
+    for func in funcs:
+        for note in inspect.get_annotations(func).values():
+            if isinstance(note, str):
+                for node in ast.walk(ast.parse(note, mode="eval")):
+                    if isinstance(node, ast.Name):
+                        yield node.id
+
+
 def _codes(obj: Any) -> Iterator[types.CodeType]:
     if isinstance(obj, types.FunctionType):
         yield obj.__code__
@@ -81,7 +99,10 @@ def _is_ours(obj: Any) -> bool:
 class Collector:
     """Gathers functions, classes and constants in the order a script must define them."""
 
-    def __init__(self) -> None:
+    def __init__(self, imports: set[str] | None = None) -> None:
+        # ``imports``: lines such as "from collections.abc import Iterable" the annotations of the
+        # copied code need; shared between collectors, so the script's header can hold them all.
+        self.imports: set[str] = imports if imports is not None else set()
         self._sources: list[str] = []
         self._constants: dict[str, str] = {}
         self._seen: dict[str, Any] = {}  # name -> object emitted under it
@@ -99,6 +120,8 @@ class Collector:
         for code in _codes(obj):
             for ref in _global_names(code):
                 self._need(ref, scope, name)
+        for ref in _annotation_names(obj):
+            self._need_for_annotation(ref, scope)
         self._sources.append(textwrap.dedent(inspect.getsource(obj)).rstrip() + "\n")
         return name
 
@@ -124,6 +147,19 @@ class Collector:
         if ref in SCRIPT_IMPORTS:
             return
         raise LossLabError(f"{user} uses {ref} ({type(value).__name__}), which cannot be put in a script")
+
+    def _need_for_annotation(self, ref: str, scope: dict[str, Any]) -> None:
+        """Annotations are never evaluated (the script starts with ``from __future__ import
+        annotations``), but a reader, and a linter, should find every name they use."""
+        if ref not in scope or ref in SCRIPT_IMPORTS or ref in _HEADER_NAMES:
+            return
+        value = scope[ref]
+        if isinstance(value, (types.GenericAlias, types.UnionType)):
+            self._add_constant(ref, f"{ref} = {value!r}")
+        elif isinstance(value, type) and value.__module__.startswith("losslab."):
+            return  # a LossLab class named only in an annotation is not needed to run
+        elif getattr(value, "__module__", None) and not isinstance(value, types.ModuleType):
+            self.imports.add(f"from {value.__module__} import {ref}")
 
     def _add_constant(self, name: str, text: str) -> None:
         if self._constants.setdefault(name, text) != text:

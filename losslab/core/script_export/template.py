@@ -17,7 +17,9 @@ SCHEDULE_FACTORS: dict[str, str] = {
     "constant": "1.0",
     "step": "GAMMA ** (epoch // STEP_SIZE)",
     "exponential": "GAMMA**epoch",
-    "cosine": "MIN_FACTOR + (1 - MIN_FACTOR) * 0.5 * (1 + math.cos(math.pi * min(epoch, epochs) / max(1, epochs)))",
+    "cosine": (
+        "MIN_FACTOR + (1 - MIN_FACTOR) * 0.5 * (1 + math.cos(math.pi * min(epoch, epochs) / max(1, epochs)))"
+    ),
     "plateau": "1.0  # the plateau cut is applied in train(), which sees the validation loss",
 }
 
@@ -25,10 +27,12 @@ HEADER = Template('''\
 #!/usr/bin/env python3
 """A LossLab experiment as a standalone PyTorch script (needs only torch and numpy).
 
-    python $filename                       train; one line per epoch: train and validation loss
+Train, printing the training and validation loss of every epoch:
+    python $filename
     python $filename --epochs 200 --device cuda --out weights.pt
-    torchrun --nproc_per_node=4 $filename  the same with DistributedDataParallel (gloo on CPU,
-                                           nccl on CUDA); rank 0 prints and saves the weights
+The same with DistributedDataParallel, one process per CPU core or GPU (gloo on the CPU, nccl on
+CUDA); rank 0 prints and saves the weights:
+    torchrun --nproc_per_node=4 $filename
 
 The data generation, the layers, the loss and the optimizer below are LossLab's own code, and the
 training loop takes the same steps in the same order as LossLab's trainer: in one process on the
@@ -41,19 +45,7 @@ differ from a single process while the model, loss and settings stay the same.
 $about
 from __future__ import annotations
 
-import argparse
-${extra_imports}\
-import math
-import os
-from typing import Any
-
-import numpy as np
-import torch
-import torch.distributed as dist
-import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
+$imports
 
 # -- the experiment's training settings --------------------------------------------------------
 SEED = $seed  # seeds the weights, the batch order and dropout
@@ -65,20 +57,21 @@ L1 = $l1  # L1 penalty on the weight matrices (not the biases)
 L2 = $l2  # L2 penalty on the weight matrices
 EARLY_STOPPING = $patience  # epochs without a better validation loss before stopping; 0: off
 DEVICE = $device
-WEIGHTS_FILE = $weights_file  # where --out defaults to
-''')
+WEIGHTS_FILE = $weights_file  # where --out defaults to''')
 
 DATA = Template("""\
+
 
 # -- data ---------------------------------------------------------------------------------------
 $settings
 
+
 $sources
+
 
 $loader
 
-$split
-""")
+$split""")
 
 TABLE_SPLIT = Template('''\
 def split_and_standardize(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -123,7 +116,7 @@ MULTICLASS_TARGETS = """\
 
 GENERATED_LOADER = Template('''\
 def make_data(csv_path: str | None = None) -> tuple[np.ndarray, ...]:
-    """(x_train, y_train, x_val, y_val): $name, generated from its seed as LossLab does."""
+    """(x_train, y_train, x_val, y_val) of "$name", generated from its seed as in LossLab."""
     rng = np.random.default_rng(DATA_SEED)
     x, y, _outliers = $call
     return split_and_standardize(rng, x, y)
@@ -162,23 +155,28 @@ def make_data(csv_path: str | None = None) -> tuple[np.ndarray, ...]:
 
 MODEL = Template('''\
 
+
 # -- model --------------------------------------------------------------------------------------
 $sources
+
 
 def build_model() -> Network:
     """$summary"""
     hidden = nn.Sequential(
 $layers
     )
-    model = Network(hidden, $head, _output_activation($output_activation), $image_shape)
+    head = $head
+    model = Network(hidden, head, _output_activation($output_activation), $image_shape)
     _init_weights(model, $init)
     return model
 ''')
 
 LOSS = Template('''\
 
+
 # -- loss ---------------------------------------------------------------------------------------
 $body
+
 
 def data_loss(pred: Tensor, target: Tensor) -> Tensor:
     """$doc"""
@@ -187,8 +185,10 @@ def data_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 OPTIMIZER = Template('''\
 
+
 # -- optimizer and learning-rate schedule -------------------------------------------------------
 $sources
+
 
 OPTIMIZER_PARAMS: dict[str, Any] = $params
 
@@ -208,6 +208,18 @@ def schedule_factor(epoch: int, epochs: int) -> float:
     """The schedule's multiplier of the learning rate during ``epoch`` (0-based) of ``epochs``."""
     return $factor
 ''')
+
+# The script's imports: the standard library's (and what the copied code's annotations name), then
+# torch's. F is there for a custom loss, which LossLab runs with torch, math and F in scope.
+STDLIB_IMPORTS = ("import argparse", "import math", "import os", "from typing import Any")
+TORCH_IMPORTS = """\
+import numpy as np
+import torch
+import torch.distributed as dist
+${functional}\
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler"""
 
 TRAINING = '''
 
@@ -357,8 +369,10 @@ def train(args: argparse.Namespace) -> int:
                 dist.all_reduce(value)
                 value = value / world
             if not float(value) <= explode_at:  # NaN, infinite, or an explosion
-                say(f"diverged at epoch {epoch + 1}, step {step}: the loss reached {float(value):.4g} "
-                    f"(learning rate {lr:g}); lower the learning rate or turn on gradient clipping")
+                say(
+                    f"diverged at epoch {epoch + 1}, step {step}: the loss reached {float(value):.4g} "
+                    f"(learning rate {lr:g}); lower the learning rate or turn on gradient clipping"
+                )
                 if world > 1:
                     dist.destroy_process_group()
                 return 3
@@ -369,8 +383,11 @@ def train(args: argparse.Namespace) -> int:
             both = torch.tensor([train_loss, val_loss], dtype=torch.float64, device=device)
             dist.broadcast(both, 0)
             train_loss, val_loss = both.tolist()
-        say(f"epoch {epoch + 1:>5}/{epochs}  train_loss {train_loss:.10g}  val_loss {val_loss:.10g}  lr {lr:.6g}",
-            flush=True)
+        say(
+            f"epoch {epoch + 1:>5}/{epochs}  train_loss {train_loss:.10g}  val_loss {val_loss:.10g}  "
+            f"lr {lr:.6g}",
+            flush=True,
+        )
 
         if PLATEAU is not None:  # reduce on plateau watches the validation loss (else the training loss)
             watched = val_loss if math.isfinite(val_loss) else train_loss
@@ -389,8 +406,10 @@ def train(args: argparse.Namespace) -> int:
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             elif epoch + 1 - best_epoch >= EARLY_STOPPING:
                 net.load_state_dict(best_state)
-                say(f"early stopping at epoch {epoch + 1}: no better validation loss for {EARLY_STOPPING} "
-                    f"epochs; the weights of epoch {best_epoch} (validation loss {best_val:.4g}) are back")
+                say(
+                    f"early stopping at epoch {epoch + 1}: no better validation loss for {EARLY_STOPPING} "
+                    f"epochs; the weights of epoch {best_epoch} (validation loss {best_val:.4g}) are back"
+                )
                 break
 
     if rank == 0 and args.out:
@@ -405,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=DEVICE, choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
-    parser.add_argument("--out", default=WEIGHTS_FILE, help="where rank 0 saves the trained weights ('' for nowhere)")
+    parser.add_argument(
+        "--out", default=WEIGHTS_FILE, help="where rank 0 saves the trained weights ('' for nowhere)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     parser.add_argument("--csv", default=None, help="read the data from this CSV file (CSV experiments only)")
     args = parser.parse_args(argv)
