@@ -13,7 +13,7 @@ METRIC_NAMES: dict[str, tuple[str, ...]] = {
     REGRESSION: ("r2", "mae", "rmse"),
     BINARY: ("accuracy", "f1", "ece"),
     MULTICLASS: ("accuracy", "f1", "ece"),
-    GAN: ("swd", "d_real", "d_fake", "modes", "g_grad"),
+    GAN: ("swd", "d_real", "d_fake", "modes", "g_grad", "g_grad_ref"),
 }
 # The one metric each task plots next to the loss.
 HEADLINE: dict[str, str] = {REGRESSION: "r2", BINARY: "accuracy", MULTICLASS: "accuracy", GAN: "swd"}
@@ -29,6 +29,7 @@ LABELS = {
     "ece": "Calibration error (ECE)",
     "modes": "Modes covered",
     "g_grad": "Generator gradient norm",
+    "g_grad_ref": "Generator gradient norm under −log D (non-saturating reference)",
 }
 CALIBRATION_BINS = 10  # equal-width confidence bins of the ECE and the reliability diagram
 

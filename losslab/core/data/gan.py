@@ -27,3 +27,38 @@ def gan_1d(
     centre = np.where(rng.random(n_samples) < 0.5, MODES_1D[0], MODES_1D[1])
     x = centre + noise * rng.standard_normal(n_samples)
     return x[:, None], np.zeros(n_samples), np.zeros(n_samples, dtype=bool)
+
+
+# A generated point belongs to the nearest mode within this many of the data's standard deviations
+# (plus a small floor for near-noiseless data); a mode counts as covered when at least this share of
+# the generated points belongs to it (a uniform generator gives each of the 8 ring modes 12.5%).
+MODE_RADIUS_SIGMAS = 3.0
+MODE_RADIUS_FLOOR = 0.1
+MODE_MIN_SHARE = 0.02
+
+
+def mode_centres(kind: str) -> np.ndarray | None:
+    """The centres (display units, shape (modes, d)) of a GAN dataset's modes, or None if unknown."""
+    if kind == "gan_ring":
+        angle = 2.0 * np.pi * np.arange(RING_MODES) / RING_MODES
+        return RING_RADIUS * np.column_stack([np.cos(angle), np.sin(angle)])
+    if kind == "gan_1d":
+        return np.array(MODES_1D)[:, None]
+    return None
+
+
+def mode_radius(noise: float) -> float:
+    return MODE_RADIUS_SIGMAS * noise + MODE_RADIUS_FLOOR
+
+
+def mode_counts(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray:
+    """How many of ``points`` (N, d) lie within ``radius`` of each centre (nearest centre only)."""
+    dist = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2)
+    nearest = dist.argmin(axis=1)
+    near = dist[np.arange(len(points)), nearest] <= radius
+    return np.bincount(nearest[near], minlength=len(centres))
+
+
+def modes_covered(counts: np.ndarray, n_points: int) -> int:
+    """How many modes hold at least MODE_MIN_SHARE of ``n_points`` generated points."""
+    return int(np.sum(counts >= max(1.0, MODE_MIN_SHARE * n_points)))
