@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lr-find,losses,bench,new} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lessons,lr-find,losses,bench,new} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_runs_parser(sub)
 
+    from losslab.cli_lessons import add_parser as add_lessons_parser
+
+    add_lessons_parser(sub)
+
     from losslab.cli_new import add_parser as add_new_parser
 
     add_new_parser(sub)
@@ -154,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "race", "runs", "lr-find", "losses", "bench", "new")
+COMMANDS = ("run", "race", "runs", "lessons", "lr-find", "losses", "bench", "new")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             from losslab.cli_runs import cmd_runs
 
             return cmd_runs(args)
+        if args.command == "lessons":
+            from losslab.cli_lessons import cmd_lessons
+
+            return cmd_lessons(args)
         if args.command == "new":
             from losslab.cli_new import cmd_new
 
