@@ -78,12 +78,26 @@ def _lr_finder(services: ViewServices) -> ViewBase:
     return LRFinderView(services)
 
 
+def _network(services: ViewServices) -> ViewBase:
+    from losslab.gui.plots.network_view import NetworkView
+
+    return NetworkView(services)
+
+
+def _cartography(services: ViewServices) -> ViewBase:
+    from losslab.gui.plots.cartography_view import CartographyView
+
+    return CartographyView(services)
+
+
 VIEWS: list[ViewDef] = [
     ViewDef("Loss inspector", "lossInspector", _loss_inspector),
     ViewDef("Samples", "samplesView", _samples),
     ViewDef("Gradients", "gradientView", _gradients),
     ViewDef("Landscape", "landscapeView", _landscape),
     ViewDef("LR finder", "lrFinderView", _lr_finder),
+    ViewDef("Network", "networkView", _network),
+    ViewDef("Cartography", "cartographyView", _cartography),
 ]
 
 

@@ -1,4 +1,6 @@
-"""Every training sample as a table row: features, target, prediction, error, loss, gradient.
+"""Every training sample as a table row: features, target, prediction, error, loss, gradient, and its
+history over the epochs (core/sample_history.py): confidence, variability, cartography region and a
+sparkline of its loss.
 
 The model holds numpy arrays and formats only the cells the view asks for, so an update (at most ~10
 times a second, from the per-sample probe) costs a sort and a repaint of the visible rows. Rows are
@@ -13,15 +15,17 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, Qt
+from PySide6.QtGui import QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from losslab.core.data import Dataset
 from losslab.core.per_sample import PerSampleLosses
+from losslab.core.sample_history import REGIONS, SampleHistory
 from losslab.core.tasks import MULTICLASS, REGRESSION
 
 MAX_FEATURE_COLUMNS = 3
+SPARK_POINTS = 48  # a sparkline shows at most this many epochs (evenly picked from those recorded)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Index = QModelIndex | QPersistentModelIndex
@@ -49,6 +53,8 @@ class SampleTableModel(QAbstractTableModel):
         self._values: dict[str, np.ndarray] = {}
         self._text: dict[str, list[str]] = {}
         self.step: int | None = None
+        self.sparks = np.empty((0, 0), dtype=np.float32)  # (N, <= SPARK_POINTS) loss per recorded epoch
+        self.history_epoch: int | None = None
 
     # -- data ---------------------------------------------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -56,6 +62,8 @@ class SampleTableModel(QAbstractTableModel):
         self.dataset = ds
         self._values, self._text = {}, {}
         self.step = None
+        self.sparks = np.empty((0, 0), dtype=np.float32)
+        self.history_epoch = None
         if ds is None:
             self._n, self._columns = 0, []
         else:
@@ -72,6 +80,15 @@ class SampleTableModel(QAbstractTableModel):
                 cols += [("error 1 − P(true)", "error"), ("predicted class", "pred")]
             else:
                 cols += [("error 1 − P(true)", "error"), ("P(class 1)", "pred")]
+            # The history over the epochs (the Cartography tab's statistics) and the loss's sparkline.
+            cols += [
+                ("loss over epochs", "spark"),
+                ("mean |error|" if ds.task == REGRESSION else "confidence", "conf"),
+                ("variability", "var"),
+                ("region", "region"),
+            ]
+            self._text["region"] = [""] * n
+            self._values["region"] = np.full(n, np.nan)
             if np.any(ds.outliers_train):
                 cols.append(("note", "note"))
                 mark = "outlier" if ds.task == REGRESSION else "flipped label"
@@ -88,7 +105,7 @@ class SampleTableModel(QAbstractTableModel):
             for i in range(min(ds.n_features, MAX_FEATURE_COLUMNS)):
                 cols.append((names[i], f"x{i}"))
                 self._values[f"x{i}"] = x[:, i]
-            for key in ("pred", "error", "loss", "grad"):
+            for key in ("pred", "error", "loss", "grad", "spark", "conf", "var"):
                 self._values[key] = np.full(n, np.nan)
             self._columns = cols
         self._order = np.arange(self._n)
@@ -124,6 +141,32 @@ class SampleTableModel(QAbstractTableModel):
             self._values["error"] = np.where(y > 0.5, 1.0 - pred, pred)
         self._reorder()
         return True
+
+    def update_history(self, history: SampleHistory) -> bool:
+        """Take the samples' history over the epochs. False if it does not fit."""
+        if self.dataset is None or history.n != self._n or history.count == 0:
+            return False
+        carto = history.cartography()
+        self._values["conf"] = carto.confidence
+        self._values["var"] = carto.variability
+        self._values["region"] = carto.region.astype(np.float64)
+        self._text["region"] = [REGIONS[int(r)] for r in carto.region]
+        loss = history.loss
+        pick = np.unique(np.linspace(0, loss.shape[1] - 1, min(SPARK_POINTS, loss.shape[1])).astype(np.int64))
+        self.sparks = np.ascontiguousarray(loss[:, pick])
+        self._values["spark"] = loss.mean(axis=1).astype(np.float64)  # sorts by the mean loss over epochs
+        self.history_epoch = int(history.epochs[-1])
+        self._reorder()
+        return True
+
+    def spark(self, row: int) -> np.ndarray:
+        """The loss over the recorded epochs of the sample in ``row`` (empty before any)."""
+        if self.sparks.shape[0] != self._n:
+            return np.empty(0, dtype=np.float32)
+        return self.sparks[self._order[row]]
+
+    def key_of(self, column: int) -> str:
+        return self._columns[column][1]
 
     def _reorder(self) -> None:
         """Sort again, moving Qt's persistent indexes (the selection) along with their samples."""
@@ -186,6 +229,8 @@ class SampleTableModel(QAbstractTableModel):
         text = self._text.get(key)
         if text is not None:
             return text[sample], _LEFT
+        if key == "spark":
+            return "", _LEFT  # painted by CellDelegate
         v = float(self._values[key][sample])
         return (str(int(v)) if key == "sample" else fmt(v)), _RIGHT
 
@@ -220,6 +265,10 @@ _HELP = {
     "loss": "How much the loss charges for it: what training sees",
     "grad": "How hard this sample pushes on the model's output: the size of the loss's slope there",
     "note": "Samples the dataset made unusual on purpose",
+    "spark": "The sample's loss at each recorded epoch (scaled to its own range); sorts by its mean",
+    "conf": "Mean over the epochs of P(true class), the model's confidence (regression: of |error| / std(y))",
+    "var": "How much that changed from epoch to epoch (its standard deviation)",
+    "region": "Dataset cartography: easy (learnt and kept), ambiguous (keeps changing), hard (kept wrong)",
 }
 
 
@@ -241,5 +290,25 @@ class CellDelegate(QStyledItemDelegate):
             if option.features & QStyleOptionViewItem.ViewItemFeature.Alternate:
                 painter.fillRect(rect, pal.alternateBase())
             painter.setPen(pal.text().color())
+        if self.model.key_of(index.column()) == "spark":
+            self._paint_spark(painter, rect, self.model.spark(index.row()))
+            return
         text, align = self.model.cell(index.row(), index.column())
         painter.drawText(rect.adjusted(5, 0, -5, 0), align, text)
+
+    @staticmethod
+    def _paint_spark(painter: QPainter, rect: Any, values: np.ndarray) -> None:
+        v = values[np.isfinite(values)] if values.size else values
+        if v.size < 2:
+            return
+        lo, hi = float(v.min()), float(v.max())
+        span = hi - lo if hi > lo else 1.0
+        x0, w = rect.left() + 4, max(rect.width() - 8, 1)
+        y0, h = rect.bottom() - 3, max(rect.height() - 6, 1)
+        step = w / (len(v) - 1)
+        pts = [QPointF(x0 + i * step, y0 - h * (float(y) - lo) / span) for i, y in enumerate(v)]
+        pen = QPen(painter.pen().color(), 1.2)
+        painter.setPen(pen)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.drawPolyline(QPolygonF(pts))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)

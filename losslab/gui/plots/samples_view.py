@@ -3,8 +3,11 @@ with the selected samples ringed, and the histogram of per-sample losses with th
 
 Data comes from the per-sample probe (core/per_sample.py, on the training thread, at most ~10 times a
 second); each part redraws on the window's 30 Hz timer only when it is visible and has not drawn the
-latest measurement yet. Selecting rows rings those samples here and in the Training tab's task view;
-the task views can also show every training point's loss as ring size or colour.
+latest measurement yet. Selecting rows rings those samples here and in the Training tab's task view,
+and (through the window's shared sample selection) on the Cartography map, whose selections select
+rows here; the task views can also show every training point's loss as ring size or colour. The
+table's history columns (confidence, variability, region, the loss's sparkline) come from the
+sample-history probe (core/sample_history.py) at most every REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, Qt, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,8 +30,15 @@ from PySide6.QtWidgets import (
 )
 
 from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_probes
+from losslab.core.sample_history import (
+    SampleHistory,
+    SampleHistoryUpdate,
+    history_probe,
+    sample_history_probes,
+)
 from losslab.core.tasks import GAN
 from losslab.gui.plots.loss_histogram import LossHistogram
+from losslab.gui.plots.sample_selection import selection_for
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
 from losslab.gui.plots.still_weights import current_losses
 from losslab.gui.plots.task_overlays import LOSS_DISPLAY
@@ -54,6 +64,11 @@ class SamplesView(ViewBase):
         super().__init__()
         self.services = services
         self.latest: PerSampleLosses | None = None
+        self.history: SampleHistory | None = None  # the newest history over the epochs
+        self._history_drawn: SampleHistory | None = None
+        self._history_due = 0.0
+        self.selection = selection_for(services)
+        self.selection.changed.connect(self._on_shared_selection)
         self._drawn: dict[str, int] = {}  # part -> step of the measurement it shows
         self._due: dict[str, float] = {}  # part -> when it may redraw next while training runs
 
@@ -136,10 +151,11 @@ class SamplesView(ViewBase):
 
     # -- the main window's view protocol ----------------------------------------------------------
     def make_probes(self, trainer: Trainer) -> list[Probe]:
-        return per_sample_probes(trainer)
+        return per_sample_probes(trainer) + sample_history_probes(trainer)
 
     def reset(self, dataset: Dataset | None) -> None:
         self.latest = None
+        self.history = self._history_drawn = None
         self._drawn.clear()
         self._due.clear()
         self.model.set_dataset(dataset)
@@ -159,6 +175,14 @@ class SamplesView(ViewBase):
     def on_event(self, event: object) -> None:
         if isinstance(event, PerSampleLosses):
             self.latest = event
+        elif isinstance(event, SampleHistoryUpdate):
+            self.history = event.history
+
+    def on_finished(self, result: Any) -> None:
+        probe = history_probe(self.services.trainer)
+        snap = probe.snapshot() if probe is not None else None
+        if snap is not None:  # the thread has ended: the last epochs, even of a stopped run
+            self.history = snap
 
     def on_predictions(self, payload: Any) -> None:
         # The same predictions the Training tab draws; a hidden tab keeps only the newest for later.
@@ -183,6 +207,7 @@ class SamplesView(ViewBase):
         live = self.services.running
         if self.isVisible() and not self.freeze_check.isChecked():
             self._refresh("table", ev, live, self._draw_table)
+            self._refresh_history(live)
             self._refresh("histogram", ev, live, self._draw_histogram)
         for name, view in self.linked.items():
             if view.isVisible() and view.point_weight_mode != "off":
@@ -199,6 +224,16 @@ class SamplesView(ViewBase):
         spent = time.perf_counter() - now
         self._drawn[part] = ev.step
         self._due[part] = now + max(REFRESH_SECONDS, spent / GUI_BUDGET)
+
+    def _refresh_history(self, live: bool) -> None:
+        h = self.history
+        now = time.perf_counter()
+        if h is None or h is self._history_drawn or (live and now < self._history_due):
+            return
+        self._history_drawn = h
+        if self.model.update_history(h):
+            self.table.viewport().repaint()
+        self._history_due = now + max(REFRESH_SECONDS, (time.perf_counter() - now) / GUI_BUDGET)
 
     def _draw_table(self, ev: PerSampleLosses) -> None:
         if self.model.update(ev):
@@ -252,6 +287,23 @@ class SamplesView(ViewBase):
         samples = [self.model.sample_at(r) for r in rows]
         for view in self.linked.values():
             view.highlight(samples)
+        self.selection.select(samples, self)
+
+    @Slot(object, list)
+    def _on_shared_selection(self, source: object, samples: list[int]) -> None:
+        """Another view (the Cartography map) selected samples: select their rows."""
+        if source is self or self.model.rowCount() == 0:
+            return
+        chosen = QItemSelection()
+        last = self.model.columnCount() - 1
+        for s in samples:
+            if 0 <= s < self.model.rowCount():
+                row = self.model.row_of(s)
+                chosen.select(self.model.index(row, 0), self.model.index(row, last))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(chosen, flags)
+        if samples:
+            self.table.scrollTo(self.model.index(self.model.row_of(samples[0]), 0))
 
     def selected_samples(self) -> list[int]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
