@@ -470,8 +470,8 @@ class Trainer:
         own = "your custom loss" if self.loss_spec.custom else f"the {self.loss_spec.name} loss's parameters"
         if self.step == 1 and not math.isfinite(value):
             return (
-                f"Training diverged: the loss {what} on the very first batch (epoch 1, step 1), "
-                "before any update, so the learning rate is not the cause. "
+                f"Training diverged: the loss {what} on the very first batch, before any update "
+                "(epoch 1, step 1), so the learning rate is not the cause. "
                 f"Check {own} and the data for NaN or infinite values."
             )
         start = self._explode_at / EXPLOSION_FACTOR
