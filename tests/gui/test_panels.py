@@ -206,6 +206,8 @@ def test_load_csv_infers_the_task_and_switches_the_loss(qtbot, state, tmp_path, 
         "losslab.gui.panels.dataset.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     qtbot.mouseClick(panel.csv_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(panel.wizard.import_button.isEnabled)  # the import wizard read the whole file
+    panel.wizard.import_button.click()
     assert state.experiment.dataset["kind"] == CSV_KIND
     assert state.task == REGRESSION
     assert REGRESSION in LOSSES[state.experiment.loss["id"]].tasks

@@ -64,9 +64,22 @@ def read_csv_table(
     progress: Progress | None = None,
 ) -> CsvTable:
     """Read a CSV with a header row; see ``build_table`` for the choices."""
+    global _last_table
     where = os.fspath(path)
     _check_choices(where, task, missing)
-    return build_table(parse_csv(where, progress), target_column, task, features, missing)
+    parsed = parse_csv(where, progress)
+    key = (id(parsed), target_column, task, None if features is None else tuple(features), missing)
+    if _last_table is not None and _last_table[0] == key and _last_table[1] is parsed:
+        return _last_table[2]
+    table = build_table(parsed, target_column, task, features, missing)
+    _last_table = (key, parsed, table)
+    return table
+
+
+# The last table read: the import wizard builds it in the background, then the window's dataset is
+# made from the same file and choices on the GUI thread, which should not build it a second time.
+# (The parse is held too, so its id cannot be reused by another object.) Callers never modify it.
+_last_table: tuple[tuple[Any, ...], ParsedCsv, CsvTable] | None = None
 
 
 def _check_choices(where: str, task: str | None, missing: str) -> None:
@@ -120,6 +133,8 @@ def build_table(
     if missing == "mean":
         notes.extend(_fill_with_means(parsed, used, keep, blocks))
     x = np.concatenate(blocks, axis=1) if blocks else np.zeros((int(keep.sum()), 0))
+    if x.shape[1] == 0:
+        raise LossLabError(f"{where}: the feature columns hold no values to learn from; choose other columns")
     y, task, class_names = _target(parsed, target, keep, task)
     return CsvTable(
         x,

@@ -302,4 +302,7 @@ def _join(name: str, parts: list[_Part]) -> CsvColumn:
                 text.extend(p.text)
             else:
                 text.extend("" if m else f"{v:.15g}" for v, m in zip(p.values, p.missing, strict=True))
-    return CsvColumn(name, values, missing, not_number, text)
+    column = CsvColumn(name, values, missing, not_number, text)
+    if text is not None:
+        column.categories()  # now, on the parsing thread: later reads of the column are then read-only
+    return column

@@ -23,11 +23,14 @@ from PySide6.QtWidgets import (
 
 from losslab.core.data import COMMON_PARAMS, CSV_KIND, DATASETS, Dataset, dataset_params, read_csv_table
 from losslab.core.data.csv_import import CSV_TASKS
+from losslab.core.data.csv_parse import cached_parse, file_sha256
+from losslab.core.data.csv_source import csv_source_problem
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.losses import LOSSES, LossSpec, resolve_loss
 from losslab.core.params import Param
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
+from losslab.gui.csv_wizard import CsvImportDialog
 from losslab.gui.param_form import error_message
 from losslab.gui.state import ExperimentState
 from losslab.gui.theme import palette_colors, style_plot_item
@@ -91,10 +94,10 @@ class DatasetPanel(QWidget):
         box_layout.addWidget(self.description)
 
         csv_row = QHBoxLayout()
-        self.csv_button = QPushButton("Load CSV…", box)
+        self.csv_button = QPushButton("Import CSV…", box)
         self.csv_button.setToolTip(
-            "Train on your own data: a CSV file with a header row, numeric feature "
-            "columns and one target column"
+            "Train on your own data: a CSV file with a header row, feature columns (numbers, or "
+            "texts such as a city) and one target column. A preview lets you choose the columns"
         )
         csv_row.addWidget(self.csv_button)
         csv_row.addStretch(1)
@@ -131,6 +134,21 @@ class DatasetPanel(QWidget):
         self.notice_label = hint_label("", box)
         self.notice_label.hide()
         box_layout.addWidget(self.notice_label)
+        # The CSV named by an opened experiment is missing or not the file it was made from.
+        self.source_box = QWidget(box)
+        source_layout = QVBoxLayout(self.source_box)
+        source_layout.setContentsMargins(0, 0, 0, 0)
+        self.source_label = ErrorLabel(self.source_box)
+        source_layout.addWidget(self.source_label)
+        self.source_button = QPushButton("Keep the file as it is now", self.source_box)
+        self.source_button.setToolTip(
+            "Record the file's current content hash in the experiment (saved with it), so this "
+            "notice goes away"
+        )
+        source_layout.addWidget(self.source_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.source_box.hide()
+        box_layout.addWidget(self.source_box)
+        self.wizard: CsvImportDialog | None = None
         column.addWidget(box)
 
         preview_box = QGroupBox("Preview", content)
@@ -156,6 +174,7 @@ class DatasetPanel(QWidget):
         self._fill_kinds()
         self.kind_combo.activated.connect(self._on_kind_activated)
         self.csv_button.clicked.connect(self._on_load_csv_clicked)
+        self.source_button.clicked.connect(self._keep_changed_source)
         self.target_combo.activated.connect(self._on_csv_option)
         self.task_combo.activated.connect(self._on_csv_option)
         state.changed.connect(self._on_state_changed)
@@ -194,6 +213,9 @@ class DatasetPanel(QWidget):
             if section == "all":
                 self.notice_label.hide()
                 self.error.clear_message()
+                self._check_source()
+            elif not self.source_box.isHidden():  # re-imported or kept: is the notice still true?
+                self._check_source(announce=False)
             self._sync()
 
     @Slot(object)
@@ -224,7 +246,8 @@ class DatasetPanel(QWidget):
             dataset = self.state.dataset
         except LossLabError:
             return
-        columns = [*dataset.feature_names, dataset.target_name]
+        parsed = cached_parse(str(cfg.get("path") or ""))  # the read that made the dataset
+        columns = parsed.header if parsed is not None else [*dataset.feature_names, dataset.target_name]
         if set(columns) != set(self._csv_columns):  # same file, other target: keep the order
             self.target_combo.clear()
             for name in columns:
@@ -236,7 +259,7 @@ class DatasetPanel(QWidget):
         if dataset.spec_id != CSV_KIND:
             self.csv_info.clear()
             return
-        features = ", ".join(dataset.feature_names)
+        features = ", ".join(dataset.feature_names)  # one-hot inputs show as city=Paris, city=Rome…
         if len(features) > 80:
             features = features[:77] + "…"
         rows = dataset.n_train + dataset.n_val
@@ -275,23 +298,63 @@ class DatasetPanel(QWidget):
     @Slot()
     def _on_load_csv_clicked(self) -> None:
         start = str(Path(self.state.experiment.dataset.get("path") or Path.home()).parent)
-        path, _ = QFileDialog.getOpenFileName(self, "Load a CSV file", start, CSV_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Import a CSV file", start, CSV_FILTER)
         if path:
-            self.load_csv(path)
+            self.open_csv_wizard(path)
         else:
             self._sync()
 
+    def open_csv_wizard(self, path: str) -> CsvImportDialog:
+        """Show the import wizard for ``path`` (window-modal, the window keeps painting); Import
+        makes its choices the dataset."""
+        current = self.state.experiment.dataset
+        same_file = current["kind"] == CSV_KIND and current.get("path") == path
+        dialog = CsvImportDialog(path, current if same_file else None, self)
+        dialog.accepted.connect(lambda: self._apply_wizard(dialog))
+        dialog.rejected.connect(self._sync)
+        self.wizard = dialog
+        dialog.open()
+        return dialog
+
+    def _apply_wizard(self, dialog: CsvImportDialog) -> None:
+        if dialog.table is None:  # Import is enabled only once the whole file was checked
+            return
+        current = self.state.experiment.dataset
+        cfg = dialog.config()
+        cfg.update({p.name: current[p.name] for p in COMMON_PARAMS if p.name in current})
+        if self._change_dataset(cfg, dialog.table.task) and dialog.table.notes:
+            text = "\n".join(
+                [self.notice_label.text() if not self.notice_label.isHidden() else "", *dialog.table.notes]
+            )
+            self.notice_label.setText(text.strip())
+            self.notice_label.show()
+        self.source_box.hide()
+
     def load_csv(self, path: str, target_column: str | None = None, task: str | None = None) -> bool:
-        """Use the CSV file at ``path`` as the dataset; errors show in the panel. True if loaded."""
+        """Use the CSV file at ``path`` as the dataset; errors show in the panel. True if loaded.
+
+        The same file keeps its chosen features (the old target joins them in place of the new one)
+        and missing-value policy."""
         current = self.state.experiment.dataset
         cfg: dict[str, Any] = {"kind": CSV_KIND, "path": path, "target_column": target_column, "task": task}
+        if current["kind"] == CSV_KIND and current.get("path") == path:
+            features = current.get("features")
+            if features is not None:
+                old_target = current.get("target_column")
+                features = [f for f in features if f != target_column]
+                if old_target and old_target != target_column and old_target not in features:
+                    features.append(old_target)
+            cfg.update(features=features, missing=current.get("missing", "error"))
         cfg.update({p.name: current[p.name] for p in COMMON_PARAMS if p.name in current})
         try:
-            table = read_csv_table(path, target_column, task)
+            table = read_csv_table(
+                path, target_column, task, cfg.get("features"), cfg.get("missing", "error")
+            )
         except LossLabError as exc:
             self.error.show_message(error_message(exc))
             self._sync()
             return False
+        cfg["sha256"] = table.sha256
         return self._change_dataset(cfg, table.task)
 
     @Slot(int)
@@ -303,6 +366,30 @@ class DatasetPanel(QWidget):
             return
         if not self.load_csv(cfg["path"], target, task):
             self._sync()
+
+    def _check_source(self, announce: bool = True) -> None:
+        """Say so when the opened experiment's CSV is missing or changed since it was imported."""
+        problem = csv_source_problem(self.state.experiment.dataset)
+        if problem is None:
+            self.source_box.hide()
+            return
+        text = problem.message[0].upper() + problem.message[1:] + "."
+        self.source_label.show_message(text)
+        self.source_button.setVisible(not problem.missing)
+        self.source_box.show()
+        if announce:
+            self.notice.emit(text)
+
+    @Slot()
+    def _keep_changed_source(self) -> None:
+        path = str(self.state.experiment.dataset.get("path") or "")
+        try:
+            applied = self.state.update("dataset", sha256=file_sha256(path))
+        except LossLabError as exc:
+            self.source_label.show_message(str(exc))
+            return
+        if applied:
+            self.source_box.hide()
 
     def _change_dataset(self, cfg: dict[str, Any], task: str) -> bool:
         """Replace the whole dataset section, switching the loss as well if it does not fit ``task``."""
