@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="losslab",
-        usage="%(prog)s [-h] [--version] [--self-test] [FILE | {run,race,runs,lessons,lr-find,losses,bench,new} ...]",
+        usage="%(prog)s [-h] [--version] [--self-test] "
+        "[FILE | {run,race,runs,lessons,lr-find,losses,bench,new,export} ...]",
         description="LossLab: see how a loss function shapes training. "
         "With no command, opens the window (on FILE, an experiment, when given).",
     )
@@ -150,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_new_parser(sub)
 
+    from losslab.cli_export import add_parser as add_export_parser
+
+    add_export_parser(sub)
+
     sub.add_parser("losses", help="print the loss registry as a table")
 
     bench = sub.add_parser("bench", help="measure training speed, plot redraw, start-up (see losslab/bench)")
@@ -158,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("run", "race", "runs", "lessons", "lr-find", "losses", "bench", "new")
+COMMANDS = ("run", "race", "runs", "lessons", "lr-find", "losses", "bench", "new", "export")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             from losslab.cli_runs import cmd_runs
 
             return cmd_runs(args)
+        if args.command == "export":
+            from losslab.cli_export import cmd_export
+
+            return cmd_export(args)
         if args.command == "lessons":
             from losslab.cli_lessons import cmd_lessons
 

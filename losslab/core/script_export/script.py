@@ -90,7 +90,7 @@ def _checked_call(module: nn.Module, collector: Collector) -> str:
     return call
 
 
-def _refuse_gan(task: str) -> None:
+def refuse_gan(task: str) -> None:
     if task == GAN:
         raise LossLabError(
             "a GAN experiment cannot be exported: it trains two networks (generator and discriminator) "
@@ -295,7 +295,7 @@ def _optimizer_section(parts: _Parts) -> str:
 def script_text(experiment: Experiment, source: str = "the window", filename: str = "train.py") -> str:
     """The experiment as a standalone script; ``source`` names where it came from (a file, a run)."""
     dataset = make_dataset(experiment.dataset)
-    _refuse_gan(dataset.task)
+    refuse_gan(dataset.task)
     loss = resolve_loss(experiment.loss, dataset.task)
     check_pairing(loss, dataset.task, dataset.name)
     parts = _Parts(experiment, dataset, loss)
