@@ -175,6 +175,18 @@ class MainWindow(QMainWindow):
             dock.setMinimumWidth(300)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        # The compact network view, a tab over the layer builder (in the Dataset dock's place), so
+        # the network can be watched while its layers are edited (plots/network_view.py).
+        from losslab.gui.plots.network_view import NetworkView
+
+        self.network_compact = self.host.attach(NetworkView(self.services, compact=True))
+        net = QDockWidget("Network", self)
+        net.setObjectName("networkDock")
+        net.setWidget(self.network_compact)
+        self.addDockWidget(LEFT, net)
+        self.tabifyDockWidget(self.docks["datasetPanel"], net)
+        self.docks["datasetPanel"].raise_()
+        self.docks["networkDock"] = net
         # The run history: the Runs dock (under the plots), Compare, Repeat over seeds (gui/runs).
         from losslab.gui.runs.window_runs import RunsUI
 

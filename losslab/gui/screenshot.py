@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1500x920", help="window size WxH")
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system", help="View > Theme")
     parser.add_argument("--tab", default="", help="show this tab (its objectName, e.g. samplesView)")
+    parser.add_argument("--dock", default="", help="raise this dock (its objectName, e.g. networkDock)")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings, QTimer
@@ -45,13 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     if not window.open_file(example, as_example=True):
         return 2
 
-    def grab() -> None:
+    def show_parts() -> None:
+        # Before training too: views that measure only while shown (probes) then have data to show.
         for i in range(window.views.count()):
             if args.tab and window.views.widget(i).objectName() == args.tab:
                 window.views.setCurrentIndex(i)
-                app.processEvents()
-                window.redraw()
-                app.processEvents()
+        if args.dock in window.docks:
+            window.docks[args.dock].raise_()
+        app.processEvents()
+        window.redraw()
+        app.processEvents()
+
+    def grab() -> None:
+        show_parts()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(args.out))
         print(f"wrote {args.out}")
@@ -70,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             QTimer.singleShot(50, poll)
 
+    QTimer.singleShot(250, show_parts)
     QTimer.singleShot(300, window.train)
     QTimer.singleShot(400, poll)
     app.exec()
