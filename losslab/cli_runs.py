@@ -3,6 +3,7 @@
     losslab runs list [--json] [--status S] [--tag T] [--group G] [--search TEXT] [--limit N]
     losslab runs show ID [--json]
     losslab runs export ID --out DIR   history.csv, steps.csv, weights.pt, best-weights.pt, experiment.losslab
+    losslab runs export ID --script out.py --weights w.pt --torchscript m.pt --onnx m.onnx  (see cli_export)
     losslab runs rm ID [ID ...]        removes the runs for good
 
 The history is ``runs.sqlite3`` in LossLab's data folder (``$LOSSLAB_DATA_DIR`` when set).
@@ -70,9 +71,12 @@ def add_parser(sub: Any) -> None:
     show = rsub.add_parser("show", help="one run: its settings, epochs and metrics")
     show.add_argument("id", help="the run's id (see losslab runs list)")
     show.add_argument("--json", action="store_true", help="print JSON (documented in losslab/cli_runs.py)")
-    export = rsub.add_parser("export", help="write a run's history.csv, weights.pt and experiment")
+    export = rsub.add_parser("export", help="write a run's files, a PyTorch script, TorchScript or ONNX")
     export.add_argument("id", help="the run's id")
-    export.add_argument("--out", required=True, help="the folder to write to (created if needed)")
+    export.add_argument("--out", help="the folder for history.csv, weights.pt, ... (created if needed)")
+    from losslab.cli_export import add_output_options
+
+    add_output_options(export)  # --script/--weights/--torchscript/--onnx from the run's stored weights
     rm = rsub.add_parser("rm", help="remove runs from the history, for good")
     rm.add_argument("ids", nargs="+", metavar="ID", help="the runs' ids")
 
@@ -104,7 +108,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.runs_command == "show":
             return _show(store, _run_id(args.id, store), args.json)
         if args.runs_command == "export":
-            return _export(store, _run_id(args.id, store), Path(args.out))
+            from losslab.cli_export import export_from_run
+
+            rid = _run_id(args.id, store)
+            if not export_from_run(store, rid, args) and not args.out:
+                raise LossLabError("give --out DIR, or --script, --weights, --torchscript or --onnx")
+            return _export(store, rid, Path(args.out)) if args.out else EXIT_OK
         ids = [_run_id(text, store) for text in args.ids]  # every id checked before anything is removed
         for rid in ids:
             name = store.summary(rid).name
