@@ -88,8 +88,10 @@ class CartographyPlot(pg.PlotWidget):
         self.rings.setZValue(5)
         pi.addItem(self.points)
         pi.addItem(self.rings)
+        # The borders: variability splits off "ambiguous"; left of it, confidence splits easy from hard.
         self.vline = pg.InfiniteLine(angle=90, movable=False)
-        self.hline = pg.InfiniteLine(angle=0, movable=False)
+        self.hline = pg.PlotDataItem()
+        self.border_y = 0.0
         self.labels = {name: pg.TextItem(name, anchor=(0.5, 0.5)) for name in REGIONS}
         for item in (self.vline, self.hline, *self.labels.values()):
             pi.addItem(item, ignoreBounds=True)
@@ -98,6 +100,8 @@ class CartographyPlot(pg.PlotWidget):
         self.regression = False
         self.selected = np.empty(0, dtype=np.int64)
         self._axes(False)
+        for side in ("bottom", "left"):  # 0.1, not "100 m"
+            pi.getAxis(side).enableAutoSIPrefix(False)
         self.apply_theme()
 
     def apply_theme(self) -> None:
@@ -107,6 +111,7 @@ class CartographyPlot(pg.PlotWidget):
         pen = pg.mkPen(self._pal["foreground"], width=1, style=Qt.PenStyle.DashLine)
         self.vline.setPen(pen)
         self.hline.setPen(pen)
+        self.hline.setData([0.0, self.vline.value()], [self.border_y, self.border_y])
         for item in self.labels.values():
             item.setColor(self._pal["foreground"])
         self.rings.setPen(pg.mkPen(self._pal["mark"], width=2.5))
@@ -122,9 +127,15 @@ class CartographyPlot(pg.PlotWidget):
             pi.setLabel("bottom", "variability: std of P(true class) across epochs")
             pi.setLabel("left", "confidence: mean P(true class)")
             border_x, border_y = AMBIGUOUS_VARIABILITY, EASY_CONFIDENCE
-        pi.getViewBox().invertY(regression)
+        vb = pi.getViewBox()
+        vb.invertY(regression)
         self.vline.setValue(border_x)
-        self.hline.setValue(border_y)
+        self.border_y = border_y
+        self.hline.setData([0.0, border_x], [border_y, border_y])
+        if regression:
+            vb.enableAutoRange()
+        else:  # P(true) lies in [0, 1], so its standard deviation in [0, 0.5]
+            vb.setRange(xRange=(0.0, 0.5), yRange=(0.0, 1.0), padding=0.03)
 
     def set_map(self, carto: Cartography) -> None:
         if carto.regression != self.regression:
@@ -141,15 +152,14 @@ class CartographyPlot(pg.PlotWidget):
         self.set_selected(self.selected)
 
     def _place_labels(self, carto: Cartography) -> None:
-        bx, by = self.vline.value(), self.hline.value()
+        bx, by = self.vline.value(), self.border_y
         if carto.regression:
             top = max(float(np.nanmax(self.y)) if np.isfinite(self.y).any() else 1.0, by * 2)
             spots = {"easy": (bx / 2, by / 2), "hard": (bx / 2, (by + top) / 2)}
             right = max(float(np.nanmax(self.x)) if np.isfinite(self.x).any() else bx * 2, bx * 1.6)
             spots["ambiguous"] = ((bx + right) / 2, top / 2)
         else:
-            right = max(float(np.nanmax(self.x)) if np.isfinite(self.x).any() else 0.0, bx * 1.6)
-            spots = {"easy": (bx / 2, 0.95), "hard": (bx / 2, 0.05), "ambiguous": ((bx + right) / 2, 0.5)}
+            spots = {"easy": (bx / 2, 0.95), "hard": (bx / 2, 0.05), "ambiguous": ((bx + 0.5) / 2, 0.5)}
         for name, (x, y) in spots.items():
             self.labels[name].setPos(x, y)
 
@@ -196,6 +206,7 @@ class CartographyView(ViewBase):
         self.carto: Cartography | None = None
         self.dataset: Dataset | None = None
         self._due = 0.0
+        self._first = True  # the first map after a reset pays for pyqtgraph's set-up: not paced by it
         self._pending_view: Any = None
 
         self.plot = CartographyPlot(self.select)
@@ -205,28 +216,35 @@ class CartographyView(ViewBase):
         self.summary.setObjectName("cartographySummary")
         self.summary.setWordWrap(True)
         self.summary.setFixedHeight(2 * self.summary.fontMetrics().lineSpacing() + 4)
-        top = QHBoxLayout()
-        top.setContentsMargins(6, 4, 6, 0)
-        top.addWidget(self.summary, 1)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(6, 0, 6, 2)
+        buttons.addWidget(QLabel("Select:"))
         self.region_buttons: dict[str, QPushButton] = {}
         for i, name in enumerate(REGIONS):
-            button = QPushButton(f"Select {name}")
+            button = QPushButton(name)
             button.setObjectName(f"select_{name}")
             button.setToolTip(f"Select every sample in the {name} region")
             button.clicked.connect(lambda _=False, i=i: self.select_region(i))
-            top.addWidget(button)
+            buttons.addWidget(button)
             self.region_buttons[name] = button
         clear = QPushButton("Clear")
         clear.setObjectName("clearCartography")
         clear.clicked.connect(lambda: self.select(np.empty(0, dtype=np.int64), False))
-        top.addWidget(clear)
+        buttons.addWidget(clear)
+        buttons.addStretch(1)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.plot, 1)
+        column.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.plot)
+        split.addWidget(left)
         split.addWidget(self.task_view)
-        split.setSizes([640, 480])
+        split.setSizes([600, 600])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
+        self.summary.setContentsMargins(6, 4, 6, 0)
+        layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         self.reset(services.state.dataset)
 
@@ -236,6 +254,7 @@ class CartographyView(ViewBase):
 
     def reset(self, dataset: Dataset | None) -> None:
         self.dataset = dataset
+        self._first = True
         self.latest = self.history = self.carto = None
         self.task_view.set_dataset(dataset)
         self.plot.points.setData(x=[], y=[])
@@ -278,7 +297,8 @@ class CartographyView(ViewBase):
         if h is None or h is self.history or (self.services.running and now < self._due):
             return
         self.show_history(h)
-        spent = time.perf_counter() - now
+        spent = 0.0 if self._first else time.perf_counter() - now
+        self._first = False
         self._due = now + max(REFRESH_SECONDS, spent / GUI_BUDGET)
 
     def show_history(self, h: SampleHistory) -> None:
@@ -294,7 +314,7 @@ class CartographyView(ViewBase):
             return
         counts = carto.counts()
         text = (
-            f"Epoch {int(h.epochs[-1])} ({h.count} epochs recorded"
+            f"Epoch {int(h.epochs[-1])} ({h.count} recorded"
             + (f", every {h.stride}th" if h.stride > 1 else "")
             + "): "
             + ", ".join(f"{counts[name]} {name}" for name in REGIONS)

@@ -243,8 +243,7 @@ class NetworkCanvas(QWidget):
         if not self.compact:
             p.setPen(fg)
             legend = (
-                "lines: weights (orange +, blue −, thickness |w|)   red ring: dead ReLU   "
-                "purple ring: saturated   hover a unit for details"
+                "weights: orange +, blue −, thick = large |w|  ·  red ring: dead  ·  purple ring: saturated"
             )
             p.drawText(QRectF(0, self.height() - 18, self.width(), 18), Qt.AlignmentFlag.AlignCenter, legend)
 
@@ -315,6 +314,7 @@ class NetworkView(ViewBase):
         self._drawn_step = -1
         self._due = 0.0
         self._shown_for: tuple[int, int] | None = None  # (id(trainer), step) of an idle picture
+        self._first = True
         self.reset(services.state.dataset)
 
     # -- the view protocol --------------------------------------------------------------------
@@ -325,6 +325,7 @@ class NetworkView(ViewBase):
         self.latest = None
         self._drawn_step = -1
         self._shown_for = None
+        self._first = True
         self.canvas.grads = None
         self.canvas.set_picture(None)
         gan = dataset is not None and dataset.task == "gan"
@@ -367,7 +368,8 @@ class NetworkView(ViewBase):
         if self.services.running and now < self._due:
             return
         self.show_picture(pic)
-        spent = time.perf_counter() - now
+        spent = 0.0 if self._first else time.perf_counter() - now
+        self._first = False  # the first picture pays for set-up: it does not set the pace
         self._due = now + max(REFRESH_SECONDS, spent / GUI_BUDGET)
 
     def show_picture(self, pic: NetworkPicture) -> None:

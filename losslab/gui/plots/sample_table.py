@@ -71,8 +71,17 @@ class SampleTableModel(QAbstractTableModel):
             self._n = n
             names = list(ds.feature_names) or [f"x{i + 1}" for i in range(ds.n_features)]
             x = ds.x_to_display(ds.x_train)
-            # The loss first (rows are sorted by it), then what it is made of, then the sample itself.
-            cols = [("sample", "sample"), ("loss", "loss"), ("|∂loss/∂output|", "grad")]
+            # The loss first (rows are sorted by it) with its history over the epochs (the Cartography
+            # tab's statistics and a sparkline), then what it is made of, then the sample itself.
+            cols = [
+                ("sample", "sample"),
+                ("loss", "loss"),
+                ("loss over epochs", "spark"),
+                ("region", "region"),
+            ]
+            cols.append(("|∂loss/∂output|", "grad"))
+            self._text["region"] = [""] * n
+            self._values["region"] = np.full(n, np.nan)
             self._values["sample"] = np.arange(n, dtype=np.float64)
             if ds.task == REGRESSION:
                 cols += [("error ŷ − y", "error"), ("prediction ŷ", "pred")]
@@ -80,15 +89,10 @@ class SampleTableModel(QAbstractTableModel):
                 cols += [("error 1 − P(true)", "error"), ("predicted class", "pred")]
             else:
                 cols += [("error 1 − P(true)", "error"), ("P(class 1)", "pred")]
-            # The history over the epochs (the Cartography tab's statistics) and the loss's sparkline.
             cols += [
-                ("loss over epochs", "spark"),
                 ("mean |error|" if ds.task == REGRESSION else "confidence", "conf"),
                 ("variability", "var"),
-                ("region", "region"),
             ]
-            self._text["region"] = [""] * n
-            self._values["region"] = np.full(n, np.nan)
             if np.any(ds.outliers_train):
                 cols.append(("note", "note"))
                 mark = "outlier" if ds.task == REGRESSION else "flipped label"
