@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from losslab.core.data import classification, gan, images, regression
+from losslab.core.data import classification, gan, images, regression, soft_labels
 from losslab.core.data.csv_import import CSV_KEYS, read_csv_table, validate_csv_keys
 from losslab.core.data.dataset import Dataset, build_dataset
 from losslab.core.errors import LossLabError
@@ -224,6 +224,20 @@ _SPECS = (
         classification.blobs,
     ),
     _spec(
+        "annotators",
+        "Annotated blobs (soft labels)",
+        MULTICLASS,
+        "Overlapping clusters that several annotators labelled; near a boundary they disagree. The hard "
+        "label is the first annotator's class, the soft label the share choosing each class: KL "
+        "divergence trains on the shares, every other loss on the hard labels. Compare calibration (ECE).",
+        (
+            Param("n_classes", "Classes", "int", 3, 2, 10, help="Number of clusters, one per class."),
+            Param("spread", "Spread", "float", 1.5, 0.1, 3.0, help="Standard deviation of each cluster."),
+            Param("annotators", "Annotators", "int", 5, 1, 100, help="Labels collected per point."),
+        ),
+        soft_labels.annotated,
+    ),
+    _spec(
         "gan_ring",
         "Ring of Gaussians",
         GAN,
@@ -378,6 +392,9 @@ def make_dataset(cfg: dict[str, Any]) -> Dataset:
             n_classes=params.get("n_classes", 1),
             **common,
         )
+    soft = None
+    if spec.task == MULTICLASS and np.ndim(y) == 2:  # annotators' votes: a hard and a soft label
+        y, soft = soft_labels.hard_and_soft(y, params["n_classes"])
     if spec.task == MULTICLASS:
         n_classes = params["n_classes"]
         class_names = [f"class {i}" for i in range(n_classes)]
@@ -395,5 +412,6 @@ def make_dataset(cfg: dict[str, Any]) -> Dataset:
         target_name=spec.target_name,
         class_names=class_names,
         n_classes=n_classes,
+        soft=soft,
         **common,
     )
