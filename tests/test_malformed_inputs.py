@@ -48,6 +48,13 @@ def _big_batch() -> dict[str, Any]:
     return doc
 
 
+def _nested(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 NAN, INF = float("nan"), float("inf")
 # (case id, experiment maker, text the message must contain)
 EXPERIMENTS = [
@@ -82,6 +89,13 @@ EXPERIMENTS = [
         "loss.params.alpha: must be a list of numbers",
     ),
     ("weights-length", _set("loss.params", {"alpha": [1, 2]}, BLOBS), "needs 4 value(s) for 4 classes"),
+    ("float-400-digits", _set("optimizer.lr", 10**400), "optimizer.lr: must be at most 100, got 1e+400"),
+    ("layer-type-list", _set("model.layers.0.type", []), "model.layers[0].type: must be a name"),
+    ("optimizer-id-object", _set("optimizer.id", {"id": "adam"}), "optimizer.id: must be a name"),
+    ("init-list", _set("model.init", ["xavier"]), "model.init: must be a name"),
+    ("long-value-shortened", _set("dataset", ["x" * 100_000]), "dataset: must be an object, got ['xxx"),
+    ("nested-500-deep", _set("description", _nested(500)), "nests lists or objects too deeply"),
+    ("unknown-key-not-text", _set("training", {"epochs": 1, "x" * 5000: 1}), "unknown parameter 'xxx"),
     (
         "too-many-parameters",
         _set("model.layers", [{"type": "linear", "units": 4096}] * 3),
@@ -119,6 +133,7 @@ def test_malformed_experiment_is_refused_with_one_line(
     assert code == 2, err
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert len(err) < 600, "a message shows a glimpse of a wrong value, never all of it"
     _check_untouched(out)
 
 
@@ -138,6 +153,9 @@ def _door(tmp_path: Path, kind: str) -> str:
     if kind == "deep":
         (tmp_path / "deep.losslab").write_text("[" * 100_000, encoding="utf-8")
         return str(tmp_path / "deep.losslab")
+    if kind == "long-number":  # Python refuses to read integers of more than 4300 digits
+        (tmp_path / "long.losslab").write_text('{"format": "losslab", "n": ' + "7" * 5000 + "}")
+        return str(tmp_path / "long.losslab")
     if kind == "binary":
         (tmp_path / "binary.losslab").write_bytes(bytes(range(256)) * 4)
         return str(tmp_path / "binary.losslab")
@@ -152,6 +170,7 @@ DOORS = [
     ("device", "is a device or special file"),
     ("huge", "at most 16 MB"),
     ("deep", "nests lists or objects too deeply"),
+    ("long-number", "holds a number too long to be a LossLab setting"),
     ("binary", "not a text file"),
     ("secret", "not valid JSON"),
 ]

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from losslab.core.code_trust import allow, check_may_run, code_digest
 from losslab.core.errors import LossLabError
 from losslab.core.losses import LossSpec, register_loss_kind
-from losslab.core.params import validate_params
+from losslab.core.params import shown, validate_params
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 
 if TYPE_CHECKING:
@@ -185,17 +185,19 @@ for _template in TEMPLATES:  # code that ships with LossLab, like the examples' 
 def validate_custom_section(section: Mapping[str, Any]) -> dict[str, Any]:
     """The section with defaults filled in; raises LossLabError naming the bad field. Runs no code."""
     if not isinstance(section, Mapping):
-        raise LossLabError(f"must be an object, got {section!r}", "loss")
-    unknown = sorted(set(section) - set(SECTION_KEYS))
+        raise LossLabError(f"must be an object, got {shown(section)}", "loss")
+    unknown = sorted(set(section) - set(SECTION_KEYS), key=str)
     if unknown:
+        key = shown(unknown[0])
         raise LossLabError(
-            f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(SECTION_KEYS))})", f"loss.{unknown[0]}"
+            f"unknown key {key} (allowed: {', '.join(sorted(SECTION_KEYS))})", f"loss.{key.strip(chr(39))}"
         )
     validate_params((), section.get("params"), "loss.params")
     code = section.get("code")
     if not isinstance(code, str) or not code.strip():
         raise LossLabError(
-            f"a custom loss needs Python code defining def loss(pred, target): ...; got {code!r}", "loss.code"
+            f"a custom loss needs Python code defining def loss(pred, target): ...; got {shown(code)}",
+            "loss.code",
         )
     if len(code) > MAX_CODE_CHARS:
         raise LossLabError(
@@ -204,7 +206,7 @@ def validate_custom_section(section: Mapping[str, Any]) -> dict[str, Any]:
     parse_code(code)
     name = section.get("name", DEFAULT_NAME)
     if not isinstance(name, str):
-        raise LossLabError(f"must be text, got {name!r}", "loss.name")
+        raise LossLabError(f"must be text, got {shown(name)}", "loss.name")
     name = " ".join(name.split()) or DEFAULT_NAME
     if len(name) > MAX_NAME_CHARS:
         raise LossLabError(f"must be at most {MAX_NAME_CHARS} characters, got {len(name)}", "loss.name")
@@ -212,15 +214,18 @@ def validate_custom_section(section: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(tasks, str):
         tasks = [tasks]
     if not isinstance(tasks, (list, tuple)) or not tasks:
-        raise LossLabError(f"must be a list of tasks such as ['regression'], got {tasks!r}", "loss.tasks")
+        raise LossLabError(
+            f"must be a list of tasks such as ['regression'], got {shown(tasks)}", "loss.tasks"
+        )
     for task in tasks:
         if task not in CUSTOM_TASKS:
             raise LossLabError(
-                f"unknown task {task!r}; a custom loss can declare: {', '.join(CUSTOM_TASKS)}", "loss.tasks"
+                f"unknown task {shown(task)}; a custom loss can declare: {', '.join(CUSTOM_TASKS)}",
+                "loss.tasks",
             )
     output = section.get("output", "raw")
     if output not in OUTPUTS:
-        raise LossLabError(f"must be one of {', '.join(OUTPUTS)}; got {output!r}", "loss.output")
+        raise LossLabError(f"must be one of {', '.join(OUTPUTS)}; got {shown(output)}", "loss.output")
     if output == "probabilities" and REGRESSION in tasks:
         raise LossLabError(
             "probabilities fit classification only: for regression the model's output is a value, so "

@@ -25,7 +25,7 @@ from losslab.core.files import EXPERIMENT_MAX_BYTES, check_user_file, save_text_
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.losses import check_pairing, get_loss, resolve_loss
 from losslab.core.optim import get_optimizer_spec, get_schedule_spec
-from losslab.core.params import Param, validate_params
+from losslab.core.params import Param, shown, validate_params
 from losslab.core.tasks import GAN
 
 FORMAT = "losslab"
@@ -69,21 +69,50 @@ OPTIMIZER_COMMON: tuple[Param, ...] = (
     Param("lr", "Learning rate", "float", 0.01, 1e-8, 100.0, log=True, help="Step size along the gradient"),
     Param("grad_clip", "Gradient clipping", "float", 0.0, 0.0, 1e6, help="Max gradient norm; 0 = off"),
 )
+MAX_DEPTH = 32  # an experiment nests 5 levels; JSON itself has no limit
+MAX_NAME = 64  # characters of an id (a loss, a layer type, a dataset kind)
 WARMUP = Param("warmup_epochs", "Warm-up (epochs)", "int", 0, 0, 100000, help="Ramp the rate up linearly")
 
 
 def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
     value = doc.get(name, {})
     if not isinstance(value, dict):
-        raise LossLabError(f"must be an object, got {value!r}", name)
+        raise LossLabError(f"must be an object, got {shown(value)}", name)
+    return value
+
+
+def _check_depth(doc: Any) -> None:
+    """Refuse a document nested deeper than any experiment is (walked without recursion, so the
+    copy and the messages that follow never meet a RecursionError)."""
+    todo: list[tuple[Any, int]] = [(doc, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise LossLabError(
+                f"the experiment nests lists or objects too deeply (more than {MAX_DEPTH} levels) "
+                "to be a LossLab experiment"
+            )
+        if isinstance(node, dict):
+            todo.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, (list, tuple)):
+            todo.extend((child, depth + 1) for child in node)
+
+
+def _name(section: dict[str, Any], key: str, field: str, default: Any = None) -> Any:
+    """``section[key]`` when it is a short text (an id the registry then looks up), else an error:
+    a number, a list or a page of text is no name, and a registry lookup of a list would fail."""
+    value = section.get(key, default)
+    if value is not None and not (isinstance(value, str) and len(value) <= MAX_NAME):
+        raise LossLabError(f"must be a name (a short text), got {shown(value)}", field)
     return value
 
 
 def _check_keys(section: dict[str, Any], allowed: set[str], name: str) -> None:
-    unknown = sorted(set(section) - allowed)
+    unknown = sorted(set(section) - allowed, key=str)
     if unknown:
+        key = shown(unknown[0])
         raise LossLabError(
-            f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", f"{name}.{unknown[0]}"
+            f"unknown key {key} (allowed: {', '.join(sorted(allowed))})", f"{name}.{key.strip(chr(39))}"
         )
 
 
@@ -128,14 +157,16 @@ class Experiment:
     @classmethod
     def from_dict(cls, doc: Any) -> Experiment:
         if not isinstance(doc, dict):
-            raise LossLabError("an experiment must be a JSON object")
+            raise LossLabError(f"an experiment must be a JSON object, got {shown(doc)}")
+        _check_depth(doc)
         if doc.get("format") != FORMAT:
             raise LossLabError(
-                f"must be {FORMAT!r} (this is not a LossLab experiment), got {doc.get('format')!r}", "format"
+                f"must be {FORMAT!r} (this is not a LossLab experiment), got {shown(doc.get('format'))}",
+                "format",
             )
         version = doc.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise LossLabError(f"must be a whole number >= 1, got {version!r}", "schema_version")
+            raise LossLabError(f"must be a whole number >= 1, got {shown(version)}", "schema_version")
         if version > SCHEMA_VERSION:
             raise LossLabError(
                 f"this file was written by a newer LossLab (schema {version}; this version reads up to "
@@ -165,23 +196,35 @@ class Experiment:
             "experiment",
         )
 
-        dataset = validate_dataset_config(_section(doc, "dataset"))
+        dataset = _section(doc, "dataset")
+        _name(dataset, "kind", "dataset.kind")
+        dataset = validate_dataset_config(dataset)
         task = get_dataset_spec(dataset["kind"]).task
 
         model = _section(doc, "model")
         _check_keys(model, {"layers", "init"}, "model")
         layers = model.get("layers", [])
         if not isinstance(layers, list):
-            raise LossLabError(f"must be a list of layers, got {layers!r}", "model.layers")
-        init = model.get("init", "default")
+            raise LossLabError(f"must be a list of layers, got {shown(layers)}", "model.layers")
+        init = _name(model, "init", "model.init", "default")
         if init not in INITS:
             raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", "model.init")
+        for i, layer in enumerate(layers):
+            if isinstance(layer, dict):
+                _name(layer, "type", f"model.layers[{i}].type")
+            else:
+                raise LossLabError(
+                    "each layer must be an object like {'type': 'linear', 'units': 16}, "
+                    f"got {shown(layer)}",
+                    f"model.layers[{i}]",
+                )
         model = {
             "layers": [validate_layer(x, f"model.layers[{i}]") for i, x in enumerate(layers)],
             "init": init,
         }
 
         loss = _section(doc, "loss")
+        _name(loss, "id", "loss.id")
         if is_custom(loss):  # the user's own code (custom_loss.py): parsed, never run here
             loss = validate_custom_section(loss)
             spec = resolve_loss(loss, task)
@@ -194,17 +237,17 @@ class Experiment:
 
         opt = _section(doc, "optimizer")
         _check_keys(opt, {"id", "lr", "params", "schedule", "grad_clip"}, "optimizer")
-        opt_spec = get_optimizer_spec(opt.get("id"))
+        opt_spec = get_optimizer_spec(_name(opt, "id", "optimizer.id"))
         common = validate_params(
             OPTIMIZER_COMMON, {k: opt[k] for k in ("lr", "grad_clip") if k in opt}, "optimizer"
         )
         schedule = opt.get("schedule", {"id": "constant"})
         if not isinstance(schedule, dict):
             raise LossLabError(
-                f"must be an object like {{'id': 'cosine'}}, got {schedule!r}", "optimizer.schedule"
+                f"must be an object like {{'id': 'cosine'}}, got {shown(schedule)}", "optimizer.schedule"
             )
         _check_keys(schedule, {"id", "params", "warmup_epochs"}, "optimizer.schedule")
-        sched_spec = get_schedule_spec(schedule.get("id", "constant"))
+        sched_spec = get_schedule_spec(_name(schedule, "id", "optimizer.schedule.id", "constant"))
         optimizer = {
             "id": opt_spec.id,
             **common,
@@ -225,7 +268,7 @@ class Experiment:
         )
         for key in ("name", "description"):
             if not isinstance(doc.get(key, ""), str):
-                raise LossLabError(f"must be text, got {doc[key]!r}", key)
+                raise LossLabError(f"must be text, got {shown(doc[key])}", key)
         return cls(
             dataset,
             model,
@@ -286,6 +329,8 @@ def parse_experiment(text: str, source: str = "experiment") -> Experiment:
         ) from None
     except RecursionError:  # "[[[[...": nested deeper than any experiment is
         raise LossLabError(f"{source} nests lists or objects too deeply to be a LossLab experiment") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise LossLabError(f"{source} holds a number too long to be a LossLab setting") from None
     return Experiment.from_dict(doc)
 
 

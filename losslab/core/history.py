@@ -54,7 +54,7 @@ class History:
         rows, columns = self.rows, self.columns
         if self.diverged_step is not None and self.diverged_epoch is not None:
             columns = [*(columns or ["epoch", "step"]), "diverged"]
-            mark = {"epoch": self.diverged_epoch, "step": self.diverged_step, "diverged": 1}
+            mark: dict[str, float] = {"epoch": self.diverged_epoch, "step": self.diverged_step, "diverged": 1}
             rows = [{**row, "diverged": 0} for row in rows]
             before = sum(row["epoch"] < self.diverged_epoch for row in rows)
             rows.insert(before, mark)

@@ -7,6 +7,8 @@ against them and the GUI builds its editors from them, so neither hard-codes a m
 from __future__ import annotations
 
 import math
+import reprlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,22 +66,56 @@ class Param:
             raise LossLabError(f"must be at least {shown(self.minimum)}, got {shown(value)}", field)
         if self.maximum is not None and value > self.maximum:
             raise LossLabError(f"must be at most {shown(self.maximum)}, got {shown(value)}", field)
+        if isinstance(value, int) and abs(value) > sys.float_info.max:  # float() of it would overflow
+            raise LossLabError(f"is far too large, got {shown(value)}", field)
 
 
 def shown(value: Any) -> str:
-    """A value as the user wrote it in the file: 1000000000 stays so, 1e-08 stays short, text is quoted."""
+    """A value as the user wrote it in the file: 1000000000 stays so, 1e-08 stays short, text is quoted.
+
+    Always short and always one line, whatever the value: a long text, a deep or huge list, an
+    integer of thousands of digits (which str() refuses) are cut to a glimpse."""
+    return _Shown().repr(value)
+
+
+def _number(value: int | float) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value) if abs(value) < 10**15 else f"{value:.3g}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else repr(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+        if abs(value) < 10**15:
+            return str(value)
+        if abs(value) < 10**300:
+            return f"{value:.3g}"
+        exponent = int(math.log10(abs(value)))  # exact enough for a glimpse; str() fails past 4300 digits
+        lead = abs(value) // 10 ** max(exponent - 2, 0)
+        while lead >= 1000:  # log10 rounded up near a power of ten
+            lead, exponent = lead // 10, exponent + 1
+        digits = str(lead)
+        mantissa = f"{digits[0]}.{digits[1:]}".rstrip("0").rstrip(".")
+        return f"{'-' if value < 0 else ''}{mantissa}e+{exponent}"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+class _Shown(reprlib.Repr):
+    """reprlib's bounded repr (depth, items, length) with numbers as ``_number`` writes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxtuple, self.maxdict = 3, 4, 4, 4
+        self.maxstring = self.maxother = 40
+
+    def repr1(self, x: Any, level: int) -> str:
+        if isinstance(x, (int, float)):
+            return _number(x)
+        return super().repr1(x, level)
+
+    def repr(self, x: Any) -> str:
+        text = " ".join(super().repr(x).split())  # a text with line breaks stays on one line
+        return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_number(value: Any) -> bool:
@@ -91,10 +127,11 @@ def validate_params(params: tuple[Param, ...], given: Any, field: str) -> dict[s
     if given is None:
         given = {}
     if not isinstance(given, dict):
-        raise LossLabError(f"must be an object of parameters, got {given!r}", field)
+        raise LossLabError(f"must be an object of parameters, got {shown(given)}", field)
     known = {p.name: p for p in params}
-    unknown = sorted(set(given) - set(known))
+    unknown = sorted(set(given) - set(known), key=str)
     if unknown:
         allowed = ", ".join(known) or "none"
-        raise LossLabError(f"unknown parameter {unknown[0]!r} (allowed: {allowed})", f"{field}.{unknown[0]}")
+        name = shown(unknown[0])
+        raise LossLabError(f"unknown parameter {name} (allowed: {allowed})", f"{field}.{name.strip(chr(39))}")
     return {p.name: p.validate(given.get(p.name, p.default), f"{field}.{p.name}") for p in params}
