@@ -30,6 +30,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from losslab.core.data import Dataset
+from losslab.gui.plots.legends import legend_below
 from losslab.gui.plots.task_modes import (
     GRID,
     LINE_POINTS,
@@ -78,7 +79,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         pi = self.getPlotItem()
         self.plot_item = pi
         pi.setMenuEnabled(True)
-        self.legend = pi.addLegend(offset=(8, 8), labelTextSize="8pt")
+        self.legend = legend_below(pi)  # under the plot, never over the points
         self.dataset: Dataset | None = None
         self.mode = "empty"
         self._key: tuple[Any, ...] | None = None
@@ -190,6 +191,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         xva = ds.x_to_display(ds.x_val)
         pi.enableAutoRange()
         two_d = self.mode in ("surface_cls", "scatter_cls", "surface_reg")
+        self._lock_aspect(ds, two_d or (self.mode == "data" and ds.n_features >= 2))
         if two_d or (self.mode == "data" and ds.n_features >= 2):
             pi.setLabel("bottom", names[0])
             pi.setLabel("left", names[1])
