@@ -128,7 +128,7 @@ def test_loss_view_curves_after_steps_and_epochs(qtbot, loss_view):
     x, _y = loss_view.items[lp.RAW].getData()
     assert len(x) == 5
     labels = [label.text for _, label in loss_view.legend.items]
-    assert "validation loss (epoch end)" in labels and "regularization (L2)" in labels
+    assert lp.LEGEND_NAMES[lp.VAL_EPOCH] in labels and "regularization (L2)" in labels
 
 
 def test_loss_view_without_validation_has_no_val_curve(loss_view):
@@ -138,7 +138,7 @@ def test_loss_view_without_validation_has_no_val_curve(loss_view):
     assert lp.VAL_EPOCH not in loss_view.curves()
     assert lp.REG not in loss_view.curves()
     labels = [label.text for _, label in loss_view.legend.items]
-    assert "validation loss (epoch end)" not in labels
+    assert lp.LEGEND_NAMES[lp.VAL_EPOCH] not in labels
 
 
 def test_a_new_run_keeps_the_legend_until_its_first_epoch_and_then_drops_what_it_lacks(loss_view):
@@ -149,7 +149,7 @@ def test_a_new_run_keeps_the_legend_until_its_first_epoch_and_then_drops_what_it
     loss_view.add_epoch(epoch_end(1, 3, 0.6, 0.7))
     loss_view.redraw()
     before = labels()
-    assert "regularization (L2)" in before and "validation loss (epoch end)" in before
+    assert "regularization (L2)" in before and lp.LEGEND_NAMES[lp.VAL_EPOCH] in before
     sample_items = [sample for sample, _ in loss_view.legend.items]
 
     loss_view.reset()  # a new run, without L2 this time

@@ -21,6 +21,7 @@ from losslab.core.events import EpochEnd, StepBatch
 from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
+from losslab.gui.plots.legends import fit_columns, legend_below
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
 from losslab.gui.theme import (
     fit_epoch_symbols,
@@ -33,7 +34,6 @@ from losslab.gui.widgets import FlowLayout
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
-LEGEND_TWO_COLUMNS_PX = 620  # narrower plots get a one-column legend
 HOVER_PIXELS = 40  # how close (in pixels) the mouse must be to a point for the readout to name it
 
 # Keys of curves(), also the series names in a CSV export.
@@ -45,14 +45,14 @@ RAW, SMOOTH, REG, TRAIN_EPOCH, VAL_EPOCH = (
     "val_loss_per_epoch",
 )
 LEGEND_NAMES = {
-    SMOOTH: "loss per step (smoothed)",
-    RAW: "loss per step",
-    TRAIN_EPOCH: "training loss (epoch end)",
-    VAL_EPOCH: "validation loss (epoch end)",
+    SMOOTH: "smoothed",  # the axis says "loss": the legend says which, in few words (it sits under
+    RAW: "per step",  # the plot, in as many columns as fit)
+    TRAIN_EPOCH: "training (epoch)",
+    VAL_EPOCH: "validation (epoch)",
     REG: "regularization (L1+L2)",
 }
 READOUT_NAMES = {RAW: "loss", SMOOTH: "smoothed loss", REG: "regularization"}
-BAND_NAME = "batch losses: epoch mean ± 1 sd"
+BAND_NAME = "batches ± 1 sd"
 BAND = "batch_spread"  # the band's key among the legend's entries
 LEGEND_ORDER = (SMOOTH, RAW, TRAIN_EPOCH, VAL_EPOCH, REG, BAND)
 BAND_ALPHA = 45  # fill opacity of the batch-spread band, of 255
@@ -146,8 +146,7 @@ class LossView(QWidget):
         pi.setLabel("top", "epoch")
         pi.getAxis("top").setStyle(tickLength=-5)
         pi.setMenuEnabled(True)  # keeps the right-click Export… menu
-        self.legend = pi.addLegend(offset=(-8, 8), labelTextSize="8pt", colCount=2)
-        self._legend_columns = 2
+        self.legend = legend_below(pi, columns=2)  # under the plot: it never hides the first epochs
         self.legend.setZValue(100)
 
         self.items: dict[str, pg.PlotDataItem] = {}
@@ -511,14 +510,12 @@ class LossView(QWidget):
         for key, name in wanted:
             self.legend.addItem(self._legend_item(key), name)
         self._legend_entries = wanted
+        fit_columns(self.legend, self.width() - 8)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """The legend in one column when two would be wider than the plot (they hid its left half)."""
+        """As many legend columns as fit the plot's width (the legend sits under it)."""
         super().resizeEvent(event)
-        columns = 2 if event.size().width() >= LEGEND_TWO_COLUMNS_PX else 1
-        if columns != self._legend_columns:
-            self._legend_columns = columns
-            self.legend.setColumnCount(columns)
+        fit_columns(self.legend, event.size().width() - 8)
 
     def _legend_item(self, key: str) -> pg.PlotDataItem:
         return self.band_mean if key == BAND else self.items[key]

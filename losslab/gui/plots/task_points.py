@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 
 from losslab.core.data import Dataset
+from losslab.gui.plots.legends import fit_columns
+
+SAME_SCALE = 5.0  # features whose ranges differ by more are not drawn at one scale
 
 
 def rgb(color: Any) -> np.ndarray:
@@ -29,6 +32,18 @@ def mix(c1: Any, c2: Any, t: float) -> QColor:
 
 def point_size(n: int) -> int:
     return 8 if n <= 300 else 6 if n <= 2000 else 4 if n <= 20000 else 3
+
+
+def same_scale(ds: Dataset, most: float = SAME_SCALE) -> bool:
+    """Whether the first two features span ranges within a factor ``most`` of each other in display
+    units (two coordinates of one plane, not two measurements of different kinds)."""
+    if ds.n_features < 2:
+        return False
+    x = ds.x_to_display(np.concatenate([ds.x_train, ds.x_val]))[:, :2]
+    span = np.nanmax(x, axis=0) - np.nanmin(x, axis=0)
+    if not np.all(np.isfinite(span)) or np.any(span <= 0):
+        return False
+    return bool(span.max() / span.min() <= most)
 
 
 class DataPoints:
@@ -50,24 +65,20 @@ class DataPoints:
         colors = self._pal["classes"]
         return colors[k % len(colors)]
 
+    def _lock_aspect(self, ds: Dataset, two_d: bool) -> None:
+        """One unit is as long across as up (circles look round) where both axes are features on one
+        scale; features of different kinds (square metres against years) keep their own scales."""
+        self.plot_item.setAspectLocked(two_d and same_scale(ds), ratio=1.0)
+
     def _place_legend(self, pts: np.ndarray) -> None:
-        """Put the legend in the corner with the fewest data points under it."""
-        pts = pts[np.isfinite(pts).all(axis=1)] if len(pts) else pts
-        if self.mode in ("curve_cls", "parity_reg") or len(pts) == 0:
-            corner = (0, 0)
-        else:
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            u = (pts - lo) / np.where(hi > lo, hi - lo, 1.0)
-            u[:, 1] = 1.0 - u[:, 1]  # screen y grows downwards
-            counts = {}
-            for cx in (0, 1):
-                for cy in (0, 1):
-                    inx = u[:, 0] <= 0.4 if cx == 0 else u[:, 0] >= 0.6
-                    iny = u[:, 1] <= 0.35 if cy == 0 else u[:, 1] >= 0.65
-                    counts[(cx, cy)] = int(np.sum(inx & iny))
-            corner = min(counts, key=lambda c: (counts[c], c[1], c[0]))  # ties: top, then left
-        offset = (8 if corner[0] == 0 else -8, 8 if corner[1] == 0 else -8)
-        self.legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+        """The legend sits under the plot (legends.py), so no point is ever under it; ``pts`` (the
+        points drawn) need not be looked at. As many columns as fit the plot's width."""
+        fit_columns(self.legend, self.width() - 8.0)
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)  # type: ignore[misc]  # pg.PlotWidget's, in TaskView
+        if event is not None and "legend" in self.__dict__:  # pyqtgraph resizes before __init__ is done
+            fit_columns(self.legend, event.size().width() - 8.0)
 
     def _legend_once(self, item: pg.GraphicsObject, name: str) -> None:
         if name not in self._legend_names:
