@@ -20,7 +20,7 @@ from torch import nn
 from losslab import __version__
 from losslab.core import blocks, model
 from losslab.core.custom_loss import is_custom
-from losslab.core.data import CSV_KIND, DATASETS, CsvTable, Dataset, make_dataset, read_csv_table
+from losslab.core.data import CSV_KIND, DATASETS, CsvTable, Dataset, make_dataset, read_csv_table, soft_labels
 from losslab.core.data import dataset as data_split
 from losslab.core.data.csv_parse import parse_csv
 from losslab.core.errors import LossLabError
@@ -134,12 +134,19 @@ def _data_section(parts: _Parts) -> tuple[str, bool]:
         settings.insert(1, f"N_SAMPLES = {cfg['n_samples']!r}")
         args = ", ".join(f"{p.name}={cfg[p.name]!r}" for p in spec.params)
         call = f"{name}(rng, N_SAMPLES{', ' if args else ''}{args})"
-        loader = template.GENERATED_LOADER.substitute(name=spec.name, call=call)
+        votes, soft = "", ""
+        if parts.ds.soft_train is not None:  # annotators' votes: a hard label and a soft one
+            hard_and_soft = collector.add(soft_labels.hard_and_soft)
+            votes = f"    y, soft = {hard_and_soft}(y, {cfg['n_classes']!r})\n"
+            soft = ", soft" if parts.loss.soft_targets else ""
+        loader = template.GENERATED_LOADER.substitute(name=spec.name, call=call, votes=votes, soft=soft)
     targets = {
         REGRESSION: template.REGRESSION_TARGETS,
         BINARY: template.BINARY_TARGETS,
         MULTICLASS: template.MULTICLASS_TARGETS,
     }[task]
+    if parts.loss.soft_targets and parts.ds.soft_train is not None:
+        targets = template.SOFT_TARGETS  # what the trainer trains such a loss on
     stratify = task != REGRESSION and not parts.ds.masks
     split = (template.IMAGE_SPLIT if image else template.TABLE_SPLIT).substitute(
         stratified=" (stratified by class)" if stratify else "",

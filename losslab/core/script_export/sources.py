@@ -92,6 +92,18 @@ def _assignment(scope: dict[str, Any], name: str) -> str | None:
     return _statements[module].get(name) or None
 
 
+def _home_of(name: str, value: Any, scope: dict[str, Any]) -> dict[str, Any]:
+    """The scope of the LossLab module that assigns ``name`` (one module may import another's constant)."""
+    if _assignment(scope, name) is not None:
+        return scope
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("losslab.") and getattr(module, name, None) is value:
+            home = vars(module)
+            if _assignment(home, name) is not None:
+                return home
+    return scope
+
+
 def _is_ours(obj: Any) -> bool:
     return isinstance(obj, (types.FunctionType, type)) and obj.__module__.startswith("losslab.")
 
@@ -136,12 +148,13 @@ class Collector:
         if _is_ours(value):
             self.add(value)
             return
-        statement = _assignment(scope, ref)
+        home = _home_of(ref, value, scope)
+        statement = _assignment(home, ref)
         if statement is not None:  # a module-level constant: its own line, so it reads as LossLab wrote it
             code = compile(statement, f"<{ref}>", "exec")
             for dep in _global_names(code):
                 if dep != ref and not dep.startswith("__"):
-                    self._need(dep, scope, ref)
+                    self._need(dep, home, ref)
             self._add_constant(ref, statement)
             return
         if ref in SCRIPT_IMPORTS:

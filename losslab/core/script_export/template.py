@@ -74,7 +74,9 @@ $loader
 $split""")
 
 TABLE_SPLIT = Template('''\
-def split_and_standardize(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+def split_and_standardize(
+    rng: np.random.Generator, x: np.ndarray, y: np.ndarray, soft: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """Train/validation split$stratified, then standardization with training statistics only."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     train, val = split_indices(rng, len(x), VAL_FRACTION, $labels)
@@ -110,6 +112,9 @@ REGRESSION_TARGETS = """\
 BINARY_TARGETS = """\
     y = np.asarray(y, dtype=np.float32)  # labels 0 and 1 (per pixel for masks)
     y_tr, y_va = y[train], y[val]"""
+SOFT_TARGETS = """\
+    soft = np.asarray(soft, dtype=np.float32)  # the loss trains on each class's share of the votes
+    y_tr, y_va = soft[train], soft[val]"""
 MULTICLASS_TARGETS = """\
     y = np.asarray(y, dtype=np.int64)  # class indices 0..k-1
     y_tr, y_va = y[train], y[val]"""
@@ -119,7 +124,7 @@ def make_data(csv_path: str | None = None) -> tuple[np.ndarray, ...]:
     """(x_train, y_train, x_val, y_val) of "$name", generated from its seed as in LossLab."""
     rng = np.random.default_rng(DATA_SEED)
     x, y, _outliers = $call
-    return split_and_standardize(rng, x, y)
+$votes    return split_and_standardize(rng, x, y$soft)
 ''')
 
 # LossLab's reading of the file (core/data/csv_parse.py), less its checks and messages: LossLab read
