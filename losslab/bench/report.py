@@ -514,6 +514,10 @@ def format_report(doc: dict[str, Any]) -> str:
         from losslab.bench.images import format_lines
 
         lines += format_lines(doc["images"])
+    if "csv_import" in doc:
+        from losslab.bench.csv_import import format_lines as csv_lines
+
+        lines += csv_lines(doc["csv_import"])
     lines += ["", "Targets"]
     rows = [["target", "goal", "measured", "met"]]
     for t in doc["targets"]:

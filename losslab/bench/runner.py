@@ -299,6 +299,13 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
     _say("images: the shapes CNN and Dice vs BCE segmentation examples, headless")
     doc["images"] = images.measure()
     stages["images"] = round(time.perf_counter() - mark, 2)
+    from losslab.bench import csv_import
+
+    mark = time.perf_counter()
+    rows_csv = csv_import.QUICK_ROWS if quick else csv_import.ROWS
+    _say(f"CSV import: a {rows_csv:,}-row spreadsheet export, read as the import wizard reads it")
+    doc["csv_import"] = csv_import.measure(quick)
+    stages["csv_import"] = round(time.perf_counter() - mark, 2)
     from losslab.bench import runs as run_history
 
     mark = time.perf_counter()

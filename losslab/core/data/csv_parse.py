@@ -12,7 +12,7 @@ import hashlib
 import io
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,14 +46,10 @@ class CsvColumn:
         them (-1 where missing). Computed once: every target or feature choice reuses it."""
         if self._codes is None:
             assert self.text is not None
-            first_seen: dict[str, int] = {}
-            raw = np.fromiter(
-                (first_seen.setdefault(c, len(first_seen)) for c in self.text),
-                dtype=np.int64,
-                count=len(self.text),
-            )
-            seen = list(first_seen)
-            names = sorted(c for i, c in enumerate(seen) if not self._is_missing_text(c))
+            seen = list(dict.fromkeys(self.text))  # distinct texts in order of appearance, in C
+            where = {c: k for k, c in enumerate(seen)}
+            raw = np.fromiter(map(where.__getitem__, self.text), dtype=np.int64, count=len(self.text))
+            names = sorted(c for c in seen if not self._is_missing_text(c))
             rank = {c: k for k, c in enumerate(names)}
             remap = np.asarray([rank.get(c, -1) for c in seen], dtype=np.int64)
             codes = remap[raw] if len(raw) else raw
@@ -251,25 +247,36 @@ class _Part:
 
 def _convert(rows: list[list[str]], parts: list[list[_Part]], fmt: CsvFormat) -> None:
     comma = fmt.decimal == ","
-    for j, out in enumerate(parts):
-        cells = [r[j] for r in rows]
+    # zip(*rows): the chunk's columns, transposed in C (every row has the header's width)
+    for raw, out in zip(zip(*rows, strict=True), parts, strict=True):
+        cells: Sequence[str] = raw
         if comma:
-            cells = [c.replace(",", ".") for c in cells]
+            cells = _points(raw)
         try:  # the fast path: a whole chunk of numbers at once
             values = np.asarray(cells, dtype=np.float64)
         except ValueError:
-            out.append(_convert_slowly(rows, j, comma))
+            out.append(_convert_slowly(raw, comma))
             continue
         missing = np.isnan(values)  # "nan" parses; it means missing here too
         out.append(_Part(values, missing, np.zeros(len(cells), dtype=bool), None))
 
 
-def _convert_slowly(rows: list[list[str]], j: int, comma: bool) -> _Part:
-    n = len(rows)
+def _points(cells: tuple[str, ...]) -> Sequence[str]:
+    """``cells`` with decimal commas made points: one replace over the joined column, not one per cell."""
+    joined = "\n".join(cells)
+    if "," not in joined:
+        return cells
+    if joined.count("\n") != len(cells) - 1:  # a quoted cell spans lines: go cell by cell
+        return [c.replace(",", ".") for c in cells]
+    return joined.replace(",", ".").split("\n")
+
+
+def _convert_slowly(cells: tuple[str, ...], comma: bool) -> _Part:
+    n = len(cells)
     values = np.full(n, np.nan)
     missing = np.zeros(n, dtype=bool)
     not_number = np.zeros(n, dtype=bool)
-    text = [r[j].strip() for r in rows]
+    text = [c.strip() for c in cells]
     known: dict[str, float | None] = {}  # a text column repeats its few texts: parse each once
     for i, cell in enumerate(text):
         if cell in known:
