@@ -53,7 +53,7 @@ EASY_CONFIDENCE = 0.5
 AMBIGUOUS_ERROR_SPREAD = 0.25
 EASY_ERROR = 0.5
 REGIONS = ("easy", "ambiguous", "hard")
-INTERVAL_SECONDS = 0.5  # a copy for the window at most twice a second ...
+INTERVAL_SECONDS = 0.25  # a copy for the window at most 4 times a second ...
 BUDGET = 0.02  # ... and at most 2% of the training time
 
 

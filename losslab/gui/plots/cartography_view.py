@@ -32,6 +32,7 @@ from losslab.core.sample_history import (
     sample_history_probes,
 )
 from losslab.gui.plots.sample_selection import selection_for
+from losslab.gui.plots.still_weights import is_still
 from losslab.gui.plots.task_view import TaskView
 from losslab.gui.theme import OKABE_ITO, palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
@@ -48,6 +49,19 @@ GUI_BUDGET = 0.02
 CORRECTNESS_MAP = pg.ColorMap(
     [0.0, 0.5, 1.0], [OKABE_ITO["vermillion"], OKABE_ITO["yellow"], OKABE_ITO["green"]]
 )
+
+
+def current_history(services: ViewServices, latest: SampleHistory | None) -> SampleHistory | None:
+    """``latest``, or a fresh copy of the probe's history when the trainer stands still (paused and
+    waiting, or its thread ended: nothing records then) and has recorded more since ``latest``."""
+    trainer = services.trainer
+    probe = history_probe(trainer)
+    if trainer is None or probe is None or probe.history is None or not is_still(trainer, services.running):
+        return latest
+    h = probe.history
+    if latest is not None and latest.count == h.count and (h.count == 0 or latest.epochs[-1] == h.epochs[-1]):
+        return latest
+    return probe.snapshot()
 
 
 class SelectBox(pg.ViewBox):
@@ -100,8 +114,10 @@ class CartographyPlot(pg.PlotWidget):
         self.regression = False
         self.selected = np.empty(0, dtype=np.int64)
         self._axes(False)
-        for side in ("bottom", "left"):  # 0.1, not "100 m"
-            pi.getAxis(side).enableAutoSIPrefix(False)
+        for side in ("bottom", "left"):
+            # pyqtgraph 0.14 scales unitless axes within (0, 1) by 1000 whatever enableAutoSIPrefix says:
+            # a variability of 0.2 would read "200".
+            pi.getAxis(side).setSIPrefixEnableRanges(((0.0, 0.0),))
         self.apply_theme()
 
     def apply_theme(self) -> None:
@@ -240,6 +256,8 @@ class CartographyView(ViewBase):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.task_view)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         split.setSizes([600, 600])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -292,7 +310,7 @@ class CartographyView(ViewBase):
             return
         if self._pending_view is not None:
             self._draw_pending_view()
-        h = self.latest
+        h = self.latest = current_history(self.services, self.latest)
         now = time.perf_counter()
         if h is None or h is self.history or (self.services.running and now < self._due):
             return

@@ -8,7 +8,8 @@ one a saturated tanh/sigmoid unit. Hovering a unit shows its incoming weights, i
 its state, and what the Gradients tab last measured for its layer.
 
 Pictures are taken on the training thread by a NetworkProbe (at most 4 a second and 3% of the training
-time) only while a network view is visible; between runs the view takes one itself on the GUI thread.
+time) only while a network view is visible; while training stands still (between runs, or paused) the
+view takes one itself on the GUI thread (still_weights.is_still).
 Painting is cached: a new picture or a resize rebuilds the heatmap images and the line lists, a repaint
 (a hover, an expose) only draws them; while training, redraws wait long enough that they take at most
 GUI_BUDGET of the time. ``NetworkView(services, compact=True)`` is the small one beside the layer builder.
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidge
 
 from losslab.core.diagnostics import GradientStats
 from losslab.core.network_probe import NetworkPicture, UnitLayer, network_probe, network_probes, picture
+from losslab.gui.plots.still_weights import is_still
 from losslab.gui.theme import OKABE_ITO, palette_colors
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -356,9 +358,9 @@ class NetworkView(ViewBase):
             probe.watch(self, visible)
         if not visible or trainer is None or trainer.dataset.task == "gan":
             return
-        if not self.services.running:
+        if is_still(trainer, self.services.running):
             key = (id(trainer), trainer.step)
-            if key != self._shown_for:  # between runs the model is idle: take the picture here
+            if key != self._shown_for:  # nothing moves the model now: take the picture here
                 self._shown_for = key
                 self.latest = picture(trainer)
         pic = self.latest

@@ -303,8 +303,10 @@ class CellDelegate(QStyledItemDelegate):
     @staticmethod
     def _paint_spark(painter: QPainter, rect: Any, values: np.ndarray) -> None:
         v = values[np.isfinite(values)] if values.size else values
-        if v.size < 2:
+        if v.size == 0:
             return
+        if v.size == 1:  # one epoch so far: a dot
+            v = np.repeat(v, 2)
         lo, hi = float(v.min()), float(v.max())
         span = hi - lo if hi > lo else 1.0
         x0, w = rect.left() + 4, max(rect.width() - 8, 1)

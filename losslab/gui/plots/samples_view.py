@@ -37,6 +37,7 @@ from losslab.core.sample_history import (
     sample_history_probes,
 )
 from losslab.core.tasks import GAN
+from losslab.gui.plots.cartography_view import current_history
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_selection import selection_for
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
@@ -227,7 +228,7 @@ class SamplesView(ViewBase):
         self._due[part] = now + max(REFRESH_SECONDS, spent / GUI_BUDGET)
 
     def _refresh_history(self, live: bool) -> None:
-        h = self.history
+        h = self.history = current_history(self.services, self.history)
         now = time.perf_counter()
         if h is None or h is self._history_drawn or (live and now < self._history_due):
             return
