@@ -84,6 +84,12 @@ def _network(services: ViewServices) -> ViewBase:
     return NetworkView(services)
 
 
+def _images(services: ViewServices) -> ViewBase:
+    from losslab.gui.plots.image_views import ImagesView
+
+    return ImagesView(services)
+
+
 def _cartography(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.cartography_view import CartographyView
 
@@ -98,6 +104,7 @@ VIEWS: list[ViewDef] = [
     ViewDef("LR finder", "lrFinderView", _lr_finder),
     ViewDef("Network", "networkView", _network),
     ViewDef("Cartography", "cartographyView", _cartography),
+    ViewDef("Images", "imagesView", _images),
 ]
 
 

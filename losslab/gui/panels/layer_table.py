@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.layers import ACTIVATIONS, LAYERS, LayerSpec
+from losslab.core.layers import ACTIVATIONS, LAYERS, LayerSpec, format_shape
 from losslab.gui.param_form import format_number
 
 COLUMNS = ("Layer", "Settings", "Out", "Params")
@@ -86,22 +86,27 @@ class LayerTable(QTableWidget):
     def show_network(
         self,
         layers: list[dict[str, Any]],
-        n_in: int,
+        in_shape: tuple[int, ...],
         n_out: int,
         out_act: str | None,
         infos: dict[int, Any],
         row_errors: dict[int, str],
     ) -> None:
-        """One row per layer; ``infos``: describe_model's rows by layer index (-1: the output layer)."""
+        """One row per layer; ``infos``: describe_model's rows by layer index (-1: the output layer).
+
+        ``in_shape``: (features,) or an image's (channels, height, width); the Out column shows each
+        layer's output shape the same way ("16", or "8×14×14")."""
         self.setRowCount(len(layers) + 2)
+        n_in = in_shape[0] if len(in_shape) == 1 else 0
         self._set_row(
             0,
             "Input",
-            f"{n_in} feature{'s' if n_in != 1 else ''}",
-            str(n_in),
+            f"{n_in} feature{'s' if n_in != 1 else ''}" if len(in_shape) == 1 else "image (channels×H×W)",
+            format_shape(in_shape),
             "–",
             fixed=True,
-            tooltip="The dataset decides how many inputs the network has",
+            tooltip="The dataset decides how many inputs the network has (for images: channels × "
+            "height × width pixels)",
         )
         for i, layer in enumerate(layers):
             spec = LAYERS[layer["type"]]
@@ -110,7 +115,7 @@ class LayerTable(QTableWidget):
                 i + 1,
                 spec.name,
                 layer_settings(spec, layer),
-                str(info.out_features) if info else "?",
+                format_shape(info.out_shape) if info else "?",
                 f"{info.n_params:,}" if info else "?",
                 tooltip=spec.description,
                 error=row_errors.get(i),
@@ -120,8 +125,8 @@ class LayerTable(QTableWidget):
         self._set_row(
             len(layers) + 1,
             "Output",
-            f"Linear({n_out}){activation}",
-            str(n_out),
+            f"{'1×1 Conv2d' if head and len(head.out_shape) > 1 else 'Linear'}({n_out}){activation}",
+            format_shape(head.out_shape) if head else str(n_out),
             f"{head.n_params:,}" if head else "?",
             fixed=True,
             tooltip="LossLab adds this layer: one output per class (or one for a single target), "

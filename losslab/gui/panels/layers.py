@@ -251,13 +251,15 @@ class LayerPanel(QWidget):
     def _fill_table(self) -> None:
         layers = self.state.experiment.model["layers"]
         try:
-            n_in, n_out, out_act = self._shape()
+            _, n_out, out_act = self._shape()
+            in_shape, per_pixel = self.state.dataset.input_shape, self.state.dataset.masks
         except LossLabError as exc:  # a CSV that cannot be read any more
-            n_in, n_out, out_act = 0, 1, None
+            n_out, out_act = 1, None
+            in_shape, per_pixel = (0,), False
             self.error.show_message(str(exc))
         infos: dict[int, Any] = {}
         try:
-            for info in describe_model(layers, n_in, n_out, out_act):
+            for info in describe_model(layers, in_shape, n_out, out_act, per_pixel):
                 infos[info.index] = info
         except LossLabError as exc:
             index, _name = layer_field(exc.field)
@@ -266,7 +268,7 @@ class LayerPanel(QWidget):
             else:
                 self.error.show_message(str(exc))
 
-        self.table.show_network(layers, n_in, n_out, out_act, infos, self._row_errors)
+        self.table.show_network(layers, in_shape, n_out, out_act, infos, self._row_errors)
         if len(infos) == len(layers) + 1:
             total = sum(info.n_params for info in infos.values())
             self.total_label.setText(
