@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
@@ -147,6 +147,21 @@ class RunControl(QObject):
             self.controller.step_once()
             self.window.actionPause.setChecked(True)
             self.runStateChanged.emit()
+
+    @Slot()
+    def step_epoch(self) -> None:
+        """Run to the end of the current epoch, then pause (Train > Step One Epoch)."""
+        if not self.controller.running:
+            self._start(paused=True)
+        if self.controller.running:
+            self.window.actionPause.setChecked(True)
+            self.runStateChanged.emit()
+            self._step_epoch_when_waiting(100)
+
+    def _step_epoch_when_waiting(self, tries: int) -> None:
+        # The batch in flight when the pause was asked for finishes first (~ms): look again shortly.
+        if self.controller.running and not self.controller.step_epoch() and tries > 0:
+            QTimer.singleShot(20, lambda: self._step_epoch_when_waiting(tries - 1))
 
     @Slot()
     def stop(self) -> None:

@@ -201,6 +201,20 @@ class TrainingController(QObject):
         if self.running:
             self.trainer.controls.step_once()
 
+    def step_epoch(self) -> bool:
+        """Let the batches left in the current epoch run, then stay paused. False (and a pause asked
+        for) while the training thread is not waiting yet: only then is its step count settled."""
+        if not self.running:
+            return False
+        controls = self.trainer.controls
+        if not controls.waiting:
+            controls.pause()
+            return False
+        per_epoch = max(self.trainer.steps_per_epoch, 1)
+        for _ in range(per_epoch - self.trainer.step % per_epoch):
+            controls.step_once()
+        return True
+
     def set_learning_rate(self, lr: float) -> None:
         if self.running:
             self.trainer.controls.set_lr(lr)
