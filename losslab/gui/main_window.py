@@ -90,6 +90,11 @@ class MainWindow(QMainWindow):
         self.actions_by_name = build_actions(self)
         self._build_central()
         self._build_docks()
+        from losslab.gui.classroom import ClassroomUI
+        from losslab.gui.lessons import LessonsUI
+
+        self.lessons_ui = LessonsUI(self)  # the Lessons dock (its start page) and Help > Lessons
+        self.classroom = ClassroomUI(self)  # a file's locks, the presenter zoom, Step One Epoch
         build_menus(self, self.actions_by_name)
         self._build_status_bar()
         self._default_state = self.saveState()
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
         if self.extra_views:
             return
         self.extra_views = self.host.add_registered(self.services)
+        self.classroom.apply()  # a file may hide some of these tabs
         for view in self.extra_views:
             view.reset(self.state.dataset)
             if self.trainer is not None:
