@@ -90,6 +90,9 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     edit.addActions([a["actionUndo"], a["actionRedo"]])
     train = bar.addMenu("&Train")
     train.addActions([a[n] for n in TRAINING_ACTIONS])
+    classroom = getattr(window, "classroom", None)  # gui/classroom.py: Step One Epoch, zoom, locks
+    if classroom is not None:
+        train.insertAction(a["actionStop"], classroom.step_epoch_action)
     train.addSeparator()
     train.addAction(a["actionRace"])
     runs_ui = getattr(window, "runs_ui", None)  # the run history's actions (gui/runs/window_runs.py)
@@ -100,8 +103,14 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
     window.theme.add_menu(view)  # System / Light / Dark
+    if classroom is not None:
+        classroom.add_menu(view)
     view.addAction(a["actionRestoreLayout"])
     helpm = bar.addMenu("&Help")
+    lessons_ui = getattr(window, "lessons_ui", None)  # gui/lessons: the Lessons dock, Save as Lesson
+    if lessons_ui is not None:
+        helpm.addAction(lessons_ui.action)
+        file.insertAction(a["actionExportPlot"], lessons_ui.save_action)
     helpm.addActions([a["actionHelp"], a["actionAbout"]])
 
     toolbar = QToolBar("Training", window)
