@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--theme", choices=("system", "light", "dark"), default="system", help="View > Theme")
     parser.add_argument("--tab", default="", help="show this tab (its objectName, e.g. samplesView)")
     parser.add_argument("--dock", default="", help="raise this dock (its objectName, e.g. networkDock)")
+    parser.add_argument("--lesson", default="", help="open this lesson (id or number) instead of --example")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings, QTimer
@@ -43,7 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(width, height)
     window.show()
     example = examples_dir() / f"{args.example}.losslab"
-    if not window.open_file(example, as_example=True):
+    if args.lesson:
+        from losslab.core.lessons import find_lessons
+
+        ui = window.lessons_ui
+        lesson = find_lessons(ui.browser.lessons, [args.lesson])[0]
+        if not ui.open_lesson(lesson):
+            return 2
+        ui.show_lessons()
+        ui.browser.select(lesson.id)
+    elif not window.open_file(example, as_example=True):
         return 2
 
     def show_parts() -> None:
