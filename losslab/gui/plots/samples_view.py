@@ -152,9 +152,14 @@ class SamplesView(ViewBase):
 
     # -- the main window's view protocol ----------------------------------------------------------
     def make_probes(self, trainer: Trainer) -> list[Probe]:
+        if trainer.dataset.masks:  # segmentation: a sample's target is a mask, not a row's value
+            return []
         return per_sample_probes(trainer) + sample_history_probes(trainer)
 
     def reset(self, dataset: Dataset | None) -> None:
+        masks = dataset is not None and dataset.masks
+        if masks:
+            dataset = None  # nothing to list: see the summary
         self.latest = None
         self.history = self._history_drawn = None
         self._drawn.clear()
@@ -169,6 +174,9 @@ class SamplesView(ViewBase):
         self.summary.setText(
             "GAN training has no per-sample losses to list: the generator's samples are new every step."
             if gan
+            else "The per-sample table is not available for segmentation (image) data: the Images tab "
+            "shows the predicted masks."
+            if masks
             else "Train to see each training sample's loss."
         )
         self._resize_columns()
