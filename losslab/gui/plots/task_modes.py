@@ -25,6 +25,8 @@ ViewFunction = Callable[[Any], dict[str, Any] | None]
 def view_mode(ds: Dataset | None) -> str:
     if ds is None:
         return "empty"
+    if ds.image_shape is not None:  # pixels are no plane to draw points on: see the Images tab
+        return "image"
     d = ds.n_features
     if ds.task in (BINARY, MULTICLASS):
         return "curve_cls" if d == 1 else "surface_cls" if d == 2 else "scatter_cls"
