@@ -16,6 +16,7 @@ Modes, chosen from the dataset by :func:`view_mode`:
 ``surface_reg``    2 features, regression: heatmap of the prediction, points in target colours
 ``parity_reg``     >2 features, regression: predicted against actual, with the y = x line
 ``data``           anything else (GAN data): the points only, no predictions
+``image``          image data: a note that points in feature space do not apply (see the Images tab)
 =================  ==========================================================================
 """
 
@@ -59,6 +60,10 @@ __all__ = [
     "view_mode",
 ]
 
+IMAGE_NOTICE = (
+    "This view draws samples as points in feature space: not available for image data.<br>"
+    "The <b>Images</b> tab shows the images with their predictions."
+)
 SURFACE_STRENGTH = 0.5  # how much of a class colour the decision surface shows at full confidence
 
 
@@ -181,9 +186,12 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         self.mode = view_mode(ds)
         self._key = dataset_key(ds) if ds is not None else None
         self._grid = None
-        if ds is None:
+        pi.setTitle(None)
+        if ds is None or self.mode == "image":
             pi.setLabel("bottom", "")
             pi.setLabel("left", "")
+            if ds is not None:
+                pi.setTitle(IMAGE_NOTICE)
             return
         names = list(ds.feature_names) or [f"x{i + 1}" for i in range(ds.n_features)]
         target = ds.target_name or "y"
