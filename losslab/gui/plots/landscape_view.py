@@ -61,6 +61,13 @@ HINTS = {
 
 
 class LandscapeView(ViewBase):
+# Each grid point is a pass over every training image: a 31×31 grid of a small CNN took minutes.
+IMAGE_GRID = (
+    "The 2-D grid is not available for image data: it needs one pass over every training image per "
+    "grid point (minutes for a small CNN). The 1-D line from the initial weights works."
+)
+
+
     """A view for the main window's registry (views.py)."""
 
     def __init__(self, services: ViewServices | None = None) -> None:
@@ -308,6 +315,9 @@ class LandscapeView(ViewBase):
             return
         mode = self.mode_combo.currentData()
         steps, span = self.steps_spin.value(), self.span_spin.value()
+        if mode != "line" and trainer.dataset.image_shape is not None:
+            self.status.setText(IMAGE_GRID)
+            return
         directions = self.dir_combo.currentData()
         path = list(self.trajectory.vectors)
         if not running and path:
