@@ -353,7 +353,8 @@ class NetworkView(ViewBase):
     def redraw(self) -> None:
         trainer = self.services.trainer
         probe = network_probe(trainer)
-        visible = self.isVisible() and self.canvas.isVisible()
+        # A dock tabbed behind another stays "visible" with nothing of it on screen: ask what shows.
+        visible = self.isVisible() and not self.canvas.visibleRegion().isEmpty()
         if probe is not None:
             probe.watch(self, visible)
         if not visible or trainer is None or trainer.dataset.task == "gan":
