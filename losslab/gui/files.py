@@ -2,7 +2,8 @@
 
 Part of the main window: it knows the experiment's path, asks before unsaved changes are lost,
 refuses untrusted code (trust_dialog) before an opened experiment replaces the current one, keeps
-the Open Recent and Examples menus, and exports the Training tab's plots and curves.
+the Open Recent and Examples menus, and exports the Training tab's plots and curves, the experiment
+as a PyTorch script and the trained network (weights, TorchScript, ONNX).
 """
 
 from __future__ import annotations
@@ -216,6 +217,66 @@ class ExperimentFiles(QObject):
                 export_curves_csv(self.window.training_view.curves(), Path(name))
             except (OSError, LossLabError) as exc:
                 QMessageBox.warning(self.window, "Cannot export", str(exc))
+
+    # -- taking the experiment elsewhere (core/script_export) -------------------------------
+    @Slot()
+    def export_script_dialog(self) -> None:
+        """The experiment as it is in the window, as a standalone PyTorch script (nothing is trained)."""
+        stem = self.path.stem if self.path else "experiment"
+        name, _ = QFileDialog.getSaveFileName(
+            self.window, "Export as PyTorch script", f"{stem}.py", "Python script (*.py)"
+        )
+        if not name:
+            return
+        path = Path(name) if Path(name).suffix else Path(name).with_suffix(".py")
+        from losslab.core.script_export import write_script  # loads torch: only when asked for
+
+        try:
+            write_script(self.state.experiment, path, str(self.path) if self.path else "the LossLab window")
+        except LossLabError as exc:
+            QMessageBox.warning(self.window, "Cannot export the script", str(exc))
+            return
+        self.window.show_message(f"Wrote {path.name}; run it with: python {path.name}", 8000)
+
+    def export_network_dialog(self, kind: str) -> None:
+        """The network as trained in the window now: "weights" (a state_dict), "torchscript" or "onnx"."""
+        from losslab.core.script_export import models  # loads torch: only when asked for
+
+        title, suffix, file_filter, write = {
+            "weights": ("Export trained weights", ".pt", "PyTorch state_dict (*.pt)", models.save_weights),
+            "torchscript": ("Export as TorchScript", ".pt", "TorchScript (*.pt)", models.save_torchscript),
+            "onnx": ("Export as ONNX", ".onnx", "ONNX model (*.onnx)", models.save_onnx),
+        }[kind]
+        run = self.window.run
+        trainer = run.trainer
+        if trainer is None or trainer.step == 0:
+            QMessageBox.information(
+                self.window,
+                title,
+                "Nothing is trained yet. Train the network first (Train); the export holds the weights "
+                "it has when you export, and the script export (File > Export as PyTorch Script) "
+                "trains it anywhere.",
+            )
+            return
+        if run.running and not run.paused:
+            QMessageBox.information(
+                self.window, title, "Pause or stop training first, so the weights hold still while written."
+            )
+            return
+        if kind == "onnx" and not models.onnx_available():
+            QMessageBox.warning(self.window, title, models.ONNX_MISSING)
+            return
+        stem = self.path.stem if self.path else "network"
+        name, _ = QFileDialog.getSaveFileName(self.window, title, f"{stem}{suffix}", file_filter)
+        if not name:
+            return
+        path = Path(name) if Path(name).suffix else Path(name).with_suffix(suffix)
+        try:
+            write(trainer, path)
+        except LossLabError as exc:
+            QMessageBox.warning(self.window, "Cannot export", str(exc))
+            return
+        self.window.show_message(f"Wrote {path.name} (the network after epoch {trainer.epoch})", 8000)
 
     # -- drag and drop ----------------------------------------------------------------------
     @staticmethod

@@ -13,17 +13,32 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
-from losslab.gui.actions import ACTIONS
+from losslab.gui.actions import ACTIONS, ActionDef
 
 if TYPE_CHECKING:
     from losslab.gui.main_window import MainWindow
 
 TRAINING_ACTIONS = ("actionTrain", "actionPause", "actionStep", "actionStop", "actionReset")
+# Taking an experiment elsewhere (core/script_export): under File, after the plot exports.
+EXPORT_ACTIONS: tuple[ActionDef, ...] = (
+    ActionDef(
+        "actionExportScript",
+        "Export as PyTorch &Script…",
+        tip="A standalone training script (torch and numpy only) that reproduces this experiment",
+    ),
+    ActionDef("actionExportWeights", "Trained &Weights (state_dict)…", tip="The trained network's weights"),
+    ActionDef(
+        "actionExportTorchScript", "&TorchScript…", tip="The trained network, runnable without Python code"
+    ),
+    ActionDef(
+        "actionExportOnnx", "&ONNX…", tip="The trained network for ONNX runtimes (needs the onnx package)"
+    ),
+)
 
 
 def build_actions(window: MainWindow) -> dict[str, QAction]:
     actions: dict[str, QAction] = {}
-    for spec in ACTIONS:
+    for spec in (*ACTIONS, *EXPORT_ACTIONS):
         action = QAction(spec.text, window)
         action.setObjectName(spec.name)
         if spec.shortcut is not None:
@@ -44,6 +59,10 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
         "actionSaveAs": files.save_as,
         "actionExportPlot": files.export_plot_dialog,
         "actionExportCsv": files.export_csv_dialog,
+        "actionExportScript": files.export_script_dialog,
+        "actionExportWeights": lambda: files.export_network_dialog("weights"),
+        "actionExportTorchScript": lambda: files.export_network_dialog("torchscript"),
+        "actionExportOnnx": lambda: files.export_network_dialog("onnx"),
         "actionQuit": window.close,
         "actionTrain": run.train,
         "actionPause": run.toggle_pause,
@@ -84,6 +103,11 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     file.addActions([a["actionSave"], a["actionSaveAs"]])
     file.addSeparator()
     file.addActions([a["actionExportPlot"], a["actionExportCsv"]])
+    file.addSeparator()
+    file.addAction(a["actionExportScript"])
+    network = file.addMenu("Export Trained &Network")
+    network.setObjectName("exportNetworkMenu")
+    network.addActions([a["actionExportWeights"], a["actionExportTorchScript"], a["actionExportOnnx"]])
     file.addSeparator()
     file.addAction(a["actionQuit"])
     edit = bar.addMenu("&Edit")
