@@ -28,6 +28,7 @@ from losslab.gui.files import ExperimentFiles
 from losslab.gui.menus import build_actions, build_menus
 from losslab.gui.pacing import FramePacer
 from losslab.gui.panels.dataset import DatasetPanel
+from losslab.gui.panels.discriminator import DiscriminatorPanel
 from losslab.gui.panels.layers import LayerPanel
 from losslab.gui.panels.loss import LossPanel
 from losslab.gui.panels.optimizer import OptimizerPanel
@@ -52,6 +53,7 @@ DOCKS: tuple[tuple[str, str, str, Callable[[ExperimentState], QWidget], Qt.DockW
     ("layer_panel", "layerPanel", "Layers", LayerPanel, LEFT),
     ("loss_panel", "lossPanel", "Loss", LossPanel, RIGHT),
     ("optimizer_panel", "optimizerPanel", "Optimizer", OptimizerPanel, RIGHT),
+    ("discriminator_panel", "discriminatorPanel", "Discriminator", DiscriminatorPanel, LEFT),
 )
 
 
@@ -61,6 +63,7 @@ class MainWindow(QMainWindow):
     layer_panel: LayerPanel
     loss_panel: LossPanel
     optimizer_panel: OptimizerPanel
+    discriminator_panel: DiscriminatorPanel
 
     def __init__(self, settings: QSettings | None = None, defer_views: bool = False) -> None:
         """``defer_views``: leave the extra tabs (views.py) for ``add_views()``, which app.main calls
@@ -193,6 +196,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["datasetPanel"], net)
         self.docks["datasetPanel"].raise_()
         self.docks["networkDock"] = net
+        # A GAN's second network, a tab beside the generator's layers (panels/discriminator.py).
+        self.tabifyDockWidget(self.docks["layerPanel"], self.docks["discriminatorPanel"])
+        self.docks["layerPanel"].raise_()
         # The run history: the Runs dock (under the plots), Compare, Repeat over seeds (gui/runs).
         from losslab.gui.runs.window_runs import RunsUI
 

@@ -90,6 +90,18 @@ def _images(services: ViewServices) -> ViewBase:
     return ImagesView(services)
 
 
+def _gan(services: ViewServices) -> ViewBase:
+    from losslab.gui.plots.gan_view import GanView
+
+    return GanView(services)
+
+
+def _calibration(services: ViewServices) -> ViewBase:
+    from losslab.gui.plots.calibration_view import CalibrationView
+
+    return CalibrationView(services)
+
+
 def _cartography(services: ViewServices) -> ViewBase:
     from losslab.gui.plots.cartography_view import CartographyView
 
@@ -104,6 +116,8 @@ VIEWS: list[ViewDef] = [
     ViewDef("LR finder", "lrFinderView", _lr_finder),
     ViewDef("Network", "networkView", _network),
     ViewDef("Cartography", "cartographyView", _cartography),
+    ViewDef("GAN", "ganView", _gan),
+    ViewDef("Calibration", "calibrationView", _calibration),
     ViewDef("Images", "imagesView", _images),
 ]
 
