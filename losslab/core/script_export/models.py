@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -75,6 +76,7 @@ def frozen_network(trainer: Trainer) -> nn.Module:
     """The trained network on the CPU in evaluation mode, a copy: the trainer's own is left as it was."""
     import copy
 
+    refuse_gan(trainer.dataset.task)
     net = copy.deepcopy(trainer.model).to("cpu")
     net.eval()
     return net
@@ -82,6 +84,7 @@ def frozen_network(trainer: Trainer) -> nn.Module:
 
 def save_weights(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     """The network's state_dict, as ``torch.save`` writes it; load with the script's build_model()."""
+    refuse_gan(trainer.dataset.task)
     out = Path(path)
     _write(out, state_to_bytes(trainer.model.state_dict()))
     return out
@@ -92,7 +95,7 @@ def save_torchscript(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     net = frozen_network(trainer)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch warns that TorchScript is in maintenance; it still works
-        traced = torch.jit.trace(net, example_input(trainer))
+        traced = torch.jit.trace(net, example_input(trainer))  # type: ignore[no-untyped-call]
         buffer = io.BytesIO()
         torch.jit.save(traced, buffer)
     out = Path(path)
@@ -113,21 +116,22 @@ def save_onnx(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     if not onnx_available():
         raise LossLabError(ONNX_MISSING)
     net = frozen_network(trainer)
-    buffer = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as folder, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        staged = Path(folder) / "model.onnx"  # then copied atomically to where it belongs
         torch.onnx.export(
             net,
             (example_input(trainer),),
-            buffer,
+            staged,
             input_names=["input"],
             output_names=["output"],
             dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )
+        data = staged.read_bytes()
     out = Path(path)
-    _write(out, buffer.getvalue())
+    _write(out, data)
     return out
 
 
