@@ -61,8 +61,8 @@ __all__ = [
 ]
 
 IMAGE_NOTICE = (
-    "This view draws samples as points in feature space: not available for image data.<br>"
-    "The <b>Images</b> tab shows the images with their predictions."
+    "<div style='text-align:center'>Not available for image data:<br>this view draws samples as "
+    "points.<br>The <b>Images</b> tab shows the images<br>with their predictions.</div>"
 )
 SURFACE_STRENGTH = 0.5  # how much of a class colour the decision surface shows at full confidence
 
@@ -186,12 +186,19 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
         self.mode = view_mode(ds)
         self._key = dataset_key(ds) if ds is not None else None
         self._grid = None
-        pi.setTitle(None)
-        if ds is None or self.mode == "image":
+        image = ds is not None and self.mode == "image"
+        if ds is None or image:
             pi.setLabel("bottom", "")
             pi.setLabel("left", "")
-            if ds is not None:
-                pi.setTitle(IMAGE_NOTICE)
+        for side in ("left", "bottom"):
+            pi.showAxis(side, not image)  # after setLabel, which shows its axis
+        if image:
+            note = pg.TextItem(html=IMAGE_NOTICE, anchor=(0.5, 0.5), color=self._pal["foreground"])
+            pi.addItem(note)
+            self._data_items.append(note)
+            pi.showGrid(x=False, y=False)
+            pi.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
+        if ds is None or image:
             return
         names = list(ds.feature_names) or [f"x{i + 1}" for i in range(ds.n_features)]
         target = ds.target_name or "y"
