@@ -15,7 +15,7 @@ from losslab.core.errors import LossLabError
 
 SECTIONS = ("dataset", "model", "loss", "optimizer", "training", "regularization")
 KEYS = ("lock", "hide", "hide_tabs")
-_TAB_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_TAB_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # a tab objectName, "View" optional
 
 
 def empty() -> dict[str, list[str]]:
@@ -45,7 +45,9 @@ def validate_classroom(value: Any, where: str = "classroom") -> dict[str, list[s
         for item in items:
             if key == "hide_tabs":
                 if not _TAB_ID.match(item):
-                    raise LossLabError(f"{item!r} is not a tab id (such as 'landscape')", f"{where}.{key}")
+                    raise LossLabError(
+                        f"{item!r} is not a tab id (such as 'landscape' or 'lossInspector')", f"{where}.{key}"
+                    )
             elif item not in SECTIONS:
                 raise LossLabError(f"unknown panel {item!r}; known: {', '.join(SECTIONS)}", f"{where}.{key}")
             if item not in out[key]:

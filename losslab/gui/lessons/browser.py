@@ -86,7 +86,7 @@ class LessonsBrowser(QWidget):
         col.addWidget(self.progress_label)
         self.continue_button = QPushButton("Start the lessons")
         self.continue_button.setObjectName("lessonsContinue")
-        self.continue_button.clicked.connect(self.show_list)
+        self.continue_button.clicked.connect(self.continue_lessons)
         examples = QPushButton("Open an example…")
         examples.clicked.connect(self.examplesRequested)
         blank = QPushButton("Start from a blank experiment")
@@ -170,6 +170,14 @@ class LessonsBrowser(QWidget):
             nxt = next((row for row, x in enumerate(self.lessons) if x.id not in self.done), 0)
             self.list.setCurrentRow(nxt)
         self.pages.setCurrentIndex(1)
+
+    @Slot()
+    def continue_lessons(self) -> None:
+        """The first lesson not opened yet (the one the button names), or the list where it was."""
+        nxt = next((x for x in self.lessons if x.id not in self.done), None)
+        if nxt is not None:
+            self.select(nxt.id)
+        self.show_list()
 
     @Slot()
     def show_start(self) -> None:

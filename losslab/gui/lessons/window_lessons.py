@@ -119,6 +119,7 @@ class LessonsUI(QObject):
         if not self.window.files.open_experiment(exp, f"lesson {lesson.id}"):
             return False
         self.opened, self._opened_experiment = lesson, self.window.state.loaded
+        self.browser.select(lesson.id)
         self._mark_done(lesson)
         self._follow()
         self.window.show_message(f"Opened lesson {lesson.id}: {lesson.title}", 4000)
