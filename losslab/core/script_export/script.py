@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from losslab import __version__
 from losslab.core import blocks, model
 from losslab.core.custom_loss import is_custom
 from losslab.core.data import CSV_KIND, DATASETS, CsvTable, Dataset, make_dataset, read_csv_table, soft_labels
@@ -320,7 +319,6 @@ def script_text(experiment: Experiment, source: str = "the window", filename: st
     about = [f"# {line}".rstrip() for line in _about(experiment)]
     header = template.HEADER.substitute(
         filename=filename,
-        version=__version__,
         source=source,
         about="\n".join(about) + "\n" if about else "",
         imports=imports,

@@ -41,7 +41,7 @@ With torchrun each process takes its share of every epoch (DistributedSampler), 
 differ from a single process while the model, loss and settings stay the same.
 """
 
-# Exported by LossLab $version from: $source
+# Exported by LossLab from: $source
 $about
 from __future__ import annotations
 
