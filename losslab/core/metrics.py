@@ -84,13 +84,16 @@ def reliability(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per confidence bin: (mean confidence, accuracy, sample count); empty bins hold NaN and 0.
 
-    ``probs``: P(class 1) (N,) for binary models, class probabilities (N, K) otherwise. Confidence
+    ``probs``: P(class 1) (N,) for binary models (or P(foreground) per pixel of masks (N, 1, H, W),
+    each pixel counted as a sample), class probabilities (N, K) otherwise. Confidence
     is the probability of the predicted class. ``target``: labels (N,), where a hit counts 1, or
     target distributions (N, K) (or P(class 1) for binary), where a hit counts the probability the
     target gives the predicted class: the accuracy expected against one annotator drawn from it.
     """
     probs = np.asarray(probs, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
+    if probs.ndim > 2:  # segmentation: P(foreground) per pixel, each pixel a binary sample
+        probs, target = probs.ravel(), target.ravel()
     if probs.ndim == 1:  # binary: the two classes' probabilities
         probs = np.column_stack([1.0 - probs, probs])
         if target.ndim == 1:
