@@ -118,8 +118,10 @@ class CsvImportDialog(QDialog):
         form.addRow("&Missing values:", self.missing_combo)
         choices.addLayout(form, 1)
         feature_box = QVBoxLayout()
-        feature_box.addWidget(QLabel("&Features (inputs):", self))
+        features_label = QLabel("&Features (inputs):", self)
+        feature_box.addWidget(features_label)
         self.feature_list = QListWidget(self)
+        features_label.setBuddy(self.feature_list)
         self.feature_list.setAccessibleName("Feature columns")
         self.feature_list.setToolTip("The columns the model sees; text columns become one input per text")
         self.feature_list.setMaximumHeight(130)
@@ -228,13 +230,27 @@ class CsvImportDialog(QDialog):
         self.preview.clear()
         self.preview.setColumnCount(len(parsed.header))
         self.preview.setRowCount(len(rows))
-        self.preview.setHorizontalHeaderLabels(
-            [f"{name}\n({KIND_WORDS[column_kind(parsed, name)]})" for name in parsed.header]
-        )
         self.preview.setVerticalHeaderLabels([str(int(line)) for line in parsed.lines[: len(rows)]])
         for i, row in enumerate(rows):
             for j, cell in enumerate(row):
                 self.preview.setItem(i, j, QTableWidgetItem(cell))
+        self._label_columns()
+
+    def _label_columns(self) -> None:
+        """Each preview column's name and its role: the target, an input (read how), or left out."""
+        if self.parsed is None:
+            return
+        target, features = self.target_combo.currentData(), self.features()
+        labels = []
+        for name in self.parsed.header:
+            if name == target:
+                role = "target"
+            elif features is not None and name not in features:
+                role = "left out"
+            else:
+                role = KIND_WORDS[column_kind(self.parsed, name)]
+            labels.append(f"{name}\n({role})")
+        self.preview.setHorizontalHeaderLabels(labels)
         self.preview.resizeColumnsToContents()
 
     def _fill_features(self, chosen: list[str] | None) -> None:
@@ -292,6 +308,7 @@ class CsvImportDialog(QDialog):
             return
         self.error.clear_message()
         self.table = None
+        self._label_columns()
         cfg = self.config()
         if cfg["features"] == []:
             self._failed("Choose at least one feature column.")

@@ -356,8 +356,9 @@ def _fill_with_means(
         block[gaps] = block[~gaps].mean(axis=0)
         rows = np.zeros(parsed.n_rows, dtype=bool)
         rows[np.flatnonzero(keep)[gaps]] = True
+        how = "the column mean" if col.is_numeric else "each text's share (the mean of its one-hot inputs)"
         notes.append(
-            f"filled {int(gaps.sum()):,} missing value(s) of column {col.name!r} with the column mean "
+            f"filled {int(gaps.sum()):,} missing value(s) of column {col.name!r} with {how} "
             f"({_line_list(parsed, rows)})"
         )
     return notes

@@ -263,7 +263,8 @@ _SPECS = (
         CSV_KIND,
         "CSV file",
         "",
-        "Your own data from a CSV file with a header row: numeric feature columns and one target column.",
+        "Your own data from a CSV file with a header row: feature columns (numbers, or texts such as a "
+        "city, one-hot encoded) and one target column.",
         (),
         _read_csv_instead,
         (),
