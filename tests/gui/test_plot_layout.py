@@ -64,3 +64,36 @@ def test_legends_sit_under_the_plot_not_over_the_data(qtbot) -> None:
         assert legend_rect.top() >= vb_rect.bottom()  # below the data area
         assert legend_rect.width() <= 300
     assert view.legend.columnCount == 2  # "class 0 · class 1" side by side: fewer rows
+
+
+@pytest.mark.parametrize(("low", "height"), [(0.02, 110), (0.3, 110), (1e-6, 200), (0.05, 600)])
+def test_log_axis_labels_never_crowd_and_keep_one_format(qtbot, low: float, height: int) -> None:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from losslab.gui.plots.axes import LogAxis
+
+    widget = pg.PlotWidget(axisItems={"left": LogAxis("left")})
+    qtbot.addWidget(widget)
+    widget.resize(300, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    pi = widget.getPlotItem()
+    pi.setLogMode(x=False, y=True)
+    pi.plot(np.arange(50.0), np.geomspace(1.0, low, 50))
+    qtbot.wait(50)
+    axis = pi.getAxis("left")
+    lo, hi = axis.range
+    labels: dict[float, str] = {}  # a value of a finer level that a coarser one has is drawn once
+    for spacing, values in axis.tickValues(lo, hi, axis.height()):
+        values = [v for v in values if lo <= v <= hi and round(v, 9) not in labels]
+        texts = axis.tickStrings(values, 1.0, spacing)
+        labels.update({round(v, 9): t for v, t in zip(values, texts, strict=True)})
+    labelled = [(v, t) for v, t in labels.items() if t]
+    assert len(labelled) >= 2
+    pixels = sorted(v for v, _ in labelled)
+    per_unit = axis.height() / (hi - lo)
+    gaps = np.diff(pixels) * per_unit
+    assert gaps.min() >= 12  # a label's height: none prints over another
+    plain = [set(t) <= set("0123456789.") for _, t in labelled]  # 0.002, else 2·10⁻³
+    assert all(plain) or not any(plain)  # one format on the axis

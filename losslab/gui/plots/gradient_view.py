@@ -22,6 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from losslab.core.diagnostics import GradientStats, HistogramHistory
+from losslab.gui.plots.axes import LogAxis
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -116,9 +117,15 @@ class GradientView(ViewBase):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("gradientPlots")
-        self.grad_plot = self.plots.addPlot(row=0, col=0, title="Gradient norm")
-        self.ratio_plot = self.plots.addPlot(row=0, col=1, title="Update / weight")
-        self.weight_plot = self.plots.addPlot(row=1, col=0, title="Weight norm")
+        self.grad_plot = self.plots.addPlot(
+            row=0, col=0, title="Gradient norm", axisItems={"left": LogAxis("left")}
+        )
+        self.ratio_plot = self.plots.addPlot(
+            row=0, col=1, title="Update / weight", axisItems={"left": LogAxis("left")}
+        )
+        self.weight_plot = self.plots.addPlot(
+            row=1, col=0, title="Weight norm", axisItems={"left": LogAxis("left")}
+        )
         self.frac_plot = self.plots.addPlot(row=1, col=1, title="Dead ReLU / saturated units")
         for plot in (self.grad_plot, self.ratio_plot, self.weight_plot):
             plot.setLogMode(x=False, y=True)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.gui.background import TaskRunner
+from losslab.gui.plots.axes import LogAxis
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 from losslab.gui.widgets import FlowLayout
@@ -60,7 +61,6 @@ HINTS = {
 }
 
 
-class LandscapeView(ViewBase):
 # Each grid point is a pass over every training image: a 31×31 grid of a small CNN took minutes.
 IMAGE_GRID = (
     "The 2-D grid is not available for image data: it needs one pass over every training image per "
@@ -68,6 +68,7 @@ IMAGE_GRID = (
 )
 
 
+class LandscapeView(ViewBase):
     """A view for the main window's registry (views.py)."""
 
     def __init__(self, services: ViewServices | None = None) -> None:
@@ -164,7 +165,7 @@ IMAGE_GRID = (
             gp.addItem(item)
 
         # 1-D: the loss along the line, with the two ends marked.
-        self.line_plot = pg.PlotWidget()
+        self.line_plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
         self.line_plot.setObjectName("landscapeLinePlot")
         lp = self.line_plot.getPlotItem()
         lp.setLabel("bottom", "α   (0 = initial weights, 1 = current weights)")
@@ -314,10 +315,10 @@ IMAGE_GRID = (
             self.status.setText(f"Cannot compute: {exc}")
             return
         mode = self.mode_combo.currentData()
-        steps, span = self.steps_spin.value(), self.span_spin.value()
         if mode != "line" and trainer.dataset.image_shape is not None:
             self.status.setText(IMAGE_GRID)
             return
+        steps, span = self.steps_spin.value(), self.span_spin.value()
         directions = self.dir_combo.currentData()
         path = list(self.trajectory.vectors)
         if not running and path:

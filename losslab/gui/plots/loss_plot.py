@@ -18,6 +18,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from losslab.core.events import EpochEnd, StepBatch
+from losslab.gui.plots.axes import LogAxis
 from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
@@ -130,7 +131,9 @@ class LossView(QWidget):
         self._reg_kinds: set[str] = set()
 
         self.plot = pg.PlotWidget(
-            viewBox=StickyViewBox(), axisItems={"top": self._epoch_axis}, background=self._pal["background"]
+            viewBox=StickyViewBox(),
+            axisItems={"top": self._epoch_axis, "left": LogAxis("left")},
+            background=self._pal["background"],
         )
         self.plot.setObjectName("lossPlot")
         pi = self.plot.getPlotItem()
