@@ -120,6 +120,11 @@ def _write_script(exp: Any, out: str, source: str) -> None:
 
     written = write_script(exp, out, source)
     print(f"losslab: wrote {written} (run it with: python {written})", file=sys.stderr)
+    if exp.loss.get("id") == "custom":  # the script runs that code when it is run: say so
+        print(
+            f"losslab: {written} holds the experiment's custom-loss code; read it before running",
+            file=sys.stderr,
+        )
 
 
 def _write_models(trainer: Any, args: argparse.Namespace) -> None:
