@@ -84,9 +84,10 @@ class SampleHistory:
         self.n = n
         self.task = task
         self.capacity = capacity if capacity is not None else columns_for(n)
-        self._loss = np.empty((n, self.capacity), dtype=np.float32)
-        self._value = np.empty((n, self.capacity), dtype=np.float32)
-        self._correct = np.empty((n, self.capacity), dtype=bool)
+        # Stored epoch-major, so that recording an epoch writes one contiguous row.
+        self._loss = np.empty((self.capacity, n), dtype=np.float32)
+        self._value = np.empty((self.capacity, n), dtype=np.float32)
+        self._correct = np.empty((self.capacity, n), dtype=bool)
         self._epochs = np.empty(self.capacity, dtype=np.int64)
         self.count = 0
         self.stride = 1  # epochs between recorded columns
@@ -121,9 +122,9 @@ class SampleHistory:
         if self.count == self.capacity:
             self._halve()
         c = self.count
-        self._loss[:, c] = loss
-        self._value[:, c] = value
-        self._correct[:, c] = correct
+        self._loss[c] = loss
+        self._value[c] = value
+        self._correct[c] = correct
         self._epochs[c] = epoch
         self.count += 1
         return True
@@ -134,7 +135,7 @@ class SampleHistory:
         keep = np.flatnonzero(self._epochs[: self.count] % self.stride == 0)
         k = len(keep)
         for a in (self._loss, self._value, self._correct):
-            a[:, :k] = a[:, keep]
+            a[:k] = a[keep]
         self._epochs[:k] = self._epochs[keep]
         self.count = k
 
@@ -142,9 +143,9 @@ class SampleHistory:
         """A snapshot that shares nothing with this one (only the recorded columns)."""
         out = SampleHistory(self.n, self.task, max(self.count, 1))
         c = self.count
-        out._loss[:, :c] = self._loss[:, :c]
-        out._value[:, :c] = self._value[:, :c]
-        out._correct[:, :c] = self._correct[:, :c]
+        out._loss[:c] = self._loss[:c]
+        out._value[:c] = self._value[:c]
+        out._correct[:c] = self._correct[:c]
         out._epochs[:c] = self._epochs[:c]
         out.count, out.stride = c, self.stride
         return out
@@ -157,16 +158,16 @@ class SampleHistory:
     @property
     def loss(self) -> np.ndarray:
         """(N, recorded epochs) float32."""
-        return self._loss[:, : self.count]
+        return self._loss[: self.count].T
 
     @property
     def value(self) -> np.ndarray:
         """(N, recorded epochs): P(true class), or the signed error / std(y) for regression."""
-        return self._value[:, : self.count]
+        return self._value[: self.count].T
 
     @property
     def correct(self) -> np.ndarray:
-        return self._correct[:, : self.count]
+        return self._correct[: self.count].T
 
     def cartography(self) -> Cartography:
         """The statistics of the map; all NaN (region hard) before any epoch is recorded."""
@@ -244,29 +245,34 @@ def epoch_values(trainer: Trainer, out: torch.Tensor) -> tuple[np.ndarray, np.nd
     import torch
 
     y = trainer.y_train
-    spec = trainer.loss_spec
     with torch.no_grad():
-        loss = spec.per_sample(out, y, **trainer.experiment.loss["params"])
+        loss = trainer.loss_spec.per_sample(out, y, **trainer.experiment.loss["params"])
+        right = None
         if trainer.dataset.task == REGRESSION:
-            err = out.reshape(y.shape) - y  # targets are standardized: the error is in units of std(y)
-            value = err
-            right = (err.abs() <= EASY_ERROR).float()
+            value = out.reshape(y.shape) - y  # targets are standardized: the error is in units of std(y)
         else:
             probs = trainer.probabilities(out)
-            yl = y.long()
-            if probs.ndim == yl.ndim + 1:  # class probabilities along dim 1
+            if probs.ndim == y.ndim + 1:  # class probabilities along dim 1
+                yl = y.long()
                 value = probs.gather(1, yl.unsqueeze(1)).squeeze(1)
-            else:
-                value = torch.where(yl == 1, probs, 1 - probs)
-            right = (trainer.labels(out) == yl).float()
+                right = (probs.argmax(1) == yl).float()
+            else:  # y is 0 or 1: P(true) = y p + (1 - y)(1 - p), cheaper than a where on a comparison
+                yf = y.to(probs.dtype)
+                value = (1 - yf) + probs * (2 * yf - 1)
         if y.ndim > 1:  # masks: a sample's figures are the means over its pixels
-            loss, value, right = (t.flatten(1).mean(1) if t.ndim > 1 else t for t in (loss, value, right))
-        correct = right >= 0.5  # a mask is right when most of its pixels are
-    return (
-        loss.detach().float().cpu().numpy(),
-        value.detach().float().cpu().numpy(),
-        correct.cpu().numpy(),
-    )
+            if right is None and trainer.dataset.task != REGRESSION:
+                right = (value > 0.5).float()
+            loss, value = (t.flatten(1).mean(1) if t.ndim > 1 else t for t in (loss, value))
+            right = right.flatten(1).mean(1) if right is not None else None
+        parts = [loss.float(), value.float()] + ([right] if right is not None else [])
+        host = torch.stack(parts).cpu().numpy()  # one transfer for all of them
+    if right is not None:
+        correct = host[2] >= 0.5  # multi-class: the true class has the largest probability
+    elif trainer.dataset.task == REGRESSION:
+        correct = np.abs(host[1]) <= EASY_ERROR
+    else:  # binary: predicted class 1 exactly when P(class 1) > 0.5 (a logit > 0)
+        correct = host[1] > 0.5
+    return host[0], host[1], correct
 
 
 class SampleHistoryProbe(Probe):
