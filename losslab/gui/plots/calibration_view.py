@@ -85,7 +85,7 @@ class CalibrationView(ViewBase):
         rp.addItem(self.gaps)
         self.counts_plot = self.diagram.addPlot(row=1, col=0)
         cp = self.counts_plot
-        cp.setLabel("bottom", "confidence (probability of the predicted class)")
+        cp.setLabel("bottom", "confidence")
         cp.setLabel("left", "samples")
         cp.setXLink(rp)
         cp.setMouseEnabled(x=False, y=False)
@@ -95,7 +95,7 @@ class CalibrationView(ViewBase):
         self.diagram.ci.layout.setRowStretchFactor(1, 1)
 
         ep = self.ece_plot.getPlotItem()
-        ep.setTitle("Expected calibration error (ECE)")
+        ep.setTitle("Calibration error (ECE)")
         ep.setLabel("bottom", "epoch")
         self.ece_legend = ep.addLegend(offset=(5, 5))
         self.train_curve = ep.plot(name="training")

@@ -66,6 +66,7 @@ class GanView(ViewBase):
         self.g_grad = GrowingSeries(256)
         self.g_grad_ref = GrowingSeries(256)
         self.collapse_at: int | None = None
+        self._collapse_text = ""
         self._last_metrics: dict[str, float] = {}
 
         layout = QVBoxLayout(self)
@@ -97,7 +98,7 @@ class GanView(ViewBase):
         grid.setRowStretch(1, 2)
 
         sp = self.samples_plot.getPlotItem()
-        sp.setTitle("Real vs generated, over D's belief that a point is real")
+        sp.setTitle("Real and generated, over D(x)")
         self.surface = pg.ImageItem(axisOrder="row-major")
         sp.addItem(self.surface, ignoreBounds=True)
         self.d_curve = pg.PlotDataItem(pen=pg.mkPen("#444444", width=2), name="D(x) = P(real)")
@@ -114,11 +115,13 @@ class GanView(ViewBase):
         for item in (self.real_hist, self.fake_hist, self.real_points, self.fake_points, self.mode_rings):
             sp.addItem(item)
         self.samples_legend = sp.addLegend(offset=(5, 5))
+        self._legend_mode: bool | None = None  # which items the legend lists: 1-D (True) or 2-D
+        self._range: QRectF | None = None
 
         lp = self.loss_plot.getPlotItem()
         lp.setTitle("Losses per step")
         lp.setLabel("bottom", "step")
-        self.legend_losses = lp.addLegend(offset=(5, 5))
+        self.legend_losses = lp.addLegend(offset=(-5, 5))
         self.d_loss_curve = lp.plot(pen=pg.mkPen(REAL_COLOR, width=1.5), name="discriminator")
         self.g_loss_curve = lp.plot(pen=pg.mkPen(FAKE_COLOR, width=1.5), name="generator")
         for item in (self.d_loss_curve, self.g_loss_curve):
@@ -126,7 +129,7 @@ class GanView(ViewBase):
             item.setClipToView(True)
 
         mp = self.modes_plot.getPlotItem()
-        mp.setTitle("Modes covered (a drop: mode collapse)")
+        mp.setTitle("Modes covered")
         mp.setLabel("bottom", "epoch")
         self.modes_curve = mp.plot(pen=pg.mkPen("#009E73", width=2), symbol="o", symbolSize=4)
 
@@ -134,7 +137,7 @@ class GanView(ViewBase):
         gp.setTitle("Generator gradient norm")
         gp.setLabel("bottom", "epoch")
         gp.setLogMode(y=True)
-        self.legend_grad = gp.addLegend(offset=(5, 5))
+        self.legend_grad = gp.addLegend(offset=(-5, 5))
         self.grad_curve = gp.plot(pen=pg.mkPen(FAKE_COLOR, width=2), name="this loss")
         self.ref_curve = gp.plot(
             pen=pg.mkPen("#888888", width=1.5, style=Qt.PenStyle.DashLine), name="with −log D (reference)"
@@ -149,6 +152,7 @@ class GanView(ViewBase):
     def reset(self, dataset: Dataset) -> None:
         self._dataset = dataset
         self._snapshot = None
+        self._range = None
         self.collapse_at = None
         self._last_metrics = {}
         for series in (self.d_loss, self.g_loss, self.modes, self.g_grad, self.g_grad_ref):
@@ -193,6 +197,11 @@ class GanView(ViewBase):
         self.g_grad_ref.append(event.epoch, m.get("g_grad_ref", math.nan))
         if self.collapse_at is None and collapsed(m["g_grad"], m.get("g_grad_ref", math.nan)):
             self.collapse_at = event.epoch
+            self._collapse_text = (
+                f"the discriminator rejected the fakes so surely (D(fake) {m.get('d_fake', math.nan):.3f}) "
+                f"that log(1 − D) was flat there: the gradient was {m['g_grad'] / m['g_grad_ref']:.2g}× "
+                "the one −log D would give"
+            )
         self._dirty = True
 
     def on_event(self, event: object) -> None:
@@ -217,6 +226,8 @@ class GanView(ViewBase):
         for widget in (self.samples_plot, self.loss_plot, self.modes_plot, self.grad_plot):
             widget.setBackground(palette_colors(dark)["background"])
             style_plot_item(widget.getPlotItem(), dark)
+        # A log axis over two decades labels its minor ticks too, on top of each other: majors only.
+        self.grad_plot.getPlotItem().getAxis("left").setStyle(maxTickLevel=0)
         for legend in (self.samples_legend, self.legend_losses, self.legend_grad):
             style_legend(legend, dark)
         self.surface.setLookupTable(surface_lut(dark))
@@ -247,6 +258,7 @@ class GanView(ViewBase):
             item.setVisible(one_d)
         for item in (self.real_points, self.fake_points, self.surface, self.mode_rings):
             item.setVisible(not one_d)
+        self._fill_legend(one_d)
         if one_d:
             self._draw_1d(real[:, 0], fake[:, 0], shot)
         else:
@@ -254,6 +266,23 @@ class GanView(ViewBase):
             self.fake_points.setData(fake[:, 0], fake[:, 1] if len(fake) else [])
             self._draw_surface(shot)
             self._draw_modes(shot)
+
+    def _fill_legend(self, one_d: bool) -> None:
+        if self._legend_mode == one_d:
+            return
+        self._legend_mode = one_d
+        legend = self.samples_legend
+        legend.clear()
+        if one_d:
+            entries = (
+                (self.real_hist, "real"),
+                (self.fake_hist, "generated"),
+                (self.d_curve, "D(x) = P(real)"),
+            )
+        else:
+            entries = ((self.real_points, "real"), (self.fake_points, "generated"))
+        for item, name in entries:
+            legend.addItem(item, name)
 
     def _draw_1d(self, real: np.ndarray, fake: np.ndarray, shot: GanSnapshot | None) -> None:
         both = np.concatenate([real, fake]) if len(fake) else real
@@ -272,8 +301,10 @@ class GanView(ViewBase):
         else:
             self.d_curve.setData([], [])
         pi = self.samples_plot.getPlotItem()
+        pi.setAspectLocked(False)
         pi.setLabel("bottom", "x")
         pi.setLabel("left", "density · D(x)")
+        pi.setXRange(lo, hi, padding=0.02)
 
     def _draw_surface(self, shot: GanSnapshot | None) -> None:
         if shot is None or shot.surface is None or len(shot.axes) != 2:
@@ -282,8 +313,14 @@ class GanView(ViewBase):
         xs, ys = shot.axes
         self.surface.setImage(shot.surface, levels=(0.0, 1.0), autoLevels=False)
         dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-        self.surface.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
+        rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys))
+        self.surface.setRect(rect)
         self.surface.show()
+        if rect != self._range:  # a new data range; otherwise the user's zoom stays
+            self._range = rect
+            pi = self.samples_plot.getPlotItem()
+            pi.setAspectLocked(True)  # modes are round: the rings must look it
+            pi.setRange(rect, padding=0.0)
 
     def _draw_modes(self, shot: GanSnapshot | None) -> None:
         if shot is None or shot.centres is None or shot.counts is None:
@@ -326,6 +363,8 @@ class GanView(ViewBase):
         if m:
             parts.append(f"D(real) {m.get('d_real', math.nan):.2f} · D(fake) {m.get('d_fake', math.nan):.2f}")
             parts.append(f"distance to the data {m.get('swd', math.nan):.3f}")
+        if shot is not None and shot.centres is not None and shot.centres.shape[1] == 2:
+            parts.append("circles: the modes, dashed red where nothing is generated")
         if parts:
             self.summary.setText(" · ".join(parts))
         if self.collapse_at is not None:
@@ -333,10 +372,8 @@ class GanView(ViewBase):
             ref = self.g_grad_ref.last()
             ratio = last[1] / ref[1] if last and ref and ref[1] > 0 else math.nan
             self.note.setText(
-                f"The generator's gradient collapsed at epoch {self.collapse_at}: the discriminator "
-                f"rejects the fakes so surely (D(fake) {m.get('d_fake', math.nan):.3f}) that the loss is "
-                f"flat there; its gradient is now {ratio:.2g}× the one −log D would give. Try the "
-                "non-saturating generator loss, or a weaker discriminator."
+                f"The generator's gradient collapsed at epoch {self.collapse_at}: {self._collapse_text} "
+                f"(now {ratio:.2g}×). Try the non-saturating generator loss, or a weaker discriminator."
             )
             self.note.show()
         else:
