@@ -57,6 +57,9 @@ def first_fitting_loss(task: str) -> LossSpec | None:
     return next((spec for spec in LOSSES.values() if task in spec.tasks), None)
 
 
+IMAGE_COLUMNS = 8  # image datasets: the preview shows two rows of this many training images
+
+
 def _thin(n: int) -> np.ndarray:
     """Evenly spaced indices of at most MAX_PREVIEW_POINTS of ``n`` samples (deterministic)."""
     if n <= MAX_PREVIEW_POINTS:
@@ -454,6 +457,10 @@ class DatasetPanel(QWidget):
     def _draw(self, ds: Dataset) -> None:
         plot = self.plot
         plot.clear()
+        self._image_axes(ds.image_shape is not None)
+        if ds.image_shape is not None:
+            self._draw_images(ds)
+            return
         pal = palette_colors(self._dark)
         x_tr, x_va = ds.x_to_display(ds.x_train), ds.x_to_display(ds.x_val)
         y_tr, y_va = np.asarray(ds.y_to_display(ds.y_train)), np.asarray(ds.y_to_display(ds.y_val))
@@ -540,6 +547,29 @@ class DatasetPanel(QWidget):
             pens = [pg.mkPen(c, width=1.2) for c in colors]
             item = pg.ScatterPlotItem(x, y, size=6, pen=pens, brush=pg.mkBrush(0, 0, 0, 0))
         self.plot.addItem(item)
+
+    def _image_axes(self, images: bool) -> None:
+        """Pictures want square pixels, the first row on top and no axes; points want the opposite."""
+        pi = self.plot.getPlotItem()
+        pi.invertY(images)
+        pi.setAspectLocked(images)
+        for side in ("left", "bottom"):
+            pi.showAxis(side, not images)
+
+    def _draw_images(self, ds: Dataset) -> None:
+        """The first training images side by side (IMAGE_COLUMNS a row), on one grey scale."""
+        assert ds.image_shape is not None
+        _, h, w = ds.image_shape
+        n = min(ds.n_train, 2 * IMAGE_COLUMNS)
+        images = ds.x_to_display(ds.x_train[:n]).reshape(n, -1, h, w)[:, 0]
+        lo, hi = np.percentile(images, [1, 99]) if n else (0.0, 1.0)
+        rows = -(-n // IMAGE_COLUMNS)
+        mosaic = np.full((rows * (h + 1), IMAGE_COLUMNS * (w + 1)), hi)  # a light line between images
+        for i, image in enumerate(images):
+            r, c = divmod(i, IMAGE_COLUMNS)
+            mosaic[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
+        self.plot.addItem(pg.ImageItem(mosaic, axisOrder="row-major", levels=(lo, hi)))
+        self.plot.getPlotItem().autoRange(padding=0.02)
 
     def _draw_histogram(self, x_tr: np.ndarray, x_va: np.ndarray, name: str, color: str) -> None:
         both = np.concatenate([x_tr, x_va]) if len(x_va) else x_tr
