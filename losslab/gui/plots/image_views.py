@@ -81,7 +81,7 @@ class ClassificationPage(QWidget):
         self.confusion.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.confusion.setToolTip(
             "Rows: the true class; columns: the class predicted. The diagonal holds the images "
-            "classified right; the last column (acc.) is each class's accuracy (its diagonal count / its row)."
+            "classified right; the last column (acc.) is each class's accuracy (diagonal count / row total)."
         )
         self.wrong_title = QLabel("<b>Most confidently wrong</b>", self)
         self.wrong_tiles = [Tile(parent=self) for _ in range(WRONG_SHOWN)]
