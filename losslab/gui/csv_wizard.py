@@ -38,7 +38,7 @@ from losslab.core.data.csv_import import (
     infer_task,
     read_csv_table,
 )
-from losslab.core.data.csv_parse import ParsedCsv, parse_csv
+from losslab.core.data.csv_parse import ParsedCsv, parse_csv, peek_csv
 from losslab.core.errors import Cancelled
 from losslab.core.tasks import TASKS
 from losslab.gui.background import BackgroundTask, run_in_background
@@ -147,6 +147,10 @@ class CsvImportDialog(QDialog):
         self.missing_combo.activated.connect(self._check)
         self.feature_list.itemChanged.connect(self._check)
 
+        head = peek_csv(path)  # the first lines at once; the whole file follows in the background
+        if head is not None:
+            self._fill_preview(head)
+            self.format_label.setText(f"{head.format.describe()} · reading the whole file…")
         self._run(lambda progress: parse_csv(self.path, progress), self._on_parsed, "Reading")
 
     # -- background work ----------------------------------------------------------------------
@@ -234,21 +238,22 @@ class CsvImportDialog(QDialog):
         for i, row in enumerate(rows):
             for j, cell in enumerate(row):
                 self.preview.setItem(i, j, QTableWidgetItem(cell))
-        self._label_columns()
+        self._label_columns(parsed)
 
-    def _label_columns(self) -> None:
+    def _label_columns(self, parsed: ParsedCsv | None = None) -> None:
         """Each preview column's name and its role: the target, an input (read how), or left out."""
-        if self.parsed is None:
+        parsed = parsed or self.parsed
+        if parsed is None:
             return
         target, features = self.target_combo.currentData(), self.features()
         labels = []
-        for name in self.parsed.header:
+        for name in parsed.header:
             if name == target:
                 role = "target"
             elif features is not None and name not in features:
                 role = "left out"
             else:
-                role = KIND_WORDS[column_kind(self.parsed, name)]
+                role = KIND_WORDS[column_kind(parsed, name)]
             labels.append(f"{name}\n({role})")
         self.preview.setHorizontalHeaderLabels(labels)
         self.preview.resizeColumnsToContents()

@@ -22,7 +22,8 @@ from losslab.core.errors import LossLabError
 from losslab.core.files import CSV_MAX_BYTES, check_user_file
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-CHUNK_ROWS = 50_000  # rows converted to arrays at a time: bounds memory and paces progress reports
+CHUNK_ROWS = 20_000  # rows converted at a time: bounds memory, paces progress, and keeps each
+# numpy call that holds the GIL short, so the window's thread gets its turn while a file is read
 SNIFF_CHARS = 64 * 1024
 
 Progress = Callable[[float], None]  # called with the fraction done, 0..1; it may raise Cancelled
@@ -140,6 +141,21 @@ def parse_csv(path: str | os.PathLike[str], progress: Progress | None = None) ->
     if progress is not None:
         progress(1.0)
     return parsed
+
+
+def peek_csv(path: str | os.PathLike[str]) -> ParsedCsv | None:
+    """The file's first lines parsed on their own: a preview to show while the whole file is read.
+    None when they cannot be (the full read then says why); its hash is empty."""
+    where = os.fspath(path)
+    try:
+        check_user_file(where, CSV_MAX_BYTES, "a CSV file")
+        with open(where, "rb") as f:
+            head = f.read(SNIFF_CHARS)
+        if len(head) == SNIFF_CHARS:
+            head = head[: head.rfind(b"\n") + 1]  # whole lines only
+        return _parse_text(where, head.decode("utf-8-sig"), "", None)
+    except (LossLabError, OSError, UnicodeDecodeError):
+        return None
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
