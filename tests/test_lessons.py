@@ -107,6 +107,7 @@ def test_a_claim_that_does_not_hold_fails_the_check_with_its_numbers(
         ),
         ({"claims": [{"says": "x", "measure": {"quantity": "val_loss"}, "within": 1}]}, "tolerance"),
         ({"race": {"vary": "loss", "values": ["mse"]}}, "at least two values"),
+        ({"race": {"vary": "loss", "values": ["mse", "mae"], "sequential": "yes"}}, "true or false"),
         ({"classroom": {"lock": ["everything"]}}, "unknown panel"),
     ],
 )

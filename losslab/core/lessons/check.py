@@ -92,7 +92,7 @@ def run_lesson(lesson: Lesson) -> dict[str, RunOutcome]:
     from losslab.core.landscape import load_weights
     from losslab.core.race import plan_race, run_race
 
-    plan = plan_race(exp, {lesson.race[0]: lesson.race[1]})
+    plan = plan_race(exp, {lesson.race[0]: lesson.race[1]}, sequential=lesson.race_sequential)
     race = run_race(plan)
     runs: dict[str, RunOutcome] = {}
     labels = lesson.run_labels()

@@ -110,6 +110,7 @@ class Lesson:
     classroom: dict[str, list[str]]
     path: Path | None = None
     race_labels: list[str] = field(default_factory=list)  # names for the race's runs (default: values)
+    race_sequential: bool = False  # train the variants one after another (as `losslab race --sequential`)
 
     @property
     def number(self) -> str:
@@ -145,6 +146,8 @@ class Lesson:
             doc["race"] = {"vary": self.race[0], "values": list(self.race[1])}
             if self.race_labels:
                 doc["race"]["labels"] = list(self.race_labels)
+            if self.race_sequential:
+                doc["race"]["sequential"] = True
         doc["text"] = dict(self.text)
         doc["formulas"] = list(self.formulas)
         doc["claims"] = [c.to_dict() for c in self.claims]
@@ -254,7 +257,7 @@ def lesson_from_dict(doc: Any, lesson_id: str, base: Path | None = None) -> Less
     title = _text(doc.get("title"), "title")
     idea = _text(doc.get("idea"), "idea")
     source, experiment = _preset(doc.get("experiment"), base)
-    race, labels = _race(doc.get("race"))
+    race, labels, sequential = _race(doc.get("race"))
     text_doc = doc.get("text")
     if not isinstance(text_doc, dict):
         raise LossLabError(f"must be an object with {', '.join(TEXT_PARTS)}, got {text_doc!r}", "text")
@@ -277,6 +280,7 @@ def lesson_from_dict(doc: Any, lesson_id: str, base: Path | None = None) -> Less
         [],
         validate_classroom(doc.get("classroom")),
         race_labels=labels,
+        race_sequential=sequential,
     )
     claims = doc.get("claims")
     if not isinstance(claims, list) or not claims:
@@ -304,10 +308,11 @@ def _preset(value: Any, base: Path | None) -> tuple[str, Experiment]:
     return value, load_experiment(path)
 
 
-def _race(value: Any) -> tuple[tuple[str, list[Any]] | None, list[str]]:
+def _race(value: Any) -> tuple[tuple[str, list[Any]] | None, list[str], bool]:
     if value is None:
-        return None, []
-    if not isinstance(value, dict) or not {"vary", "values"} <= set(value) <= {"vary", "values", "labels"}:
+        return None, [], False
+    keys = {"vary", "values", "labels", "sequential"}
+    if not isinstance(value, dict) or not {"vary", "values"} <= set(value) <= keys:
         raise LossLabError(
             f"must be {{'vary': SETTING, 'values': [...], 'labels': [...]}}, got {value!r}", "race"
         )
@@ -323,7 +328,10 @@ def _race(value: Any) -> tuple[tuple[str, list[Any]] | None, list[str]]:
         raise LossLabError(
             f"needs one distinct name per value ({len(values)}), got {labels!r}", "race.labels"
         )
-    return (vary, list(values)), list(labels)
+    sequential = value.get("sequential", False)
+    if not isinstance(sequential, bool):
+        raise LossLabError(f"must be true or false, got {sequential!r}", "race.sequential")
+    return (vary, list(values)), list(labels), sequential
 
 
 def parse_lesson(text: str, lesson_id: str, base: Path | None = None, source: str = "the lesson") -> Lesson:

@@ -254,8 +254,9 @@ def _lower_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _loss_value(run: RunOutcome | None, at: str | int, opt: dict[str, Any]) -> float:
-    """A registered loss of a made-up prediction: ``{"loss": "bce", "pred": [0.01], "target": [1]}``."""
+def _made_up(opt: dict[str, Any]) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(loss spec, prediction, target, params) from a claim's ``loss``, ``pred``, ``target``, ``params``.
+    Targets are class indices when the prediction has a row per sample and the target does not."""
     import torch
 
     from losslab.core.losses import get_loss
@@ -263,9 +264,26 @@ def _loss_value(run: RunOutcome | None, at: str | int, opt: dict[str, Any]) -> f
 
     spec = get_loss(opt["loss"])
     params = validate_params(spec.params, opt.get("params"), "claims.params")
-    pred = torch.tensor(opt["pred"], dtype=torch.float32)
-    target = torch.tensor(opt["target"], dtype=torch.int64 if pred.ndim == 2 else torch.float32)
-    return float(spec.compute(pred, target, **params))
+    pred = torch.tensor(opt["pred"], dtype=torch.float32, requires_grad=True)
+    target = torch.tensor(opt["target"], dtype=torch.float32)
+    if pred.ndim == 2 and target.ndim == 1:
+        target = target.long()
+    return spec, pred, target, params
+
+
+def _loss_value(run: RunOutcome | None, at: str | int, opt: dict[str, Any]) -> float:
+    """A registered loss of a made-up prediction: ``{"loss": "bce", "pred": [0.01], "target": [1]}``."""
+    spec, pred, target, params = _made_up(opt)
+    return float(spec.compute(pred, target, **params).detach())
+
+
+def _loss_grad(run: RunOutcome | None, at: str | int, opt: dict[str, Any]) -> float:
+    """|d loss / d prediction| at a made-up prediction (the push training gets there)."""
+    import torch
+
+    spec, pred, target, params = _made_up(opt)
+    (grad,) = torch.autograd.grad(spec.compute(pred, target, **params), pred)
+    return float(grad.norm())
 
 
 QUANTITIES: dict[str, Quantity] = {
@@ -327,6 +345,13 @@ QUANTITIES: dict[str, Quantity] = {
             options=("loss", "pred", "target", "params"),
             needs_run=False,
         ),
+        Quantity(
+            "loss_grad",
+            "|gradient of a registered loss| at a made-up prediction (`loss`, `pred`, `target`, `params`)",
+            _loss_grad,
+            options=("loss", "pred", "target", "params"),
+            needs_run=False,
+        ),
     )
 }
 
@@ -365,7 +390,7 @@ def check_measure_spec(quantity: str, at: str | int, options: dict[str, Any], wh
         threshold = options.get("threshold")
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
             raise LossLabError(f"needs a number, got {threshold!r}", f"{where}.threshold")
-    if q is not None and q.name == "loss_value":
+    if q is not None and q.name in ("loss_value", "loss_grad"):
         from losslab.core.losses import LOSSES
 
         if options.get("loss") not in LOSSES:

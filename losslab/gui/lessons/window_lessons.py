@@ -140,7 +140,9 @@ class LessonsUI(QObject):
         if self.window.controller.running:
             self.window.run.stop()
         try:
-            plan = plan_race(lesson.experiment, {lesson.race[0]: lesson.race[1]})
+            plan = plan_race(
+                lesson.experiment, {lesson.race[0]: lesson.race[1]}, sequential=lesson.race_sequential
+            )
         except LossLabError as exc:
             QMessageBox.warning(self.window, "Cannot race", str(exc))
             return
