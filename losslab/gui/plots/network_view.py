@@ -42,7 +42,11 @@ GUI_BUDGET = 0.03
 POSITIVE, NEGATIVE = OKABE_ITO["orange"], OKABE_ITO["blue"]
 DEAD, SATURATED = OKABE_ITO["vermillion"], OKABE_ITO["purple"]
 WIDTH_LEVELS = 4  # line thicknesses: lines are drawn in one call per (sign, level)
+LINE_WIDTHS = (1.5, 2.0, 3.0, 4.5)
 INCOMING_SHOWN = 6  # the largest incoming weights a hover lists
+# Lines per pair of layers at most: the largest |w|. 32 x 32 = 1,024 lines are a blur and cost ~10 ms
+# of Python to lay out; the strongest 256 show the structure.
+MAX_LINES = 256
 
 
 def _rgb(color: str) -> np.ndarray:
@@ -51,16 +55,19 @@ def _rgb(color: str) -> np.ndarray:
 
 
 def heat_rgba(values: np.ndarray, neutral: str) -> np.ndarray:
-    """(H, W) activations -> (H, W, 4) uint8, the first row at the top (the plane's largest y)."""
-    scale = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    t = np.nan_to_num(values / scale if scale > 0 else values * 0.0)[::-1]
+    """(units, H, W) activations -> (units, H, W, 4) uint8, each unit scaled to its own largest
+    |activation|, the first row at the top (the plane's largest y). One numpy pass for a whole layer."""
+    flat = np.nan_to_num(np.asarray(values, dtype=np.float64))
+    scale = np.abs(flat).reshape(len(flat), -1).max(axis=1) if flat.size else np.zeros(len(flat))
+    t = flat / np.where(scale > 0, scale, 1.0)[:, None, None]
+    t = t[:, ::-1]
     base = _rgb(neutral)
-    pos = base + (_rgb(POSITIVE) - base) * np.clip(t, 0, 1)[..., None]
-    out = np.where((t < 0)[..., None], base + (_rgb(NEGATIVE) - base) * np.clip(-t, 0, 1)[..., None], pos)
-    rgba = np.empty((*values.shape, 4), dtype=np.uint8)
+    toward = np.where((t < 0)[..., None], _rgb(NEGATIVE), _rgb(POSITIVE))
+    out = base + (toward - base) * np.abs(t)[..., None]
+    rgba = np.empty((*flat.shape, 4), dtype=np.uint8)
     rgba[..., :3] = np.clip(out, 0, 255).astype(np.uint8)
     rgba[..., 3] = 255
-    return np.ascontiguousarray(rgba)
+    return rgba
 
 
 def _num(v: float) -> str:
@@ -124,6 +131,7 @@ class NetworkCanvas(QWidget):
     def set_theme(self, dark: bool) -> None:
         self.dark = dark
         self._build_images()
+        self._layout()  # the lines' colours are mixed with the background
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -138,11 +146,11 @@ class NetworkCanvas(QWidget):
         neutral = palette_colors(self.dark)["neutral"]
         for layer in self.pic.layers:
             images = []
-            if layer.grid is not None:
-                for g in layer.grid:
-                    rgba = heat_rgba(g, neutral)
-                    h, w = g.shape
-                    images.append(QImage(rgba.tobytes(), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy())
+            if layer.grid is not None and len(layer.grid):
+                rgba = heat_rgba(layer.grid, neutral)
+                _, h, w, _ = rgba.shape
+                fmt = QImage.Format.Format_RGBA8888
+                images = [QImage(u.tobytes(), w, h, 4 * w, fmt) for u in rgba]  # each owns its bytes
             self._images.append(images)
 
     def _layout(self) -> None:
@@ -179,6 +187,12 @@ class NetworkCanvas(QWidget):
         shown = f"{len(layer.units)}/{layer.width}" if layer.summarized else f"{layer.width}"
         return f"{short}\n{shown}{extra}"
 
+    def _faded(self, color: str, strength: float) -> QColor:
+        """``color`` mixed into the background: a weak weight's line recedes without transparency."""
+        bg = _rgb(palette_colors(self.dark)["background"])
+        mixed = bg + (_rgb(color) - bg) * strength
+        return QColor(int(mixed[0]), int(mixed[1]), int(mixed[2]))
+
     def _layer_lines(self, before: UnitLayer, layer: UnitLayer, c: int) -> list[tuple[QPen, list[QLineF]]]:
         if layer.incoming is None or layer.incoming.shape[1] != before.width:
             return []
@@ -187,21 +201,24 @@ class NetworkCanvas(QWidget):
         if not top > 0:
             return []
         level = np.minimum((np.abs(w) / top * WIDTH_LEVELS).astype(np.int64), WIDTH_LEVELS - 1)
+        keep = np.ones(w.shape, dtype=bool)
+        if w.size > MAX_LINES:
+            keep = np.abs(w) >= np.partition(np.abs(w).ravel(), w.size - MAX_LINES)[w.size - MAX_LINES]
         src, dst = self._rects[c - 1], self._rects[c]
-        starts = [QPointF(r.right(), r.center().y()) for r in src]
-        ends = [QPointF(r.left(), r.center().y()) for r in dst]
+        sx = src[0].right() if src else 0.0
+        dx = dst[0].left() if dst else 0.0
+        sy = [r.center().y() for r in src]
+        dy = [r.center().y() for r in dst]
         out = []
         for positive, color in ((True, POSITIVE), (False, NEGATIVE)):
-            sign = w > 0 if positive else w < 0
+            sign = (w > 0 if positive else w < 0) & keep
             for lv in range(WIDTH_LEVELS):
                 jj, ii = np.nonzero(sign & (level == lv))
                 if len(jj) == 0:
                     continue
-                q = QColor(color)
-                q.setAlpha(int(70 + 170 * (lv + 1) / WIDTH_LEVELS))
-                width = (0.4 + 3.2 * lv / (WIDTH_LEVELS - 1)) * (0.6 if self.compact else 1.0)
-                pen = QPen(q, width)
-                out.append((pen, [QLineF(starts[i], ends[j]) for j, i in zip(jj, ii, strict=True)]))
+                pen = QPen(self._faded(color, 0.3 + 0.7 * (lv + 1) / WIDTH_LEVELS), LINE_WIDTHS[lv])
+                lines = [QLineF(sx, sy[i], dx, dy[j]) for j, i in zip(jj.tolist(), ii.tolist(), strict=True)]
+                out.append((pen, lines))
         return out
 
     # -- painting -----------------------------------------------------------------------------
@@ -215,11 +232,11 @@ class NetworkCanvas(QWidget):
             p.setPen(fg)
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
             return
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Opaque pens of at least 1.5 px without antialiasing: Qt's raster engine fills those as polygons
+        # (~3 ms for 2,000 long lines); translucent or antialiased or 1-px lines took 40-350 ms.
         for pen, lines in self._lines:
             p.setPen(pen)
             p.drawLines(lines)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * (0.8 if self.compact else 0.9)))
         p.setFont(font)
