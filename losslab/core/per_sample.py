@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from losslab.core.probe import Probe
-from losslab.core.tasks import GAN, REGRESSION
+from losslab.core.tasks import GAN, MULTICLASS, REGRESSION
 
 if TYPE_CHECKING:  # torch loads with the trainer; the window imports this module before that
     import torch
@@ -153,10 +153,16 @@ def measure(trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLo
         prediction=np.asarray(prediction),
         cost=cost,
         batch_output=host(out_b),
-        batch_target=yb.detach().cpu().numpy().copy(),
+        batch_target=_labels(yb, ds.task).detach().cpu().numpy().copy(),
         batch_loss=host(values[n:]),
         batch_grad=host(grad[n:]),
     )
+
+
+def _labels(target: torch.Tensor, task: str) -> torch.Tensor:
+    """Class labels of a batch: soft labels (a distribution per sample, shape (B, K)) become their most
+    likely class, which is where the views place and colour a sample."""
+    return target.argmax(dim=1) if task == MULTICLASS and target.ndim == 2 else target
 
 
 def per_sample_probes(trainer: Trainer) -> list[Probe]:

@@ -89,3 +89,30 @@ def test_calibration_tab_shows_the_overconfident_hard_label_model(qtbot, window)
     assert len(state["val_ece"]) == 60
     assert state["ece"] == pytest.approx(state["val_ece"][-1], abs=1e-6)  # the same split and weights
     assert state["verdict"] == "overconfident" and "overconfident" in view.summary.text()
+
+
+def test_every_tab_draws_a_soft_label_run(qtbot, window):
+    # KL divergence trains on (N, K) target distributions: the per-sample views get class labels.
+    _example(window, "32_soft_labels_kl", epochs=3)
+    _train(qtbot, window)
+    assert tuple(window.trainer.y_train.shape) == (window.state.dataset.n_train, 3)
+    for i in range(window.views.count()):
+        window.views.setCurrentIndex(i)
+        qtbot.wait(20)
+        window.redraw()
+
+
+def test_gan_tab_draws_one_dimensional_data(qtbot, window):
+    from losslab.core.experiment import Experiment
+
+    doc = {**Experiment.default().to_dict(), "dataset": {"kind": "gan_1d", "n_samples": 300}}
+    doc.update(loss={"id": "gan_g_nonsat"}, training={"epochs": 2, "batch_size": 50})
+    window.state.replace_experiment(Experiment.from_dict(doc))
+    view = _view(window, "ganView")
+    _show(window, view)
+    _train(qtbot, window)
+    view.redraw()
+    assert view.real_hist.isVisible() and not view.real_points.isVisible()
+    xs, ys = view.d_curve.getData()
+    assert len(xs) > 100 and ((ys >= 0) & (ys <= 1)).all()  # D(x) over the line
+    assert view.state()["covered"] is not None  # the two modes at -2 and +2
