@@ -31,6 +31,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from losslab.core.data import Dataset
+from losslab.gui.plots.axes import tidy_axes
 from losslab.gui.plots.legends import legend_below
 from losslab.gui.plots.task_modes import (
     GRID,
@@ -77,7 +78,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
     pointWeightModeChanged = Signal(str)  # the user picked how points show their loss (LOSS_DISPLAY)
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None) -> None:
-        super().__init__(parent, background=palette_colors(dark)["background"])
+        super().__init__(parent, background=palette_colors(dark)["background"], axisItems=tidy_axes())
         self._pal = palette_colors(dark)
         self._dark = dark
         self.setObjectName("taskPlot")
