@@ -1,9 +1,11 @@
-"""An axis whose log scale labels stay readable: one number format per axis, and minor ticks labelled
-only where there is room for them.
+"""An axis whose labels stay readable: one number format per axis, and on a log scale minor ticks
+labelled only where there is room for them.
 
 pyqtgraph labels every minor tick of a log axis (2, 3, ... 9 in each decade) and formats each value
 on its own ("0.001" beside "10⁻⁴"): on a short axis the labels of 0.6 0.7 0.8 0.9 print over each
 other. Here decades are always labelled; the other ticks get a label by the pixels a decade takes.
+On a linear scale pyqtgraph writes "1e+06" above "900000"; here every label of the axis has the
+same form: fixed decimals, or one suffix (k, M, G) for the whole axis once values reach 10,000.
 """
 
 from __future__ import annotations
@@ -18,20 +20,41 @@ import pyqtgraph as pg
 MINOR_LABELS = ((300.0, frozenset(range(2, 10))), (110.0, frozenset({2, 3, 5})), (60.0, frozenset({2, 5})))
 PLAIN = (1e-3, 1e4)  # labels inside this range are written out (0.002); outside, as powers (2·10⁻⁴)
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUFFIXES = ((1e9, "G"), (1e6, "M"), (1e4, "k"))  # from 10,000 on: "20k", not "20000" or "2e+04"
 
 
-def power_text(value: float) -> str:
-    """2e-4 -> "2·10⁻⁴", 1e5 -> "10⁵"."""
+def power_text(value: float, digits: int = 1) -> str:
+    """2e-4 -> "2·10⁻⁴", 1e5 -> "10⁵"; ``digits`` significant digits (6.25e8, 2 -> "6.2·10⁸")."""
     exponent = math.floor(math.log10(value))
-    mantissa = round(value / 10**exponent)
-    if mantissa == 10:
-        mantissa, exponent = 1, exponent + 1
+    mantissa = round(value / 10**exponent, digits - 1)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
     power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
-    return power if mantissa == 1 else f"{mantissa}·{power}"
+    text = f"{mantissa:.{digits - 1}f}" if digits > 1 else f"{mantissa:.0f}"
+    return power if text in ("1", "1." + "0" * (digits - 1)) else f"{text}·{power}"
 
 
-class LogAxis(pg.AxisItem):
-    """A drop-in AxisItem; on a linear scale it is pyqtgraph's own."""
+def linear_labels(values: list[float], spacing: float, biggest: float | None = None) -> list[str]:
+    """Labels for ticks ``spacing`` apart, all in one form; ``biggest``: the largest magnitude on the
+    axis (every tick level gets the same suffix), else that of ``values``."""
+    if not values:
+        return []
+    if biggest is None:
+        biggest = max(abs(v) for v in values)
+    divisor, suffix = next(((d if d > 1e4 else 1e3, s) for d, s in SUFFIXES if biggest >= d), (1.0, ""))
+    step = spacing / divisor
+    places = max(0, math.ceil(-math.log10(step))) if step > 0 else 0
+    return [f"{v / divisor + 0.0:.{places}f}{suffix}" for v in values]
+
+
+class TidyAxis(pg.AxisItem):
+    """A drop-in AxisItem with tidy labels (see the module's doc), on linear and log scales."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        biggest = max(abs(self.range[0]), abs(self.range[1])) * scale  # one suffix for every level
+        return linear_labels([v * scale for v in values], spacing * scale, biggest)
 
     def _pixels_per_decade(self) -> float:
         lo, hi = self.range
@@ -54,3 +77,8 @@ class LogAxis(pg.AxisItem):
             ("" if not k or n <= 0 else f"{n:.6g}" if plain else power_text(float(n)))
             for n, k in zip(numbers, keep, strict=True)
         ]
+
+
+def tidy_axes() -> dict[str, TidyAxis]:
+    """Left and bottom axes for a PlotWidget/PlotItem's ``axisItems``."""
+    return {"left": TidyAxis("left"), "bottom": TidyAxis("bottom")}

@@ -16,7 +16,9 @@ LEGEND_ROW = 4  # the PlotItem's grid: title 0, top axis 1, view 2, bottom axis 
 
 def legend_below(plot_item: pg.PlotItem, columns: int = 2, **opts: Any) -> pg.LegendItem:
     """A legend in its own row under ``plot_item``'s bottom axis (``opts`` as for pg.LegendItem)."""
-    legend = pg.LegendItem(colCount=columns, labelTextSize=opts.pop("labelTextSize", "8pt"), **opts)
+    # Tight spacing: on a 1280x720 screen two columns must fit a 280-px plot.
+    opts = {"labelTextSize": "8pt", "horSpacing": 8, "verSpacing": -5, **opts}
+    legend = pg.LegendItem(colCount=columns, **opts)
     # Across every column (axes, and the colour bar pyqtgraph puts in column 5): wide enough for
     # several legend columns, and never wider than the plot, which would push the colour bar out.
     plot_item.layout.addItem(legend, LEGEND_ROW, 0, 1, 6)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,11 +18,13 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from losslab.core.events import EpochEnd, StepBatch
-from losslab.gui.plots.axes import LogAxis
+from losslab.core.tasks import REGRESSION
+from losslab.gui.plots.axes import tidy_axes
 from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.plots.batch_spread import BatchSpread
 from losslab.gui.plots.buffers import Ema, GrowingSeries, PeakPyramid
 from losslab.gui.plots.legends import fit_columns, legend_below
+from losslab.gui.plots.loss_units import error_degree, loss_axis_label, units_tip
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
 from losslab.gui.theme import (
     fit_epoch_symbols,
@@ -32,6 +34,10 @@ from losslab.gui.theme import (
     style_symbol_rim,
 )
 from losslab.gui.widgets import FlowLayout
+
+if TYPE_CHECKING:
+    from losslab.core.data import Dataset
+    from losslab.core.trainer import Trainer
 
 DEFAULT_SMOOTHING = 0.9  # mini-batch losses are noisy; TensorBoard's 0.6 still looks jittery
 SLIDER_STEPS = 1000  # slider value / 1000 = EMA weight, 0 .. 0.999
@@ -132,7 +138,7 @@ class LossView(QWidget):
 
         self.plot = pg.PlotWidget(
             viewBox=StickyViewBox(),
-            axisItems={"top": self._epoch_axis, "left": LogAxis("left")},
+            axisItems={"top": self._epoch_axis, **tidy_axes()},
             background=self._pal["background"],
         )
         self.plot.setObjectName("lossPlot")
@@ -208,6 +214,9 @@ class LossView(QWidget):
             "A band over each epoch: the mean of its per-batch losses ± one standard deviation. Wide: "
             "batches disagree a lot (small batches, noisy data, a high learning rate)."
         )
+        self.units_label = QLabel()  # what one unit of a standardized regression loss is (loss_units.py)
+        self.units_label.setObjectName("lossUnits")
+        self.units_label.hide()
         self.readout = QLabel()
         self.readout.setObjectName("lossReadout")
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -223,7 +232,14 @@ class LossView(QWidget):
         smoothing_row.addWidget(QLabel("Smoothing"))
         smoothing_row.addWidget(self.smoothing_slider)
         smoothing_row.addWidget(self.smoothing_label)
-        for widget in (smoothing, self.log_check, self.steps_check, self.band_check, self.readout):
+        for widget in (
+            smoothing,
+            self.log_check,
+            self.steps_check,
+            self.band_check,
+            self.units_label,
+            self.readout,
+        ):
             row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 4)
@@ -273,6 +289,19 @@ class LossView(QWidget):
             line.label.update()
 
     # -- data in ------------------------------------------------------------------------------
+    def set_units(self, dataset: Dataset | None, trainer: Trainer | None = None) -> None:
+        """Label the loss axis with the scale the loss is on (loss_units.py); with a trainer, also what
+        one unit is in the target's units, where the loss has such a conversion."""
+        degree = None
+        if trainer is not None and dataset is not None and dataset.task == REGRESSION:
+            params = trainer.experiment.loss["params"]
+            degree = error_degree(trainer.loss_spec, params, trainer.y_train)
+        axis, caption = loss_axis_label(dataset, degree)
+        self.plot_item.setLabel("left", axis)
+        self.units_label.setText(caption)
+        self.units_label.setToolTip(units_tip(dataset))
+        self.units_label.setVisible(bool(caption))
+
     def reset(self) -> None:
         """Forget every value and mark (a new run)."""
         for s in self._series.values():

@@ -20,6 +20,7 @@ from losslab.gui.view_api import ViewBase, ViewServices
 if TYPE_CHECKING:
     from losslab.core.data import Dataset
     from losslab.core.events import EpochEnd, StepBatch
+    from losslab.core.trainer import Trainer
 
 NOTICE_MS = 12_000
 
@@ -58,8 +59,12 @@ class TrainingView(ViewBase):
     # -- the View interface -------------------------------------------------------------------
     def reset(self, dataset: Dataset) -> None:
         self.loss_view.reset()
+        self.loss_view.set_units(dataset)
         self.metric_plot.reset(dataset.task)
         self.task_view.set_dataset(dataset)
+
+    def set_trainer(self, trainer: Trainer | None) -> None:
+        self.loss_view.set_units(self.services.state.dataset, trainer)  # the loss axis's units
 
     def on_steps(self, batch: StepBatch) -> None:
         self.loss_view.add_steps(batch)
