@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from losslab.core.data import CSV_KIND
 from losslab.core.data.csv_import import (
     CSV_TASKS,
     CsvTable,
@@ -297,7 +298,7 @@ class CsvImportDialog(QDialog):
     def config(self) -> dict[str, Any]:
         """The csv keys of the dataset section for the choices shown (valid once Import is enabled)."""
         return {
-            "kind": "csv",
+            "kind": CSV_KIND,
             "path": self.path,
             "target_column": self.target_combo.currentData(),
             "task": self.task_combo.currentData(),
