@@ -207,6 +207,8 @@ def _sequential_reason(exp: Experiment, spec: LossSpec, ds: Dataset) -> str:
         return "GAN training: two networks per variant"
     if is_custom(exp.loss) or spec.custom:
         return "custom loss code runs on its own"
+    if ds.image_shape is not None:
+        return "image data: the batched engine stacks Linear layers only"
     types = {layer["type"] for layer in exp.model["layers"]}
     if "batchnorm" in types:
         return "batch norm keeps running statistics per network"
