@@ -30,7 +30,7 @@ LOCKED_TIP = "Locked by this lesson (View > Lift Classroom Locks)"
 SECTION_BOXES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dataset": ("datasetPanel", ()),
     "model": ("layerPanel", ()),
-    "loss": ("lossPanel", ("Loss function",)),
+    "loss": ("lossPanel", ("Loss function",)),  # and the chosen loss's details box (section_widgets)
     "regularization": ("lossPanel", ("Regularization",)),
     "optimizer": ("optimizerPanel", ("Optimizer", "Learning-rate schedule")),
     "training": ("optimizerPanel", ("Training",)),
@@ -103,7 +103,11 @@ class ClassroomUI(QObject):
         panel = self.window.docks[dock_name].widget()
         if not titles:
             return [panel]
-        return [box for box in panel.findChildren(QGroupBox) if box.title() in titles]
+        details = getattr(panel, "details", None)  # the loss panel's box is titled after the loss
+        boxes = [box for box in panel.findChildren(QGroupBox) if box.title() in titles]
+        if section == "loss" and isinstance(details, QGroupBox):
+            boxes.append(details)
+        return boxes
 
     def apply(self) -> None:
         """Lock and hide what the experiment asks for; unlock and show everything else."""

@@ -68,6 +68,7 @@ def test_a_lessons_locks_follow_the_experiment(qtbot, window):
     optimizer_boxes = classroom.section_widgets("optimizer")
     assert optimizer_boxes and not any(box.isEnabled() for box in optimizer_boxes)
     assert all(box.isEnabled() for box in classroom.section_widgets("training"))
+    assert len(classroom.section_widgets("loss")) == 2  # the pick list and the chosen loss's parameters
     assert all(box.isEnabled() for box in classroom.section_widgets("loss"))
     classroom.lift_action.trigger()
     assert window.dataset_panel.isEnabled()
