@@ -122,6 +122,11 @@ def test_non_saturating_loss_covers_the_ring():
     assert collapse_epoch(history["train_g_grad"], history["train_g_grad_ref"]) is None
 
 
+def test_the_unsettled_game_leaves_most_modes_empty():
+    history = make_trainer(example("34_gan_ring_mode_collapse")).run().history
+    assert max(history["train_modes"]) <= 4
+
+
 def test_minimax_loss_against_a_strong_discriminator_loses_its_gradient():
     minimax = example("31_gan_ring_minimax", epochs=10)
     h = make_trainer(minimax).run().history
