@@ -346,6 +346,10 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             dice > bce,
             "pixel-wise BCE caught up with Dice in this run",
         )
+    if "network_view" in doc:
+        from losslab.bench.network import targets as network_targets
+
+        out += network_targets(doc["network_view"])
     history = doc.get("run_history")
     if history is not None:
         scale = f"{history['runs']:,} runs x {history['steps_per_run']:,} steps"
@@ -514,6 +518,10 @@ def format_report(doc: dict[str, Any]) -> str:
         from losslab.bench.images import format_lines
 
         lines += format_lines(doc["images"])
+    if "network_view" in doc:
+        from losslab.bench.network import format_lines as network_lines
+
+        lines += network_lines(doc["network_view"])
     if "csv_import" in doc:
         from losslab.bench.csv_import import format_lines as csv_lines
 

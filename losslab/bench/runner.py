@@ -312,6 +312,12 @@ def run_bench(quick: bool = False, json_path: str | os.PathLike[str] | None = No
     _say(f"run history: {run_history.RUNS:,} stored runs of {run_history.STEPS:,} steps, listed")
     doc["run_history"] = run_history.measure(quick)
     stages["run_history"] = round(time.perf_counter() - mark, 2)
+    from losslab.bench import network as network_view
+
+    mark = time.perf_counter()
+    _say("the Network view and the per-sample history: training with and without them")
+    doc["network_view"] = network_view.measure(plan.repeats, 10 if quick else 40)
+    stages["network_view"] = round(time.perf_counter() - mark, 2)
     doc["environment"]["load_after"] = _rounded(_load_per_core())
     loads = [
         x for x in (doc["environment"]["load_before"], doc["environment"]["load_after"]) if x is not None

@@ -55,6 +55,9 @@ EASY_ERROR = 0.5
 REGIONS = ("easy", "ambiguous", "hard")
 INTERVAL_SECONDS = 0.25  # a copy for the window at most 4 times a second ...
 BUDGET = 0.02  # ... and at most 2% of the training time
+# In the window, recording may take this share of the training time: beyond it (epochs of one step,
+# full-batch training) it records every 2nd (4th, ...) epoch, so training keeps its pace.
+RECORD_BUDGET = 0.03
 
 
 def columns_for(n: int) -> int:
@@ -128,6 +131,10 @@ class SampleHistory:
         self._epochs[c] = epoch
         self.count += 1
         return True
+
+    def halve(self) -> None:
+        """Record half as often from now on (the columns kept stay evenly spread)."""
+        self._halve()
 
     def _halve(self) -> None:
         """Keep the columns of epochs that are multiples of twice the stride; record half as often."""
@@ -283,12 +290,15 @@ class SampleHistoryProbe(Probe):
     def __init__(
         self, events: bool = True, interval: float = INTERVAL_SECONDS, budget: float = BUDGET
     ) -> None:
+        """``events``: the window's probe (copies for the views, and a recording budget: see
+        RECORD_BUDGET); without, every epoch is recorded whatever it costs (losslab run, the API)."""
         self.events = events
         self.interval = interval
         self.budget = budget
         self.history: SampleHistory | None = None
         self._due = 0.0
         self.seconds = 0.0  # time spent recording and copying, for reports
+        self._recorded = 0.0  # time spent recording the columns kept now
 
     def on_epoch(self, trainer: Trainer) -> SampleHistoryUpdate | None:
         start = time.perf_counter()
@@ -296,11 +306,16 @@ class SampleHistoryProbe(Probe):
         h = self.history
         if h is None or h.n != n or (h.count and trainer.epoch <= int(h.epochs[-1])):
             h = self.history = SampleHistory(n, trainer.dataset.task)  # fresh weights: a new history
+            self._recorded = 0.0
         if n == 0 or not h.takes(trainer.epoch):
             return None
         kept = trainer.train_outputs
         out = kept[1] if kept is not None and kept[0] == trainer.step else trainer.outputs(trainer.x_train)
         h.add(trainer.epoch, *epoch_values(trainer, out))
+        self._recorded += time.perf_counter() - start
+        if self.events and h.count >= 2 * MIN_COLUMNS and self._recorded > RECORD_BUDGET * trainer.elapsed:
+            h.halve()  # recording every epoch costs too much here: every other one from now on
+            self._recorded /= 2
         last = trainer.epoch >= trainer.experiment.training["epochs"]
         event = None
         if self.events and (last or time.perf_counter() >= self._due):
