@@ -27,13 +27,13 @@ ZOOMS = (1.0, 1.25, 1.5, 2.0)
 KEY_ZOOM = "classroom/zoom"
 LOCKED_TIP = "Locked by this lesson (View > Lift Classroom Locks)"
 # The group boxes of a panel that hold one section (by title); a section without one is its dock.
-SECTION_BOXES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "dataset": ("datasetPanel", ()),
-    "model": ("layerPanel", ()),
-    "loss": ("lossPanel", ("Loss function",)),  # and the chosen loss's details box (section_widgets)
-    "regularization": ("lossPanel", ("Regularization",)),
-    "optimizer": ("optimizerPanel", ("Optimizer", "Learning-rate schedule")),
-    "training": ("optimizerPanel", ("Training",)),
+SECTION_BOXES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "dataset": (("datasetPanel",), ()),
+    "model": (("layerPanel", "discriminatorPanel"), ()),  # a GAN's discriminator is network too
+    "loss": (("lossPanel",), ("Loss function",)),  # and the chosen loss's details box (section_widgets)
+    "regularization": (("lossPanel",), ("Regularization",)),
+    "optimizer": (("optimizerPanel",), ("Optimizer", "Learning-rate schedule")),
+    "training": (("optimizerPanel",), ("Training",)),
 }
 _BASE_WIDTH, _ZOOM = "_losslab_base_width", "_losslab_zoom"
 
@@ -44,6 +44,8 @@ class ClassroomUI(QObject):
         self.window = window
         self.lifted = False
         self.unknown_tabs: list[str] = []
+        self._locked: list[QWidget] = []  # what the current file locked or hid, to put back
+        self._hidden: list[QWidget] = []
         self.step_epoch_action = QAction("Step One &Epoch", window)
         self.step_epoch_action.setObjectName("actionStepEpoch")
         self.step_epoch_action.setShortcut("Ctrl+Shift+.")
@@ -98,29 +100,45 @@ class ClassroomUI(QObject):
         self.apply()
 
     def section_widgets(self, section: str) -> list[QWidget]:
-        """The editors of one experiment section: its group boxes, or its whole panel."""
-        dock_name, titles = SECTION_BOXES[section]
-        panel = self.window.docks[dock_name].widget()
+        """The editors of one experiment section: its group boxes, or its whole panel(s)."""
+        dock_names, titles = SECTION_BOXES[section]
+        panels = [self.window.docks[name].widget() for name in dock_names if name in self.window.docks]
         if not titles:
-            return [panel]
-        details = getattr(panel, "details", None)  # the loss panel's box is titled after the loss
-        boxes = [box for box in panel.findChildren(QGroupBox) if box.title() in titles]
+            return panels
+        boxes = [box for panel in panels for box in panel.findChildren(QGroupBox) if box.title() in titles]
+        details = getattr(panels[0], "details", None) if panels else None  # titled after the chosen loss
         if section == "loss" and isinstance(details, QGroupBox):
             boxes.append(details)
         return boxes
 
     def apply(self) -> None:
-        """Lock and hide what the experiment asks for; unlock and show everything else."""
+        """Lock and hide what the experiment asks for; put back only what an earlier file locked or hid
+        (a dock the user closed stays closed)."""
         classroom = {} if self.lifted else self.window.state.experiment.classroom
         lock, hide = set(classroom.get("lock", ())), set(classroom.get("hide", ()))
+        for widget in self._locked:
+            widget.setEnabled(True)
+            widget.setToolTip("")
+        for widget in self._hidden:
+            widget.setVisible(True)
+        self._locked, self._hidden = [], []
         for section in SECTIONS:
-            for widget in self.section_widgets(section):
-                widget.setEnabled(section not in lock)
-                widget.setToolTip(LOCKED_TIP if section in lock else "")
-                if SECTION_BOXES[section][1]:
-                    widget.setVisible(section not in hide)
-            if not SECTION_BOXES[section][1]:
-                self.window.docks[SECTION_BOXES[section][0]].setVisible(section not in hide)
+            dock_names, titles = SECTION_BOXES[section]
+            if section in lock:
+                for widget in self.section_widgets(section):
+                    widget.setEnabled(False)
+                    widget.setToolTip(LOCKED_TIP)
+                    self._locked.append(widget)
+            if section in hide:
+                targets = (
+                    self.section_widgets(section)
+                    if titles
+                    else [self.window.docks[n] for n in dock_names if n in self.window.docks]
+                )
+                for widget in targets:
+                    if widget.isVisibleTo(self.window) or not titles:
+                        widget.setVisible(False)
+                        self._hidden.append(widget)
         tabs = set(classroom.get("hide_tabs", ()))
         views = self.window.views
         found = set()

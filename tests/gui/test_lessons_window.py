@@ -87,7 +87,9 @@ def test_a_lessons_locks_follow_the_experiment(qtbot, window):
         if not window.views.isTabVisible(i)
     }
     assert hidden == {"landscapeView", "lossInspector"}
+    window.docks["datasetPanel"].close()  # the user's own choice: not the file's to undo
     window.files.open_experiment(Experiment.default(), "a plain file")
+    assert not window.docks["datasetPanel"].isVisible()
     assert window.docks["layerPanel"].isVisible() and all(
         window.views.isTabVisible(i) for i in range(window.views.count())
     )
