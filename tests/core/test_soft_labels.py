@@ -66,3 +66,12 @@ def test_kl_on_soft_labels_is_better_calibrated_than_cross_entropy_on_hard_label
     ce_ece = expected_calibration_error(ce.predict(x_val), shares)
     assert ce_ece > 3 * kl_ece
     assert ce.predict(x_val).max(axis=1).mean() > kl.predict(x_val).max(axis=1).mean() + 0.1  # overconfident
+
+
+def test_a_race_trains_kl_on_the_soft_labels_too():
+    from losslab.core.race import plan_race
+
+    exp = load_experiment(examples_dir() / "33_hard_labels_cross_entropy.losslab")
+    modes = plan_race(exp, {"loss": ["cross_entropy", "kl_div", "focal"]}).modes
+    assert modes[1].startswith("sequential (soft labels")  # on its own through the trainer
+    assert not modes[0].startswith("sequential (soft") and not modes[2].startswith("sequential (soft")

@@ -209,6 +209,8 @@ def _sequential_reason(exp: Experiment, spec: LossSpec, ds: Dataset) -> str:
         return "custom loss code runs on its own"
     if ds.image_shape is not None:
         return "image data: the batched engine stacks Linear layers only"
+    if spec.soft_targets and ds.soft_train is not None:
+        return "soft labels: this loss trains on the target distributions, which the batched engine lacks"
     types = {layer["type"] for layer in exp.model["layers"]}
     if "batchnorm" in types:
         return "batch norm keeps running statistics per network"
