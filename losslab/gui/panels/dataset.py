@@ -176,7 +176,7 @@ class DatasetPanel(QWidget):
 
         self._fill_kinds()
         self.kind_combo.activated.connect(self._on_kind_activated)
-        self.csv_button.clicked.connect(self._on_load_csv_clicked)
+        self.csv_button.clicked.connect(self.import_csv)
         self.source_button.clicked.connect(self._keep_changed_source)
         self.target_combo.activated.connect(self._on_csv_option)
         self.task_combo.activated.connect(self._on_csv_option)
@@ -280,7 +280,7 @@ class DatasetPanel(QWidget):
             self._sync()
             return
         if kind == CSV_KIND:
-            self._on_load_csv_clicked()
+            self.import_csv()
             return
         self.set_kind(kind)
 
@@ -299,7 +299,8 @@ class DatasetPanel(QWidget):
             self.form.set_values(self.state.experiment.dataset)
 
     @Slot()
-    def _on_load_csv_clicked(self) -> None:
+    def import_csv(self) -> None:
+        """Ask for a CSV file, then show the import wizard for it (the button; File > Import CSV…)."""
         start = str(Path(self.state.experiment.dataset.get("path") or Path.home()).parent)
         path, _ = QFileDialog.getOpenFileName(self, "Import a CSV file", start, CSV_FILTER)
         if path:
