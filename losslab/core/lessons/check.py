@@ -54,7 +54,7 @@ def judge(claim: Claim, left: float, right: float) -> tuple[bool, str]:
         inside = lo <= left <= hi
         word = "within" if op == "within" else "outside"
         return inside == (op == "within"), (
-            f"{measured}; needed {word} {claim.tolerance:.0%} of {scaled} ({_num(lo)} to {_num(hi)})"
+            f"{measured}; needed {word} {claim.tolerance * 100:g}% of {scaled} ({_num(lo)} to {_num(hi)})"
         )
     held = {
         "below": left < target,
