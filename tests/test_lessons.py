@@ -208,3 +208,17 @@ def test_an_experiment_file_can_lock_and_hide_panels(tmp_path: Path) -> None:
     doc["classroom"] = {"hide": ["layers"]}
     with pytest.raises(LossLabError, match=r"classroom\.hide: unknown panel 'layers'"):
         Experiment.from_dict(doc)
+
+
+def test_a_lesson_whose_text_contradicts_its_preset_fails_its_check() -> None:
+    from losslab.core.lessons import check_lesson
+
+    text = {"do": "Train it with plain SGD.", "look": "The curve.", "try": "Use Adam instead."}
+    exp = load_experiment(EXAMPLE).replace("optimizer", id="adam", params={})
+    report = check_lesson(lesson_from_dict(_doc(text=text, experiment=exp.to_dict()), "97_text"))
+    assert not report.held
+    assert [(r.says, r.held) for r in report.results] == [
+        ("the text matches the preset", False),
+        ("BCE of 0.01 for a 1 is above 4.5", True),
+    ]
+    assert "'plain sgd' but the file trains with adam" in report.results[0].detail
