@@ -165,3 +165,14 @@ def test_a_race_lesson_races_the_variants_it_checked(qtbot, window, data_dir):
     qtbot.waitUntil(lambda: not races.running and races.result is not None, timeout=30_000)
     assert [v.label for v in races.result.variants] == ["lr=0.001", "lr=0.05", "lr=10"]
     assert races.result.variants[2].status == "diverged"
+
+
+def test_the_help_window_lists_the_lessons_and_classroom_mode(qtbot, window):
+    window.show_help()
+    tabs = window._help.tabs
+    titles = [tabs.tabText(i) for i in range(tabs.count())]
+    assert "Lessons" in titles
+    text = tabs.widget(titles.index("Lessons")).toPlainText()
+    assert window.lessons_ui.browser.lessons[0].title in text
+    assert "Lift Classroom Locks" in text and "losslab lessons --check" in text
+    window._help.close()
