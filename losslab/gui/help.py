@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QTextBrowse
 from losslab.core.losses import LOSSES
 from losslab.core.tasks import TASKS
 from losslab.gui.actions import ACTIONS
+from losslab.gui.lessons.help_text import lessons_help_html
 
 MATH_STYLE = "font-family: 'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif; font-size: 15px;"
 
@@ -93,6 +94,7 @@ class HelpWindow(QDialog):
         for title, text in (
             ("Shortcuts", shortcuts_html()),
             ("Losses", losses_html()),
+            ("Lessons", lessons_help_html()),
             ("About", about_text()),
         ):
             browser = QTextBrowser()
