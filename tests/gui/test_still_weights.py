@@ -23,7 +23,22 @@ def _shown_steps(qtbot: Any, window: Any) -> tuple[int, int]:
     assert f"step {window.trainer.step}:" in samples.summary.text()
     inspector = _tab(qtbot, window, "lossInspector")
     window.redraw()
+    assert len(inspector.batch_points.getData()[0]) > 0  # drawn at once, not after the running pace
     return samples.latest.step, inspector._batch.step
+
+
+def test_inspector_markers_are_labelled_and_do_not_share_the_curve_colour(qtbot, window) -> None:
+    window.state.update("training", epochs=1, batch_size=64)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: window.trainer is not None and not window.controller.running, timeout=20_000)
+    inspector = _tab(qtbot, window, "lossInspector")
+    window.redraw()
+    labels = [label.text for _, label in inspector.legend.items]
+    assert "batch, label 0" in labels and "batch, label 1" in labels
+    marker_colours = {s.opts["brush"].color().name() for s in inspector._point_samples}
+    assert len(marker_colours) == 2
+    curve, _ = inspector._curve_items[0]
+    assert curve.opts["pen"].color().name() not in marker_colours
 
 
 def test_views_show_the_current_weights_after_pause_and_after_stop(qtbot, window) -> None:

@@ -53,7 +53,8 @@ from losslab.core.per_sample import PerSampleLosses, latest_probe, per_sample_pr
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 from losslab.gui.custom_losses import library_for
 from losslab.gui.param_form import error_message
-from losslab.gui.plots.still_weights import current_losses
+from losslab.gui.plots.legends import legend_below
+from losslab.gui.plots.still_weights import current_losses, is_still
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -67,6 +68,7 @@ COMPARE_ROLE = Qt.ItemDataRole.UserRole  # ("builtin", id) or ("custom", name)
 SELECTED_WIDTH = 3.0
 COMPARE_WIDTH = 1.8
 POINT_SIZE = 9
+MAX_CLASS_ENTRIES = 4  # legend entries for marker colours; more classes share the last one
 CUSTOM_SECONDS = 3.0  # the most a custom loss's curves may take to compute
 POINTS_SECONDS = 0.2  # batch points move at most 5 times a second
 GUI_BUDGET = 0.03  # and take at most this share of the time (each move repaints both plots)
@@ -116,7 +118,7 @@ class LossInspector(ViewBase):
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.loss_plot.setLabel("left", "loss of one sample")
         self.slope_plot.setLabel("left", "d loss / d prediction")
-        self.legend = self.loss_plot.addLegend(offset=(8, 8), labelTextSize="8pt")
+        self.legend = legend_below(self.loss_plot)  # under the plot: it hid the steep end of the curve
         self.slope_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.slope_plot.addItem(self.slope_zero, ignoreBounds=True)
         self.batch_points = pg.ScatterPlotItem(size=POINT_SIZE)
@@ -126,6 +128,7 @@ class LossInspector(ViewBase):
         self.loss_plot.addItem(self.batch_points)
         self.slope_plot.addItem(self.batch_slopes)
         self._points_in_legend = False
+        self._point_samples: list[pg.ScatterPlotItem] = []  # legend-only markers, one per colour
 
         # -- the side panel -------------------------------------------------------------------
         side = QWidget()
@@ -266,7 +269,9 @@ class LossInspector(ViewBase):
             # While training runs, new batch points wait their turn: at most POINTS_SECONDS apart and
             # within GUI_BUDGET of the time (this redraw repaints both plots, measured here).
             now = time.perf_counter()
-            if self.services.running and now < self._points_due:
+            trainer = self.services.trainer
+            live = trainer is not None and not is_still(trainer, self.services.running)
+            if live and now < self._points_due:  # paused: the batch shows at once
                 return
             self.draw_points()
             self.graphics.viewport().repaint()  # paint now: the cost measured includes it
@@ -458,7 +463,7 @@ class LossInspector(ViewBase):
         axis = axis_for(spec, task, self.local_params())
         lo, hi = (axis.lo, axis.hi) if self._range is None else self._range
         self.slope_plot.setLabel("bottom", axis.label)
-        colors = [self._pal["smooth"], *[c for c in self._pal["classes"] if c != self._pal["smooth"]]]
+        colors = self._curve_colors()
         problems = []
         shown: list[tuple[str, Curve, Any, float, bool]] = []  # (legend label, curve, colour, width, dashed)
         for n, (name, s, params) in enumerate(self._specs()):
@@ -634,7 +639,7 @@ class LossInspector(ViewBase):
         ok = np.isfinite(slope)
         self.batch_slopes.setData(x[ok], slope[ok], brush=[colors[i] for i in np.flatnonzero(ok)], pen=pen)
         if not self._points_in_legend:
-            self.legend.addItem(self.batch_points, "samples of the current batch")
+            self._add_point_legend(task)
             self._points_in_legend = True
         self._extend_range(x)
         # A changing label re-lays out the side panel, which costs training time: while training runs,
@@ -652,6 +657,29 @@ class LossInspector(ViewBase):
             f"Step {ev.step}: {len(x)} samples{labels}; mean |slope| {steep:.3g}. "
             f"{split}Samples on flat parts give almost no gradient.",
         )
+
+    def _curve_colors(self) -> list[Any]:
+        """The selected loss in the foreground colour, compared ones in class colours the batch
+        markers do not use (markers take the first classes' colours, or the value colour)."""
+        used = {*self._pal["classes"][: self._classes()], self._pal["val"]}
+        free = [c for c in self._pal["classes"] if c not in used]
+        return [self._pal["fit"], *(free or self._pal["classes"])]  # ten classes use every colour
+
+    def _add_point_legend(self, task: str) -> None:
+        """One legend entry per marker colour: which samples a colour stands for."""
+        self._point_samples = []
+        if task in (BINARY, GAN, MULTICLASS):
+            classes = self._classes()
+            names = [f"batch, label {k}" for k in range(min(classes, MAX_CLASS_ENTRIES))]
+            if classes > MAX_CLASS_ENTRIES:
+                names[-1] = f"batch, labels {MAX_CLASS_ENTRIES - 1}-{classes - 1} (by colour)"
+            brushes = self._class_brushes
+        else:
+            names, brushes = ["samples of the current batch"], [self._value_brush]
+        for k, name in enumerate(names):
+            sample = pg.ScatterPlotItem(size=POINT_SIZE, brush=brushes[k % len(brushes)], pen=self._point_pen)
+            self._point_samples.append(sample)  # kept alive here; never drawn in the plot
+            self.legend.addItem(sample, name)
 
     def _point_colors(self, task: str, target: np.ndarray) -> list[Any]:
         if task in (BINARY, MULTICLASS, GAN):
