@@ -20,9 +20,12 @@ from typing import Any
 
 from losslab.core.errors import LossLabError
 from losslab.core.files import recover_file_set, save_file_set
+from losslab.core.params import shown
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 LR_FIND_MAX_STEPS = 100_000  # a sweep of 100 to 1,000 steps is the usual; more is a typo
+MAX_SEEDS = 1_000  # repeats for a mean ± std; more is a typo (and the list of them would not fit)
+MAX_TAG = 64  # characters: a tag is a word or two in a table column
 
 
 @contextmanager
@@ -214,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from losslab.bench.runner import main as bench_main
 
+            if args.json is not None:  # checked now: a benchmark takes minutes before it writes
+                check_writable_folder(Path(args.json).absolute().parent, "--json")
+                if Path(args.json).is_dir():
+                    raise LossLabError(f"{args.json} is a folder; give the path of a .json file", "--json")
             return bench_main(args.quick, args.json)
         from losslab.gui.app import main as gui_main
 
@@ -299,15 +306,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     path, exp = load_for_training(args)
     if args.seeds < 1:
         raise LossLabError(f"must be at least 1, got {args.seeds}", "--seeds")
+    if args.seeds > MAX_SEEDS:
+        raise LossLabError(f"must be at most {MAX_SEEDS:,}, got {args.seeds:,}", "--seeds")
+    for tag in args.tag:
+        if not tag.strip() or len(tag) > MAX_TAG or not tag.isprintable():
+            raise LossLabError(
+                f"a tag is a word or two of at most {MAX_TAG} printable characters, got {shown(tag)}", "--tag"
+            )
     first_seed = exp.training["seed"]
     seeds = list(range(first_seed, first_seed + args.seeds))
     if seeds[-1] > 2**31 - 1:
         raise LossLabError(
             f"the seeds would pass 2147483647 (from {first_seed}, {args.seeds} seeds)", "--seeds"
         )
+    if args.out is not None and not args.out.strip():
+        raise LossLabError("give a folder name, or leave --out out for <name>-run", "--out")
     out = Path(args.out) if args.out else Path(f"{path.stem}-run")
-    if out.exists() and not out.is_dir():
-        raise LossLabError(f"{out} exists and is not a folder", "--out")
+    check_writable_folder(out, "--out")  # before training, not after it
     from losslab import cli_runs
 
     store = None if args.no_record else cli_runs.open_for_recording()
@@ -344,6 +359,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("losslab: interrupted; what was done is saved (marked stopped)", file=sys.stderr)
         return EXIT_INTERRUPTED
     return code
+
+
+def check_writable_folder(folder: Path, flag: str) -> None:
+    """``folder`` is, or can be made, a folder this process may write into; else say why, naming ``flag``."""
+    if folder.exists() and not folder.is_dir():
+        raise LossLabError(f"{folder} exists and is not a folder", flag)
+    existing = folder
+    while not existing.exists():  # the nearest part of the path that is there already
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise LossLabError(f"{folder} cannot be made: {existing} is a file, not a folder", flag)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LossLabError(f"{folder} cannot be written: no permission to write in {existing}", flag)
 
 
 def _train_one(
@@ -437,7 +467,10 @@ def load_for_training(args: argparse.Namespace) -> tuple[Path, Any]:
     if args.epochs is not None:
         if args.epochs < 1:
             raise LossLabError(f"must be at least 1, got {args.epochs}", "--epochs")
-        exp = exp.replace("training", epochs=args.epochs)
+        try:
+            exp = exp.replace("training", epochs=args.epochs)
+        except LossLabError as exc:  # the flag's name, not the file's field (it is not in the file)
+            raise LossLabError(str(exc).removeprefix("training.epochs: "), "--epochs") from None
     return path, exp
 
 

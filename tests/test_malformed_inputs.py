@@ -243,3 +243,35 @@ def test_focal_gradient_is_finite_when_a_sample_is_already_right(gamma: float) -
     losslab.loss("focal", gamma=gamma)(binary, torch.tensor([1.0, 1.0])).backward()
     assert multi.grad is not None and torch.isfinite(multi.grad).all()
     assert binary.grad is not None and torch.isfinite(binary.grad).all()
+
+
+EXAMPLE = str(ROOT / "resources/examples/05_moons_bce_logits.losslab")
+# (case id, arguments after `losslab` ({tmp} is the test's folder), text the message must contain)
+FLAGS = [
+    ("epochs-huge", ["run", EXAMPLE, "--epochs", "10" * 10], "--epochs: must be at most 1000000"),
+    ("seeds-huge", ["run", EXAMPLE, "--seeds", "99999999999999"], "--seeds: must be at most 1,000"),
+    ("tag-line-break", ["run", EXAMPLE, "--tag", "a\nb"], "--tag: a tag is a word or two"),
+    ("tag-long", ["run", EXAMPLE, "--tag", "t" * 10_000], "at most 64 printable characters, got 'ttt"),
+    ("out-empty", ["run", EXAMPLE, "--out", ""], "--out: give a folder name"),
+    ("out-through-a-file", ["run", EXAMPLE, "--out", f"{EXAMPLE}/out"], "is a file, not a folder"),
+    (
+        "out-through-a-device",
+        ["run", EXAMPLE, "--out", "/dev/null/out"],
+        "cannot be made: /dev/null is a file",
+    ),
+    ("bench-json-folder", ["bench", "--quick", "--json", "{tmp}"], "--json: {tmp} is a folder"),
+    ("bench-json-under-a-file", ["bench", "--json", f"{EXAMPLE}/b.json"], "exists and is not a folder"),
+]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="/dev/null is POSIX")
+@pytest.mark.parametrize(("case", "argv", "message"), FLAGS, ids=[f[0] for f in FLAGS])
+def test_a_bad_flag_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, argv: list[str], message: str
+) -> None:
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--no-record"] * (argv[0] == "run"))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message.replace("{tmp}", str(tmp_path)) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err  # so nothing trained yet
+    assert list(tmp_path.iterdir()) == []
