@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QSettings.Format.IniFormat)
     settings.setValue("view/theme", args.theme)
-    settings.setValue("lessons/welcomed", True)  # a returning user's window: the Loss panel, not the start page
+    settings.setValue("lessons/welcomed", True)  # a returning user's window, not the first start page
     window = MainWindow(settings=settings)
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)
