@@ -96,7 +96,9 @@ class ClassificationPage(QWidget):
         layout.addLayout(grid)
         bottom = QHBoxLayout()
         left = QVBoxLayout()
-        left.addWidget(QLabel("<b>Confusion matrix</b> (rows: true class) and per-class accuracy", self))
+        title = QLabel("<b>Confusion matrix</b> (rows: true class) and per-class accuracy", self)
+        title.setWordWrap(True)  # a long title must not widen the page past a 1280×720 window
+        left.addWidget(title)
         left.addWidget(self.confusion)
         left.addStretch(1)
         bottom.addLayout(left, 3)
