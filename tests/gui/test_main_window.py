@@ -41,7 +41,9 @@ def test_every_tab_is_a_view_in_the_registry_order(window):
     assert all(isinstance(tab, View) and isinstance(tab, ViewBase) for tab in tabs)
     assert [window.views.tabText(i) for i in range(len(tabs))] == ["Training"] + [d.title for d in VIEWS]
     assert [tab.objectName() for tab in tabs[1:]] == [d.object_name for d in VIEWS]
-    assert window.host.tab_views == tabs == list(window.host)
+    # The host feeds the tabs first, then the views attached without a tab (the compact Network dock).
+    assert window.host.tab_views == tabs == list(window.host)[: len(tabs)]
+    assert window.network_compact in list(window.host)[len(tabs) :]
 
 
 def test_train_to_the_end_fills_curves_and_task_view(qtbot, window):
