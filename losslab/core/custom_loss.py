@@ -652,13 +652,25 @@ class CheckResult:
     per_sample: str  # "vmap" (vectorized) or "loop" (one call per sample, slower)
 
 
+def check_batch_size(n_train: int, batch_size: int | None = None) -> int:
+    """How many samples the check's real batch holds: the training batch size (0: the whole training
+    set), or CHECK_BATCH when none is given; never more than there are. The editor's header shows the
+    shapes of this same batch."""
+    wanted = CHECK_BATCH if batch_size is None else (batch_size or n_train)
+    return max(min(wanted, n_train), 0)
+
+
 def check_custom_loss(
-    section: Mapping[str, Any], dataset: Dataset | None = None, *, seconds: float = CHECK_SECONDS
+    section: Mapping[str, Any],
+    dataset: Dataset | None = None,
+    *,
+    seconds: float = CHECK_SECONDS,
+    batch_size: int | None = None,
 ) -> CheckResult:
     """Run the loss on a real batch of ``dataset`` (and on one sample, and on a made-up batch of every
     other task it declares): it must return a finite scalar with a usable gradient with respect to
     ``pred``. Raises CustomLossError (with the line) on the first problem. Never takes much longer than
-    1.5 times ``seconds``, whatever the code does.
+    1.5 times ``seconds``, whatever the code does. ``batch_size``: see check_batch_size.
     """
     custom = CustomLoss.from_section(section)
     if dataset is not None and dataset.task not in custom.tasks:
@@ -670,7 +682,9 @@ def check_custom_loss(
             None,
             "loss.tasks",
         )
-    return run_limited(lambda: _check(custom, dataset, seconds), 1.5 * seconds + 0.5, "checking the loss")
+    return run_limited(
+        lambda: _check(custom, dataset, seconds, batch_size), 1.5 * seconds + 0.5, "checking the loss"
+    )
 
 
 def run_limited(work: Callable[[], T], seconds: float, what: str = "running your loss") -> T:
@@ -697,14 +711,16 @@ def run_limited(work: Callable[[], T], seconds: float, what: str = "running your
     return box["result"]
 
 
-def _check(custom: CustomLoss, dataset: Dataset | None, seconds: float) -> CheckResult:
+def _check(
+    custom: CustomLoss, dataset: Dataset | None, seconds: float, batch_size: int | None
+) -> CheckResult:
     import torch
 
     compiled = compile_loss(custom.code, seconds)
     gen = torch.Generator().manual_seed(0)
     task = dataset.task if dataset is not None else custom.tasks[0]
     if dataset is not None and dataset.n_train:
-        n = min(CHECK_BATCH, dataset.n_train)
+        n = check_batch_size(dataset.n_train, batch_size)
         target = torch.as_tensor(dataset.y_train[:n])
         classes = max(dataset.n_classes, 2)
     else:

@@ -35,6 +35,7 @@ from losslab.core.custom_loss import (
     TEMPLATES,
     CustomLoss,
     CustomLossError,
+    check_batch_size,
     check_custom_loss,
     parse_code,
     validate_custom_section,
@@ -220,7 +221,7 @@ class CustomLossDialog(QDialog):
         output = self.output_combo.currentData()
         try:
             ds = self.state.dataset
-            n = self.state.experiment.training["batch_size"] or ds.n_train
+            n = check_batch_size(ds.n_train, self.state.experiment.training["batch_size"])
         except LossLabError:
             self.shapes.setText("")
             return
@@ -273,7 +274,8 @@ class CustomLossDialog(QDialog):
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         allow_experiment_code({"loss": section})  # typed in LossLab's own editor: the user's code
         try:
-            result = check_custom_loss(section, dataset)
+            batch = self.state.experiment.training["batch_size"]  # the batch the header describes
+            result = check_custom_loss(section, dataset, batch_size=batch)
         except LossLabError as exc:
             self.show_problem(exc)
             if getattr(exc, "line", None):
