@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -305,11 +306,20 @@ class NetworkProbe(Probe):
         return shot
 
 
+_GIVEN: weakref.WeakKeyDictionary[Trainer, NetworkProbe] = weakref.WeakKeyDictionary()
+
+
 def network_probes(trainer: Trainer) -> list[Probe]:
-    """[a NetworkProbe] for a trainer that has none yet (views share one), [] for GAN training."""
-    if trainer.dataset.task == GAN or any(isinstance(p, NetworkProbe) for p in trainer.probes):
+    """[a NetworkProbe] for a trainer that has none yet, [] for GAN training. Views share one: the
+    window collects every view's probes before it attaches them, so trainers given one are kept."""
+    if (
+        trainer.dataset.task == GAN
+        or trainer in _GIVEN
+        or any(isinstance(p, NetworkProbe) for p in trainer.probes)
+    ):
         return []
-    return [NetworkProbe()]
+    probe = _GIVEN[trainer] = NetworkProbe()
+    return [probe]
 
 
 def network_probe(trainer: object) -> NetworkProbe | None:

@@ -12,6 +12,7 @@ result is a ``PerSampleLosses`` of plain numpy arrays.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -165,11 +166,22 @@ def _labels(target: torch.Tensor, task: str) -> torch.Tensor:
     return target.argmax(dim=1) if task == MULTICLASS and target.ndim == 2 else target
 
 
+_GIVEN: weakref.WeakKeyDictionary[Trainer, PerSampleProbe] = weakref.WeakKeyDictionary()
+
+
 def per_sample_probes(trainer: Trainer) -> list[Probe]:
-    """[a PerSampleProbe] for a trainer that has none yet (views share one), [] for GAN training."""
-    if trainer.dataset.task == GAN or any(isinstance(p, PerSampleProbe) for p in trainer.probes):
+    """[a PerSampleProbe] for a trainer that has none yet (views share one), [] for GAN training.
+    The window collects every view's probes before it attaches them: the trainers given one are
+    remembered, or the Loss inspector and the Samples view would each get one (the second, never
+    told who watches, measuring all the time)."""
+    if (
+        trainer.dataset.task == GAN
+        or trainer in _GIVEN
+        or any(isinstance(p, PerSampleProbe) for p in trainer.probes)
+    ):
         return []
-    return [PerSampleProbe()]
+    probe = _GIVEN[trainer] = PerSampleProbe()
+    return [probe]
 
 
 def latest_probe(trainer: object) -> PerSampleProbe | None:

@@ -24,6 +24,7 @@ import csv
 import io
 import math
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -331,11 +332,20 @@ class SampleHistoryProbe(Probe):
         return None if self.history is None else self.history.copy()
 
 
+_GIVEN: weakref.WeakKeyDictionary[Trainer, SampleHistoryProbe] = weakref.WeakKeyDictionary()
+
+
 def sample_history_probes(trainer: Trainer) -> list[Probe]:
-    """[a SampleHistoryProbe] for a trainer that has none yet (views share one), [] for GAN training."""
-    if trainer.dataset.task == GAN or any(isinstance(p, SampleHistoryProbe) for p in trainer.probes):
+    """[a SampleHistoryProbe] for a trainer that has none yet, [] for GAN training. Views share one:
+    the window collects every view's probes before it attaches them, so trainers given one are kept."""
+    if (
+        trainer.dataset.task == GAN
+        or trainer in _GIVEN
+        or any(isinstance(p, SampleHistoryProbe) for p in trainer.probes)
+    ):
         return []
-    return [SampleHistoryProbe()]
+    probe = _GIVEN[trainer] = SampleHistoryProbe()
+    return [probe]
 
 
 def history_probe(trainer: object) -> SampleHistoryProbe | None:
