@@ -51,6 +51,10 @@ def test_network_tab_draws_every_unit_live_and_hover_tells_about_it(qtbot, windo
     qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
     probe = network_probe(window.trainer)
     assert probe is not None and probe.pictures == 0  # a hidden view costs the training nothing
+    # Every view asked for its probes, yet each kind is attached once (views share it).
+    kinds = [type(p).__name__ for p in window.trainer.probes]
+    for kind in ("NetworkProbe", "SampleHistoryProbe", "PerSampleProbe"):
+        assert kinds.count(kind) == 1, kinds
 
     view = tab(qtbot, window, "networkView")
     pic = view.canvas.pic
