@@ -71,9 +71,9 @@ def test_log_axis_labels_never_crowd_and_keep_one_format(qtbot, low: float, heig
     import numpy as np
     import pyqtgraph as pg
 
-    from losslab.gui.plots.axes import LogAxis
+    from losslab.gui.plots.axes import TidyAxis
 
-    widget = pg.PlotWidget(axisItems={"left": LogAxis("left")})
+    widget = pg.PlotWidget(axisItems={"left": TidyAxis("left")})
     qtbot.addWidget(widget)
     widget.resize(300, height)
     widget.show()
@@ -97,3 +97,25 @@ def test_log_axis_labels_never_crowd_and_keep_one_format(qtbot, low: float, heig
     assert gaps.min() >= 12  # a label's height: none prints over another
     plain = [set(t) <= set("0123456789.") for _, t in labelled]  # 0.002, else 2·10⁻³
     assert all(plain) or not any(plain)  # one format on the axis
+
+
+def test_linear_axis_labels_have_the_same_decimals_on_every_tick_level(qtbot) -> None:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from losslab.gui.plots.axes import tidy_axes
+
+    widget = pg.PlotWidget(axisItems=tidy_axes())
+    qtbot.addWidget(widget)
+    widget.resize(420, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.getPlotItem().plot(np.linspace(-1.6, 2.6, 20), np.linspace(-1.6, 2.6, 20))
+    qtbot.wait(50)
+    axis = widget.getPlotItem().getAxis("bottom")
+    lo, hi = axis.range
+    texts = []
+    for spacing, values in axis.tickValues(lo, hi, axis.width()):
+        texts += axis.tickStrings(values, 1.0, spacing)
+    decimals = {len(t.partition(".")[2]) for t in texts}
+    assert len(decimals) == 1, texts

@@ -53,8 +53,14 @@ class TidyAxis(pg.AxisItem):
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if self.logMode:
             return self.logTickStrings(values, scale, spacing)
-        biggest = max(abs(self.range[0]), abs(self.range[1])) * scale  # one suffix for every level
-        return linear_labels([v * scale for v in values], spacing * scale, biggest)
+        # One form for every tick level: the suffix from the axis's range, the decimals from the
+        # finest level's spacing ("1.0" beside "1.5", not "1" beside "1.5").
+        lo, hi = sorted(self.range)
+        biggest = max(abs(lo), abs(hi)) * scale
+        length = self.height() if self.orientation in ("left", "right") else self.width()
+        levels = self.tickSpacing(lo, hi, length) if hi > lo and length > 0 else []
+        finest = min([spacing, *(s for s, _ in levels)])
+        return linear_labels([v * scale for v in values], finest * scale, biggest)
 
     def _pixels_per_decade(self) -> float:
         lo, hi = self.range
