@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from losslab.core.errors import LossLabError
-from losslab.core.experiment import Experiment, load_experiment
+from losslab.core.experiment import TRAINING_PARAMS, Experiment, load_experiment
 from losslab.core.losses import LOSSES, make_loss
+from losslab.core.params import shown
 
 __all__ = ["landscape", "load_experiment", "loss", "losses", "lr_find", "sample_history", "train"]
 
@@ -107,6 +108,9 @@ def _run(
     from losslab.core.trainer import make_trainer
 
     experiment = _experiment(experiment, trust_code)
+    device = _device(device)
+    if callback is not None and not callable(callback):
+        raise LossLabError(f"must be a function that takes each event, got {shown(callback)}", "callback")
     if epochs is not None:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise LossLabError(f"must be a whole number >= 1, got {epochs!r}", "epochs")
@@ -163,13 +167,18 @@ def _experiment(
         loaded = experiment
     elif isinstance(experiment, dict):
         loaded = Experiment.from_dict(experiment)
-    else:
+    elif isinstance(experiment, (str, bytes, os.PathLike)):
         from losslab.core.trust import require_trusted
 
-        path = os.fspath(experiment)
+        path = os.fsdecode(experiment)
         loaded = load_experiment(path)
         if not trust_code:  # refused here, before any training starts, naming the file
             require_trusted(loaded, os.path.basename(path), "trust_code=True")
+    else:
+        raise LossLabError(
+            f"must be an Experiment, a dict or the path of a .losslab file, got {shown(experiment)}",
+            "experiment",
+        )
     if trust_code:
         _allow_code(loaded)
     return loaded
@@ -190,7 +199,7 @@ def lr_find(
     """
     from losslab.core.lr_finder import lr_find as find
 
-    return find(_experiment(experiment, trust_code), start, end, steps, device=device)
+    return find(_experiment(experiment, trust_code), start, end, steps, device=_device(device))
 
 
 def landscape(
@@ -222,5 +231,14 @@ def landscape(
         directions,
         seed=seed,
         trajectory=trajectory,
-        device=device,
+        device=_device(device),
     )
+
+
+def _device(device: Any) -> str | None:
+    """``device`` checked as an experiment's training.device is (auto, cpu, cuda, mps), or None."""
+    if device is None:
+        return None
+    param = next(p for p in TRAINING_PARAMS if p.name == "device")
+    value: str = param.validate(device, "device")
+    return value

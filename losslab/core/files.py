@@ -16,12 +16,16 @@ EXPERIMENT_MAX_BYTES = 16 * MB  # a .losslab file is a few kB; even one with lon
 CSV_MAX_BYTES = 512 * MB
 
 
-def check_user_file(path: str | os.PathLike[str], max_bytes: int, what: str) -> Path:
+def check_user_file(path: str | bytes | os.PathLike[str], max_bytes: int, what: str) -> Path:
     """``path`` if it is a regular file of at most ``max_bytes``, else a LossLabError saying why.
 
     Checked before anything is opened: a folder, a pipe (which would block forever), a device such
     as /dev/zero (which never ends) or a huge file is refused with its kind or its size.
     """
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise LossLabError(f"the path of {what} must be text or a Path, got {type(path).__name__}")
     path = Path(path)
     try:
         info = path.stat()
@@ -29,6 +33,8 @@ def check_user_file(path: str | os.PathLike[str], max_bytes: int, what: str) -> 
         raise LossLabError(f"no such file: {path}") from None
     except OSError as exc:
         raise LossLabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character, which no file name can hold
+        raise LossLabError(f"{str(path)!r} is not a path: it holds a NUL character") from None
     if stat.S_ISDIR(info.st_mode):
         raise LossLabError(f"{path} is a folder, not {what}; give the path of the file inside it")
     if not stat.S_ISREG(info.st_mode):
