@@ -226,8 +226,6 @@ class GanView(ViewBase):
         for widget in (self.samples_plot, self.loss_plot, self.modes_plot, self.grad_plot):
             widget.setBackground(palette_colors(dark)["background"])
             style_plot_item(widget.getPlotItem(), dark)
-        # A log axis over two decades labels its minor ticks too, on top of each other: majors only.
-        self.grad_plot.getPlotItem().getAxis("left").setStyle(maxTickLevel=0)
         for legend in (self.samples_legend, self.legend_losses, self.legend_grad):
             style_legend(legend, dark)
         self.surface.setLookupTable(surface_lut(dark))
@@ -346,11 +344,23 @@ class GanView(ViewBase):
         self.grad_curve.setData(ex[keep], gy[keep])
         keep_ref = ry > 0
         self.ref_curve.setData(ex[keep_ref], ry[keep_ref])
+        self._decade_ticks(np.concatenate([gy[keep], ry[keep_ref]]))
         if self.collapse_at is not None:
             self.collapse_line.setValue(self.collapse_at)
             self.collapse_line.show()
         else:
             self.collapse_line.hide()
+
+    def _decade_ticks(self, values: np.ndarray) -> None:
+        """Label the log axis at powers of ten only: its own minor labels pile up on a short axis."""
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return
+        lo = math.floor(math.log10(float(values.min())))
+        hi = math.ceil(math.log10(float(values.max())))
+        step = max(1, (hi - lo) // 6)
+        ticks = [(float(k), f"{10.0**k:g}") for k in range(lo, hi + 1, step)]
+        self.grad_plot.getPlotItem().getAxis("left").setTicks([ticks, []])
 
     def _draw_summary(self) -> None:
         m = self._last_metrics
