@@ -275,3 +275,56 @@ def test_a_bad_flag_is_refused_before_any_work(
     assert message.replace("{tmp}", str(tmp_path)) in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err  # so nothing trained yet
     assert list(tmp_path.iterdir()) == []
+
+
+def _moons() -> dict[str, Any]:
+    doc = copy.deepcopy(BASE)
+    doc["dataset"]["n_samples"] = 200
+    doc["training"]["epochs"] = 1
+    return doc
+
+
+# (case id, a call of the API with a bad argument, text the LossLabError must contain)
+API_CALLS: list[tuple[str, Callable[[], Any], str]] = [
+    ("train-none", lambda: losslab.train(None), "experiment: must be an Experiment, a dict or the path"),
+    ("train-device", lambda: losslab.train(_moons(), device="tpu"), "device: must be one of auto, cpu"),
+    ("train-callback", lambda: losslab.train(_moons(), callback=5), "callback: must be a function"),
+    ("load-not-a-path", lambda: losslab.load_experiment(5), "must be text or a Path, got int"),
+    ("load-nul", lambda: losslab.load_experiment("a\x00b"), "holds a NUL character"),
+    ("lr-find-inf", lambda: losslab.lr_find(_moons(), end=INF), "both finite"),
+    ("lr-find-steps", lambda: losslab.lr_find(_moons(), steps=10**9), "from 5 to 100,000"),
+    ("lr-find-device", lambda: losslab.lr_find(_moons(), device=5), "device: must be one of"),
+    ("landscape-seed-nan", lambda: losslab.landscape(_moons(), steps=3, seed=NAN), "seed: must be a whole"),
+    (
+        "landscape-seed-huge",
+        lambda: losslab.landscape(_moons(), steps=3, seed=2**70),
+        "seed: must be a whole",
+    ),
+    (
+        "landscape-trajectory-text",
+        lambda: losslab.landscape(_moons(), steps=3, directions="pca", trajectory="abc"),
+        "trajectory: the trajectory must be a list of weight vectors",
+    ),
+    (
+        "landscape-weights-device",
+        lambda: losslab.landscape(_moons(), weights="/dev/zero"),
+        "weights: /dev/zero is",
+    ),
+    (
+        "landscape-weights-not-torch",
+        lambda: losslab.landscape(_moons(), steps=3, weights=ROOT / "README.md"),
+        "it is not a PyTorch weights file",
+    ),
+    ("loss-of-text", lambda: losslab.loss("mse")("a", "b"), "pred and target must be tensors"),
+    ("loss-of-none", lambda: losslab.loss("mse")(None, None), "got NoneType and NoneType"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "message"), API_CALLS, ids=[c[0] for c in API_CALLS])
+def test_the_api_refuses_a_bad_argument_with_a_loss_lab_error(
+    case: str, call: Callable[[], Any], message: str
+) -> None:
+    with pytest.raises(losslab.LossLabError) as caught:
+        call()
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400

@@ -30,6 +30,7 @@ from torch import nn
 from losslab.core.data import Dataset
 from losslab.core.errors import Cancelled, LossLabError
 from losslab.core.experiment import Experiment
+from losslab.core.files import check_user_file
 from losslab.core.trainer import Trainer, make_trainer
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.core.weights import flat_params
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 DIRECTIONS = ("random", "pca")
+WEIGHTS_MAX_BYTES = 1024**3  # a network is at most 20M parameters (layers.py): 80 MB of float32
 
 
 def flat_from_state(model: nn.Module, state: dict[str, Any]) -> torch.Tensor:
@@ -257,7 +259,12 @@ def pca_directions(
     center: torch.Tensor, history: Sequence[Any]
 ) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float]]:
     """The first two principal directions of the weight history relative to ``center`` (unit vectors)."""
-    rows = [torch.as_tensor(np.asarray(h), dtype=torch.float64) for h in history]
+    try:
+        rows = [torch.as_tensor(np.asarray(h, dtype=np.float64)) for h in history]
+    except (TypeError, ValueError):
+        raise LossLabError(
+            "the trajectory must be a list of weight vectors (lists or arrays of numbers)", "trajectory"
+        ) from None
     if len(rows) < 3:
         raise LossLabError(
             "PCA directions need the weights recorded during training: train for a while first "
@@ -310,6 +317,8 @@ def grid(
         raise LossLabError(f"must be a number above 0, got {span!r}", "span")
     if directions not in DIRECTIONS:
         raise LossLabError(f"must be one of {', '.join(DIRECTIONS)}; got {directions!r}", "directions")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise LossLabError(f"must be a whole number from 0 to 2**63 - 1, got {seed!r}", "seed")
     center = surface.center
     explained = None
     if directions == "pca":
@@ -369,12 +378,18 @@ def load_weights(trainer: Trainer, weights: Any) -> None:
     elif hasattr(weights, "model") and isinstance(weights.model, nn.Module):  # a Trainer
         weights = weights.model.state_dict()
     elif isinstance(weights, (str, os.PathLike)):
+        try:  # a folder, a pipe, a device such as /dev/zero or a huge file is refused unread
+            path = check_user_file(weights, WEIGHTS_MAX_BYTES, "a weights file (weights.pt)")
+        except LossLabError as exc:
+            raise LossLabError(str(exc), "weights") from None
         try:
-            weights = torch.load(weights, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise LossLabError(f"no such file: {weights}", "weights") from None
-        except Exception as exc:  # a corrupt or foreign file: say so, no traceback
-            raise LossLabError(f"cannot read weights from {weights}: {exc}", "weights") from None
+            weights = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # a corrupt or foreign file: say so, no traceback (torch's text is a page)
+            raise LossLabError(
+                f"cannot read weights from {path}: it is not a PyTorch weights file such as the "
+                "weights.pt `losslab run` writes, or it is damaged",
+                "weights",
+            ) from None
     if not isinstance(weights, dict):
         raise LossLabError(
             f"must be a state_dict, a path to weights.pt or a torch module, got {type(weights).__name__}",

@@ -866,8 +866,14 @@ def make_loss(
     def loss(pred: Tensor, target: Tensor) -> Tensor:
         import torch
 
-        pred = torch.as_tensor(pred)
-        target = torch.as_tensor(target, device=pred.device)
+        try:
+            pred = torch.as_tensor(pred)
+            target = torch.as_tensor(target, device=pred.device)
+        except (TypeError, ValueError, RuntimeError):  # None, text, ragged lists
+            raise LossLabError(
+                f"pred and target must be tensors (or lists of numbers), got {type(pred).__name__} "
+                f"and {type(target).__name__}"
+            ) from None
         if not pred.is_floating_point():
             pred = pred.to(torch.get_default_dtype())
         elif pred.dtype in (torch.float16, torch.bfloat16):

@@ -25,6 +25,7 @@ from losslab.core.trainer import make_trainer
 EXPLODED = 4.0  # the sweep stops once the running loss exceeds this multiple of its lowest value
 CLEAR_DROP = 0.1  # no suggestion unless the loss fell at least this fraction below where it started
 MIN_STEPS = 5
+MAX_STEPS = 100_000  # as `losslab lr-find --steps` (cli.LR_FIND_MAX_STEPS): 100 to 1,000 is the usual
 
 
 __all__ = ["Cancelled", "LRFinderResult", "lr_find", "round_lr", "smooth", "suggest"]
@@ -112,12 +113,15 @@ def lr_find(
     stops the sweep by raising :class:`Cancelled`. Nothing outside this call is trained or changed,
     so it is safe to run beside a training run (it uses its own model and optimizer).
     """
-    if not (isinstance(start, (int, float)) and isinstance(end, (int, float))) or not 0 < start < end:
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end))
+    if not numbers or not 0 < start < end or not math.isfinite(end):
         raise LossLabError(
-            f"the range must satisfy 0 < start < end, got start={start!r}, end={end!r}", "start"
+            f"the range must satisfy 0 < start < end, both finite, got start={start!r}, end={end!r}", "start"
         )
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < MIN_STEPS:
-        raise LossLabError(f"must be a whole number >= {MIN_STEPS}, got {steps!r}", "steps")
+    if not isinstance(steps, int) or isinstance(steps, bool) or not MIN_STEPS <= steps <= MAX_STEPS:
+        raise LossLabError(
+            f"must be a whole number from {MIN_STEPS} to {MAX_STEPS:,}, got {steps!r}", "steps"
+        )
     # The trainer seeds torch's global generator for its initial weights; fork it so a training run
     # going on in another thread keeps its own random stream.
     with torch.random.fork_rng(devices=[]):
