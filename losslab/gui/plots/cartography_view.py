@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from losslab.core.sample_history import (
     AMBIGUOUS_ERROR_SPREAD,
@@ -228,6 +228,7 @@ class CartographyView(ViewBase):
         self.plot = CartographyPlot(self.select)
         self.task_view = TaskView()
         self.task_view.setObjectName("cartographyTaskPlot")
+        self.task_view.setMinimumWidth(240)
         self.summary = QLabel()
         self.summary.setObjectName("cartographySummary")
         self.summary.setWordWrap(True)
@@ -235,15 +236,17 @@ class CartographyView(ViewBase):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(6, 0, 6, 2)
         buttons.addWidget(QLabel("Select:"))
-        self.region_buttons: dict[str, QPushButton] = {}
+        self.region_buttons: dict[str, QToolButton] = {}
         for i, name in enumerate(REGIONS):
-            button = QPushButton(name)
+            button = QToolButton()
+            button.setText(name)
             button.setObjectName(f"select_{name}")
             button.setToolTip(f"Select every sample in the {name} region")
             button.clicked.connect(lambda _=False, i=i: self.select_region(i))
             buttons.addWidget(button)
             self.region_buttons[name] = button
-        clear = QPushButton("Clear")
+        clear = QToolButton()
+        clear.setText("clear")
         clear.setObjectName("clearCartography")
         clear.clicked.connect(lambda: self.select(np.empty(0, dtype=np.int64), False))
         buttons.addWidget(clear)
@@ -333,7 +336,7 @@ class CartographyView(ViewBase):
         counts = carto.counts()
         text = (
             f"Epoch {int(h.epochs[-1])} ({h.count} recorded"
-            + (f", every {h.stride}th" if h.stride > 1 else "")
+            + (f", one every {h.stride} epochs" if h.stride > 1 else "")
             + "): "
             + ", ".join(f"{counts[name]} {name}" for name in REGIONS)
             + "."
