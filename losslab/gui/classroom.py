@@ -193,6 +193,10 @@ class ClassroomUI(QObject):
                 pen = pg.mkPen(curve.opts["pen"])
                 if _scaled_width(curve, pen, self.zoom):
                     curve.setPen(pen)
+            if isinstance(curve, pg.PlotDataItem) and curve.opts.get("symbol") is not None:
+                size = _scaled(curve, "_losslab_symbol", float(curve.opts.get("symbolSize") or 0), self.zoom)
+                if size is not None:
+                    curve.setSymbolSize(size)
         font = QFont(QApplication.font())
         for name in ("left", "bottom", "right", "top"):
             axis = item.getAxis(name)
@@ -201,6 +205,17 @@ class ClassroomUI(QObject):
             setattr(axis, _ZOOM, self.zoom)
             axis.setTickFont(font)
             axis.label.setFont(font)
+
+
+def _scaled(owner: Any, key: str, value: float, zoom: float) -> float | None:
+    """``value`` (a symbol size) at ``zoom`` times its own size; None when it is that already. A value
+    other than the one last applied was set by the plot since and is its new own size."""
+    base, applied = getattr(owner, key, None), getattr(owner, key + "_zoom", 1.0)
+    if base is None or not math.isclose(value, base * applied):
+        base = value
+    setattr(owner, key, base)
+    setattr(owner, key + "_zoom", zoom)
+    return None if math.isclose(value, base * zoom) else base * zoom
 
 
 def _scaled_width(owner: Any, pen: Any, zoom: float) -> bool:

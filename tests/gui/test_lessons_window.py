@@ -3,6 +3,7 @@ through the real window and worker."""
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -107,8 +108,13 @@ def test_presenter_zoom_scales_fonts_and_every_plot_line(qtbot, window, settings
     assert float(settings.value("classroom/zoom")) == 2.0
     classroom._scale_plots()  # re-applied each second: never compounds
     assert curve.opts["pen"].widthF() == pytest.approx(2 * width)
+    items = window.loss_view.plot.getPlotItem().listDataItems()
+    dotted = [c for c in items if isinstance(c, pg.PlotDataItem) and c.opts.get("symbol")]
+    assert dotted
+    sizes = [c.opts["symbolSize"] for c in dotted]
     classroom.zoom_actions[1.0].trigger()
     assert app.font().pointSizeF() == pytest.approx(base)
+    assert [2 * c.opts["symbolSize"] for c in dotted] == pytest.approx(sizes)  # the epoch markers too
     assert curve.opts["pen"].widthF() == pytest.approx(width)
 
 
