@@ -19,10 +19,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from losslab.core.diagnostics import GradientStats, HistogramHistory
-from losslab.gui.plots.axes import LogAxis
+from losslab.gui.plots.axes import TidyAxis
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -118,13 +118,13 @@ class GradientView(ViewBase):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("gradientPlots")
         self.grad_plot = self.plots.addPlot(
-            row=0, col=0, title="Gradient norm", axisItems={"left": LogAxis("left")}
+            row=0, col=0, title="Gradient norm", axisItems={"left": TidyAxis("left")}
         )
         self.ratio_plot = self.plots.addPlot(
-            row=0, col=1, title="Update / weight", axisItems={"left": LogAxis("left")}
+            row=0, col=1, title="Update / weight", axisItems={"left": TidyAxis("left")}
         )
         self.weight_plot = self.plots.addPlot(
-            row=1, col=0, title="Weight norm", axisItems={"left": LogAxis("left")}
+            row=1, col=0, title="Weight norm", axisItems={"left": TidyAxis("left")}
         )
         self.frac_plot = self.plots.addPlot(row=1, col=1, title="Dead ReLU / saturated units")
         for plot in (self.grad_plot, self.ratio_plot, self.weight_plot):
@@ -175,17 +175,26 @@ class GradientView(ViewBase):
         hist_layout.setContentsMargins(0, 0, 0, 0)
         hist_layout.addLayout(hist_row)
         hist_layout.addWidget(self.hist_plot, 1)
-        hist_box.setMinimumWidth(260)
 
-        body = QHBoxLayout()
-        body.addWidget(self.plots, 3)
-        body.addWidget(self.key)
-        body.addWidget(hist_box, 2)
+        # The four plots and their key above, the histogram below (side by side, a 1280-px window
+        # left the 2x2 plots ~130 px and clipped their right column); the user can move the split.
+        top = QWidget()
+        top_row = QHBoxLayout(top)
+        top_row.setContentsMargins(0, 0, 0, 0)
+        top_row.addWidget(self.plots, 1)
+        top_row.addWidget(self.key)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.setObjectName("gradientSplitter")
+        body.addWidget(top)
+        body.addWidget(hist_box)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        hist_box.setMinimumSize(200, 140)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner)
         layout.addWidget(self.hint)
-        layout.addLayout(body, 1)
+        layout.addWidget(body, 1)
         self.set_theme(None)
 
     # -- appearance ---------------------------------------------------------------------------
