@@ -41,7 +41,7 @@ from losslab.gui.plots.cartography_view import current_history
 from losslab.gui.plots.loss_histogram import LossHistogram
 from losslab.gui.plots.sample_selection import selection_for
 from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
-from losslab.gui.plots.still_weights import current_losses
+from losslab.gui.plots.still_weights import current_losses, is_still
 from losslab.gui.plots.task_overlays import LOSS_DISPLAY
 from losslab.gui.plots.task_view import TaskView
 from losslab.gui.view_api import ViewBase, ViewServices
@@ -213,7 +213,8 @@ class SamplesView(ViewBase):
         ev = self.latest = current_losses(self.services, self.latest)  # paused/stopped: the weights now
         if ev is None:
             return
-        live = self.services.running
+        trainer = self.services.trainer  # paused (the trainer waits): draw at once, not at the running pace
+        live = trainer is not None and not is_still(trainer, self.services.running)
         if self.isVisible() and not self.freeze_check.isChecked():
             self._refresh("table", ev, live, self._draw_table)
             self._refresh_history(live)
