@@ -180,6 +180,14 @@ def test_the_text_check_catches_the_mismatches_the_issue_found() -> None:
         "the text says Six tanh layers/blocks but the file has 2"
     ]
     assert text_problems("trained with adam, two tanh layers", deep) == []
+    circles = load_experiment(Path(EXAMPLE).parent / "09_circles_overfitting.losslab")  # 80 of 200 train
+    assert text_problems("Only 90 training points, trained with mean squared error.", circles) == [
+        "the text says 'trained with mean squared error' but the file's loss is bce_logits",
+        "the text says 90 training points but the file trains on 80",
+    ]
+    assert (
+        text_problems("Compare example 10, trained with MSE and plain SGD.", circles) == []
+    )  # not this file
 
 
 def test_formulas_render_as_rich_text_with_unicode_math() -> None:

@@ -5,7 +5,8 @@ student asks. These rules read the sentences a description or lesson uses for se
 SGD", "a learning rate of 10", "momentum 0.9", "six sigmoid layers", "patience 25", "clipping at
 1.0", "gamma 2", "delta 0.5", "an L2 penalty") and compare them with the file. They are deliberately
 narrow: a rule fires only on a phrase that states a setting, never on a mention in passing, and a
-setting that the lesson's race varies is not checked (its text talks about several values).
+setting that the lesson's race varies is not checked (its text talks about several values), nor is a
+sentence that speaks of another experiment ("compare", "example", "version", "twin").
 """
 
 from __future__ import annotations
@@ -42,6 +43,28 @@ _COUNTED = re.compile(
 )
 
 
+# Loss names a text may say a run is trained with, and the loss ids each may mean.
+LOSS_NAMES: dict[str, frozenset[str]] = {
+    "mean squared error": frozenset({"mse"}),
+    "mean absolute error": frozenset({"mae"}),
+    "binary cross-entropy": frozenset({"bce", "bce_logits"}),
+    "cross-entropy": frozenset({"cross_entropy", "bce", "bce_logits"}),
+    "kl divergence": frozenset({"kl_div"}),
+    "huber": frozenset({"huber"}),
+    "hinge": frozenset({"hinge", "squared_hinge", "multi_hinge"}),
+    "dice": frozenset({"dice"}),
+    "focal": frozenset({"focal"}),
+    "mse": frozenset({"mse"}),
+    "mae": frozenset({"mae"}),
+}
+_TRAINED_WITH_LOSS = re.compile(
+    r"\btrained (?:by|with|on) (?:the |plain )?(" + "|".join(re.escape(n) for n in LOSS_NAMES) + r")\b"
+)
+
+
+_OTHER = re.compile(r"\b(compare|example|examples|version|versions|twin)\b")
+
+
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
 
@@ -59,7 +82,9 @@ def text_problems(text: str, exp: Experiment, varied: str = "") -> list[str]:
     problems: list[str] = []
     opt = exp.optimizer
     momentum = float(opt["params"].get("momentum", 0.0))
-    low = text.lower()
+    # A sentence about another experiment ("Compare 33: ... trained with cross-entropy") is skipped.
+    sentences = re.split(r"(?<=[.!?])\s+", text.lower())
+    low = " ".join(x for x in sentences if not _OTHER.search(x))
     if not varied.startswith("optimizer"):
         said = re.search(r"\b(plain|vanilla) (sgd|gradient descent)\b", low)
         if said and (opt["id"] != "sgd" or momentum > 0):
@@ -89,6 +114,11 @@ def text_problems(text: str, exp: Experiment, varied: str = "") -> list[str]:
                 patience = exp.training["early_stopping"]
                 problems.append(f"the text says patience {value} but the file's early stopping is {patience}")
     if not varied.startswith("loss"):
+        for name in _TRAINED_WITH_LOSS.findall(low):
+            if exp.loss.get("id") not in LOSS_NAMES[name]:
+                problems.append(
+                    f"the text says 'trained with {name}' but the file's loss is {exp.loss.get('id')}"
+                )
         params = exp.loss.get("params", {})
         for name in ("gamma", "delta", "margin"):
             for value in re.findall(rf"\b{name} (?:of |= ?)?" + _NUM, low):
@@ -97,6 +127,15 @@ def text_problems(text: str, exp: Experiment, varied: str = "") -> list[str]:
     l2_said = re.search(r"\ban l2 penalty\b", low)
     if varied != "regularization.l2" and l2_said and exp.regularization["l2"] <= 0:
         problems.append("the text speaks of an L2 penalty but the file's L2 strength is 0")
+    if not varied.startswith("dataset"):
+        from losslab.core.data.dataset import val_count
+
+        data = exp.dataset
+        if "n_samples" in data:
+            n_train = data["n_samples"] - val_count(data["n_samples"], float(data.get("val_fraction", 0.0)))
+            for value in re.findall(r"\b(\d+) training (?:points|samples|houses)\b", low):
+                if int(value) != n_train:
+                    problems.append(f"the text says {value} training points but the file trains on {n_train}")
     if varied not in ("model", "activation"):
         kinds = [layer["type"] for layer in exp.model["layers"]]
         for count, kind in _COUNTED.findall(text):
