@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from losslab.core.errors import LossLabError
-from losslab.core.params import Param, validate_params
+from losslab.core.params import Param, shown, validate_params
 from losslab.core.tasks import GAN, MULTICLASS
 
 ACTIVATIONS: dict[str, str] = {
@@ -461,8 +461,8 @@ def check_network_size(
 
 
 def get_layer_spec(kind: Any, field: str) -> LayerSpec:
-    if kind not in LAYERS:
-        raise LossLabError(f"unknown layer type {kind!r}; known: {', '.join(LAYERS)}", field)
+    if not isinstance(kind, str) or kind not in LAYERS:  # a list or dict read from a file is no name
+        raise LossLabError(f"unknown layer type {shown(kind)}; known: {', '.join(LAYERS)}", field)
     return LAYERS[kind]
 
 
@@ -470,7 +470,7 @@ def validate_layer(layer: Any, field: str) -> dict[str, Any]:
     """A layer dict {"type": ..., <params>} with defaults filled in."""
     if not isinstance(layer, dict):
         raise LossLabError(
-            f"each layer must be an object like {{'type': 'linear', 'units': 16}}, got {layer!r}", field
+            f"each layer must be an object like {{'type': 'linear', 'units': 16}}, got {shown(layer)}", field
         )
     spec = get_layer_spec(layer.get("type"), f"{field}.type")
     params = {k: v for k, v in layer.items() if k != "type"}

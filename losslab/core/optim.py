@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from losslab.core.errors import LossLabError
-from losslab.core.params import Param
+from losslab.core.params import Param, shown
 
 
 @dataclass(frozen=True)
@@ -264,14 +264,16 @@ class LRController:
 
 
 def get_optimizer_spec(opt_id: Any) -> OptimizerSpec:
-    if opt_id not in OPTIMIZERS:
-        raise LossLabError(f"unknown optimizer {opt_id!r}; known: {', '.join(OPTIMIZERS)}", "optimizer.id")
+    if not isinstance(opt_id, str) or opt_id not in OPTIMIZERS:  # a list read from a file is no name
+        raise LossLabError(
+            f"unknown optimizer {shown(opt_id)}; known: {', '.join(OPTIMIZERS)}", "optimizer.id"
+        )
     return OPTIMIZERS[opt_id]
 
 
 def get_schedule_spec(schedule_id: Any) -> ScheduleSpec:
-    if schedule_id not in SCHEDULES:
+    if not isinstance(schedule_id, str) or schedule_id not in SCHEDULES:
         raise LossLabError(
-            f"unknown schedule {schedule_id!r}; known: {', '.join(SCHEDULES)}", "optimizer.schedule.id"
+            f"unknown schedule {shown(schedule_id)}; known: {', '.join(SCHEDULES)}", "optimizer.schedule.id"
         )
     return SCHEDULES[schedule_id]
