@@ -23,6 +23,7 @@ SP = QStyle.StandardPixmap
 ACTIONS: tuple[ActionDef, ...] = (
     ActionDef("actionNew", "&New", SK.New, SP.SP_FileIcon, "Start a new experiment"),
     ActionDef("actionOpen", "&Open…", SK.Open, SP.SP_DialogOpenButton, "Open a .losslab experiment"),
+    ActionDef("actionImportCsv", "&Import CSV…", None, None, "Train on your own CSV file"),
     ActionDef("actionSave", "&Save", SK.Save, SP.SP_DialogSaveButton, "Save the experiment"),
     ActionDef("actionSaveAs", "Save &As…", SK.SaveAs, None, "Save the experiment under a new name"),
     ActionDef("actionExportPlot", "Export &Plot…", "Ctrl+E", None, "Save the current plot as PNG or SVG"),

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
+from losslab.core.data.csv_source import csv_source_problem
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import SUFFIX, Experiment, load_experiment
 from losslab.core.resources import list_examples
@@ -132,6 +133,12 @@ class ExperimentFiles(QObject):
             experiment = load_experiment(path)
         except LossLabError as exc:
             QMessageBox.warning(self.window, "Cannot open experiment", str(exc))
+            return False
+        problem = csv_source_problem(experiment.dataset)
+        if problem is not None and problem.missing:  # nothing to train on: say so instead of failing later
+            QMessageBox.warning(
+                self.window, "Cannot open experiment", f"{Path(path).name}: {problem.message}"
+            )
             return False
         from losslab.gui.trust_dialog import confirm_trust
 

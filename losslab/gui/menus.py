@@ -55,6 +55,7 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
     slots = {
         "actionNew": files.new_experiment,
         "actionOpen": files.open_dialog,
+        "actionImportCsv": lambda: window.dataset_panel.import_csv(),  # the panel is built after the actions
         "actionSave": files.save,
         "actionSaveAs": files.save_as,
         "actionExportPlot": files.export_plot_dialog,
@@ -99,6 +100,7 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     file.addActions([a["actionNew"], a["actionOpen"]])
     recent = file.addMenu("Open &Recent")
     examples = file.addMenu("&Examples")
+    file.addAction(a["actionImportCsv"])
     file.addSeparator()
     file.addActions([a["actionSave"], a["actionSaveAs"]])
     file.addSeparator()

@@ -146,3 +146,33 @@ def test_an_opened_experiment_whose_csv_changed_says_so(qtbot, state, tmp_path):
     assert panel.source_box.isHidden()
     assert state.experiment.dataset["sha256"] != saved.dataset["sha256"]
     assert state.dataset.n_train + state.dataset.n_val == 41
+
+
+def test_opening_an_experiment_whose_csv_is_missing_says_so_and_keeps_the_window(
+    qtbot, window, dialogs, tmp_path
+):
+    path = _export(tmp_path / "shop.csv", gap=False)
+    wizard = window.dataset_panel.open_csv_wizard(str(path))
+    _settled(qtbot, wizard)
+    wizard.import_button.click()
+    experiment_path = tmp_path / "shop.losslab"
+    window.state.experiment.save(experiment_path)
+    window.state.mark_saved()
+    before = window.state.experiment.to_dict()
+    path.unlink()
+
+    assert window.files.open_file(experiment_path) is False
+    kind, _title, text = dialogs.seen[-1]
+    assert kind == "warning" and "shop.csv is missing" in text
+    assert window.state.experiment.to_dict() == before  # the window kept what it had
+
+
+def test_file_menu_import_csv_opens_the_wizard(qtbot, window, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    path = _export(tmp_path / "shop.csv", gap=False)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    opened: list[str] = []
+    monkeypatch.setattr(window.dataset_panel, "open_csv_wizard", lambda p: opened.append(p))
+    window.actions_by_name["actionImportCsv"].trigger()
+    assert opened == [str(path)]
