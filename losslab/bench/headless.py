@@ -56,10 +56,10 @@ class _CpuTimer:
     def __init__(self, fn: Any) -> None:
         self.fn, self.seconds = fn, 0.0
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         t0 = time.thread_time()
         try:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
         finally:
             self.seconds += time.thread_time() - t0
 

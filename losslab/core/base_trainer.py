@@ -31,7 +31,7 @@ from losslab.core.metrics import classification_metrics, regression_metrics
 from losslab.core.model import build_model
 from losslab.core.optim import LRController, get_optimizer_spec
 from losslab.core.probe import Probe
-from losslab.core.tasks import REGRESSION
+from losslab.core.tasks import GAN, REGRESSION
 from losslab.core.weights import clone, clone_state
 
 Callback = Callable[[object], None]  # receives every event of a run (events.py, and what probes return)
@@ -41,6 +41,15 @@ EXPLOSION_FACTOR = 1e3
 # Epoch-end weights are kept as "last good" while their training loss is within this factor of the best.
 GOOD_FACTOR = 10.0
 SNAPSHOT_SECONDS = 0.25  # at most this often a "last good weights" copy at an epoch end
+# A full-batch epoch is one step, and evaluating both sets with their metrics cost more than the
+# step (measured: a third of the run's speed). So a full-batch run longer than LONG_FULL_BATCH epochs
+# evaluates its first TRIAL_EPOCHS, then every k-th epoch (k of 1, 2, 5, 10, 20, ...) so that
+# evaluation takes about EVAL_BUDGET of the time, keeping at least MIN_ROWS rows, and its last.
+# Its step losses still give every epoch's training loss.
+LONG_FULL_BATCH = 200
+TRIAL_EPOCHS = 5
+EVAL_BUDGET = 0.03
+MIN_ROWS = 10
 
 
 @dataclass
@@ -102,6 +111,11 @@ class Trainer:
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (x, y) of the last step
         # (step, outputs) of the last evaluation of the training set: the sample history reuses them
         self.train_outputs: tuple[int, torch.Tensor] | None = None
+        self.eval_every = 1  # every k-th epoch is evaluated (long full-batch runs, see LONG_FULL_BATCH)
+        self._trial: list[float] | None = None  # [step seconds, evaluation seconds, epochs] while measured
+        # The training set's data loss, with its graph, from the evaluation at an epoch end that the
+        # next full-batch step reuses: (step, parameter versions, loss). See _evaluate_train.
+        self._next_forward: tuple[int, tuple[int, ...], torch.Tensor] | None = None
 
         dev = self.device
         ds = self.dataset
@@ -165,6 +179,7 @@ class Trainer:
         self._has_reg = bool(exp.regularization["l1"] or exp.regularization["l2"])
         self._clip = exp.optimizer["grad_clip"]
         self._params = list(self.model.parameters())
+        self._next_forward = None
         self.history = History()
         self.epoch = self.step = 0
         self.elapsed = 0.0
@@ -301,7 +316,35 @@ class Trainer:
         out = self.outputs(x)
         if x is self.x_train:
             self.train_outputs = (self.step, out)
-        loss = float(self.data_loss(out, y))
+        return self._scores(out, y, float(self.data_loss(out, y)))
+
+    def _evaluate_train(self, prepare: bool) -> tuple[float, dict[str, float]]:
+        """The training set's loss and metrics. With ``prepare`` the forward pass keeps its graph for
+        the next step, a full-batch one, which starts from these very weights: the same numbers as a
+        separate evaluation and step, one forward pass fewer (only where dropout and batch norm are
+        absent, as they act differently in training and evaluation mode)."""
+        if not prepare or len(self.x_train) == 0:
+            return self.evaluate(self.x_train, self.y_train)
+        out = self.model(self.x_train)
+        loss = self.data_loss(out, self.y_train)
+        self._next_forward = (self.step, self._versions(), loss)
+        with torch.no_grad():
+            kept = out.detach()
+            self.train_outputs = (self.step, kept)
+            return self._scores(kept, self.y_train, float(loss))
+
+    def _versions(self) -> tuple[int, ...]:
+        """In-place change counters of the parameters (a load_state_dict moves them; fused Adam does not)."""
+        return tuple(p._version for p in self._params)
+
+    def _take_forward(self, xb: torch.Tensor) -> torch.Tensor | None:
+        """The data loss prepared at the last epoch end, if it was for exactly this step."""
+        kept, self._next_forward = self._next_forward, None
+        if kept is None or xb is not self.x_train or kept[0] != self.step or kept[1] != self._versions():
+            return None
+        return kept[2]
+
+    def _scores(self, out: torch.Tensor, y: torch.Tensor, loss: float) -> tuple[float, dict[str, float]]:
         if self.dataset.task == REGRESSION:
             return loss, regression_metrics(out.cpu().numpy(), y.cpu().numpy(), self.dataset.y_std)
         return loss, classification_metrics(
@@ -314,7 +357,9 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, float, dict[str, float] | None]:
         """One optimizer step. Returns (total loss, data loss, extra components such as L1/L2 terms)."""
-        data_loss = self.data_loss(self.model(xb), yb)
+        data_loss = self._take_forward(xb) if self._next_forward is not None else None
+        if data_loss is None:
+            data_loss = self.data_loss(self.model(xb), yb)
         loss = data_loss
         parts = None
         if self._has_reg:
@@ -348,18 +393,69 @@ class Trainer:
         if self.last_good is None:  # the first run from these weights
             self._snapshot()
             self._set_explosion_limit()
+            self.eval_every = 1
+            self._trial = [0.0, 0.0, 0.0] if self._may_thin_evaluation() else None
         self.early_stop = None
         rec = _Recorder(self, emit)
         self.model.train()
         stopped, diverged = False, None
         while self.epoch < total_epochs and not stopped and diverged is None and self.early_stop is None:
+            began = time.perf_counter()
             stopped, diverged = self._train_epoch(rec)
             if not stopped and diverged is None:
-                rec.flush()  # before the count moves on: these steps belong to the epoch just run
+                trained = time.perf_counter()
                 self.epoch += 1
-                self.elapsed = time.perf_counter() - rec.started
-                self._end_epoch(emit)
+                self.elapsed = trained - rec.started
+                if self.eval_every == 1 or self.epoch % self.eval_every == 0 or self.epoch >= total_epochs:
+                    rec.flush()
+                    self._end_epoch(emit, prepare=self.epoch < total_epochs and self._reuses_forward())
+                    if self._trial is not None:
+                        self._pace_evaluation(trained - began, time.perf_counter() - trained, emit)
         return self._finish(rec, stopped, diverged)
+
+    def _reuses_forward(self) -> bool:
+        """Whether an epoch-end evaluation of the training set can be the next step's forward pass."""
+        return self.batch_size >= len(self.x_train) and not self._mode_matters and self.dataset.task != GAN
+
+    def _may_thin_evaluation(self) -> bool:
+        """A long full-batch run (see LONG_FULL_BATCH); not with a plateau schedule, which counts
+        evaluations, nor a GAN, whose epoch measures are its curves."""
+        exp = self.experiment
+        return (
+            self.steps_per_epoch == 1
+            and exp.training["epochs"] > LONG_FULL_BATCH
+            and self.dataset.task != GAN
+            and exp.optimizer["schedule"]["id"] != "plateau"
+        )
+
+    def _pace_evaluation(self, step_s: float, eval_s: float, emit: Callback) -> None:
+        """Add one trial epoch's cost; after TRIAL_EPOCHS pick k (see LONG_FULL_BATCH) and say so."""
+        trial = self._trial
+        assert trial is not None
+        trial[0] += step_s
+        trial[1] += eval_s
+        trial[2] += 1
+        if trial[2] < TRIAL_EPOCHS:
+            return
+        self._trial = None
+        need = trial[1] / (EVAL_BUDGET * max(trial[0], 1e-9))
+        epochs = int(self.experiment.training["epochs"])
+        k = 1
+        while k < need:
+            bigger = k * 5 // 2 if str(k).startswith("2") else k * 2  # 1, 2, 5, 10, 20, 50, ...
+            if bigger > epochs // MIN_ROWS:
+                break
+            k = bigger
+        if k > 1:
+            self.eval_every = self.history.eval_every = k
+            emit(
+                Notice(
+                    f"A full-batch run of {epochs:,} epochs: evaluating both sets every epoch would take "
+                    f"{100 * trial[1] / (trial[0] + trial[1]):.0f}% of the time, so from now on they are "
+                    f"evaluated every {k} epochs (and at the end); the step losses still show every "
+                    "epoch's training loss."
+                )
+            )
 
     # -- the epoch loop -----------------------------------------------------------------------
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -385,6 +481,7 @@ class Trainer:
         lr.begin_epoch(self.epoch)
         for xb, yb in self._batches():
             if controls.pending:
+                self._next_forward = None  # while paused, anything may happen to the weights
                 rec.flush()
                 if not controls.wait_for_batch():
                     return True, None
@@ -410,9 +507,10 @@ class Trainer:
         return False, None
 
     # -- bookkeeping: epoch ends, snapshots, the end of a run ---------------------------------
-    def _end_epoch(self, emit: Callback) -> None:
-        """Evaluate, record the epoch, keep its weights if they are good, and let the probes look."""
-        train_loss, train_metrics = self.evaluate(self.x_train, self.y_train)
+    def _end_epoch(self, emit: Callback, prepare: bool = False) -> None:
+        """Evaluate, record the epoch, keep its weights if they are good, and let the probes look.
+        ``prepare``: the next step trains on the whole set from these weights (see _evaluate_train)."""
+        train_loss, train_metrics = self._evaluate_train(prepare)
         val_loss, val_metrics = self.evaluate(self.x_val, self.y_val)
         with torch.no_grad():
             l1, l2 = self.regularization()
@@ -448,6 +546,7 @@ class Trainer:
                 self._snapshot()
 
     def _finish(self, rec: _Recorder, stopped: bool, diverged: Diverged | None) -> Finished:
+        self._next_forward = None
         if self._unsaved_good and diverged is None:
             self._snapshot()  # the run ends on a good epoch: that is the one to come back to
         self.elapsed = time.perf_counter() - rec.started
@@ -510,6 +609,7 @@ class _Recorder:
     def __init__(self, trainer: Trainer, emit: Callback) -> None:
         self.trainer, self.emit = trainer, emit
         self.steps: list[int] = []
+        self.epochs: list[int] = []  # epochs completed before each step (a flush may span several)
         self.totals: list[float] = []
         self.data: list[float] = []
         self.parts: dict[str, list[float]] = {}
@@ -519,6 +619,7 @@ class _Recorder:
 
     def add(self, step: int, total: float, data: float, parts: dict[str, float] | None) -> None:
         self.steps.append(step)
+        self.epochs.append(self.trainer.epoch)
         self.totals.append(total)
         self.data.append(data)
         if parts:
@@ -532,9 +633,10 @@ class _Recorder:
             rate = (t.step - self.flushed_at_step) / max(now - self.last_flush, 1e-9)
             extra = {k: np.array(v) for k, v in self.parts.items()}
             l1, l2 = extra.pop("l1", None), extra.pop("l2", None)
+            epochs = self.epochs
             self.emit(
                 StepBatch(
-                    t.epoch,
+                    epochs[-1],
                     np.array(self.steps),
                     np.array(self.totals),
                     np.array(self.data),
@@ -544,7 +646,8 @@ class _Recorder:
                     now - self.started,
                     rate,
                     extra,
+                    np.array(epochs) if epochs[0] != epochs[-1] else None,
                 )
             )
-            self.steps, self.totals, self.data, self.parts = [], [], [], {}
+            self.steps, self.epochs, self.totals, self.data, self.parts = [], [], [], [], {}
         self.last_flush, self.flushed_at_step = now, t.step

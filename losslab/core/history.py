@@ -18,6 +18,8 @@ class History:
         # Where the loss blew up (1-based epoch in progress, global step), None while it has not.
         self.diverged_epoch: int | None = None
         self.diverged_step: int | None = None
+        # Every k-th epoch has a row (long full-batch runs: Trainer.eval_every); 1 is every epoch.
+        self.eval_every = 1
 
     def mark_diverged(self, epoch: int, step: int) -> None:
         self.diverged_epoch, self.diverged_step = epoch, step
