@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from losslab.core.base_trainer import Trainer
-from losslab.core.data.gan import mode_centres, mode_counts, mode_radius, modes_covered
+from losslab.core.data.gan import image_size, mode_centres, mode_counts, mode_radius, modes_covered
 from losslab.core.discriminator import validate_discriminator
 from losslab.core.experiment import OPTIMIZER_COMMON
 from losslab.core.losses import get_loss
@@ -86,6 +86,7 @@ class GanSnapshot:
     counts: np.ndarray | None  # generated points near each mode (nearest mode, within ``radius``)
     radius: float
     covered: int | None  # modes holding enough generated points (data.gan.modes_covered)
+    image_size: int | None = None  # the points are flattened square images of this side (data.gan)
 
 
 class GanTrainer(Trainer):
@@ -266,6 +267,7 @@ class GanTrainer(Trainer):
             counts,
             self.radius,
             modes_covered(counts, len(fake)) if counts is not None else None,
+            image_size(ds.spec_id, d),
         )
 
 

@@ -41,7 +41,7 @@ def arrays(ds):
 def test_registry_holds_the_promised_ids():
     assert set(DATASETS) == {
         "house_prices", "sine", "plane", "moons", "circles", "xor", "gaussians", "spiral",
-        "spiral_k", "blobs", "annotators", "gan_ring", "gan_1d", "csv",
+        "spiral_k", "blobs", "annotators", "gan_ring", "gan_1d", "gan_shapes", "csv",
     }  # fmt: skip
     for kind, spec in DATASETS.items():
         assert spec.id == kind

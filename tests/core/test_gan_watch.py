@@ -155,3 +155,15 @@ def test_the_probe_sends_what_the_gan_view_draws():
     one_d = GanTrainer(Experiment.from_dict(ring(dataset={"kind": "gan_1d", "n_samples": 100}))).snapshot()
     assert len(one_d.axes) == 1 and one_d.surface is not None and one_d.surface.shape == one_d.axes[0].shape
     assert one_d.centres is not None and len(one_d.centres) == 2
+
+
+def test_a_gan_on_small_images_sends_image_snapshots():
+    exp = Experiment.from_dict(ring(dataset={"kind": "gan_shapes", "n_samples": 60, "image_size": 8}))
+    trainer = GanTrainer(exp)
+    assert trainer.dataset.n_features == 64 and trainer.latent_dim == 64
+    trainer.run(epochs=1)
+    shot = trainer.snapshot(10)
+    assert shot.image_size == 8 and shot.fake.shape == (10, 64) and shot.surface is None
+    assert shot.centres is None and np.isnan(trainer.history["train_modes"][-1])
+    pixels = trainer.dataset.x_to_display(trainer.dataset.x_train)
+    assert pixels.max() > 0.8 and np.median(pixels) < 0.2  # bright shapes on a dark ground

@@ -116,3 +116,14 @@ def test_gan_tab_draws_one_dimensional_data(qtbot, window):
     xs, ys = view.d_curve.getData()
     assert len(xs) > 100 and ((ys >= 0) & (ys <= 1)).all()  # D(x) over the line
     assert view.state()["covered"] is not None  # the two modes at -2 and +2
+
+
+def test_gan_tab_shows_images_as_tiles(qtbot, window):
+    _example(window, "35_gan_shapes_images", epochs=1)
+    view = _view(window, "ganView")
+    _show(window, view)
+    _train(qtbot, window)
+    view.redraw()
+    assert view.mosaic.isVisible() and not view.real_points.isVisible()
+    tiles = view.mosaic.image
+    assert tiles.shape == (2 * (2 * 13 + 1) + 13, 6 * 13 + 1)  # two rows of real, two of generated

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from losslab.core.data.images import draw_shapes
 
 RING_MODES = 8
 RING_RADIUS = 2.0
@@ -27,6 +31,23 @@ def gan_1d(
     centre = np.where(rng.random(n_samples) < 0.5, MODES_1D[0], MODES_1D[1])
     x = centre + noise * rng.standard_normal(n_samples)
     return x[:, None], np.zeros(n_samples), np.zeros(n_samples, dtype=bool)
+
+
+IMAGE_KINDS = frozenset({"gan_shapes"})  # GAN datasets whose points are flattened square images
+
+
+def gan_shapes(
+    rng: np.random.Generator, n_samples: int, image_size: int, noise: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small grey images of the four shapes (images.draw_shapes), flattened to (N, size·size) pixels."""
+    images, _, _ = draw_shapes(rng, n_samples, image_size, noise)
+    return images.reshape(n_samples, -1), np.zeros(n_samples), np.zeros(n_samples, dtype=bool)
+
+
+def image_size(kind: str, n_features: int) -> int | None:
+    """The side of a GAN dataset's square images, or None for point data."""
+    side = math.isqrt(n_features)
+    return side if kind in IMAGE_KINDS and side * side == n_features else None
 
 
 # A generated point belongs to the nearest mode within this many of the data's standard deviations

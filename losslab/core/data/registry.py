@@ -260,6 +260,20 @@ _SPECS = (
         "",
     ),
     _spec(
+        "gan_shapes",
+        "Shapes (GAN images)",
+        GAN,
+        "Small grey images of circles, squares, triangles and crosses for a generator to imitate: "
+        "watch blurry blobs sharpen into outlines, or collapse onto one kind of shape.",
+        (
+            Param("image_size", "Image size", "int", 12, 8, 20, help="Width and height in pixels."),
+            _noise(0.05, 0.5, "Standard deviation of the noise added to each pixel (shapes are 1)."),
+        ),
+        gan.gan_shapes,
+        (),
+        "",
+    ),
+    _spec(
         CSV_KIND,
         "CSV file",
         "",
@@ -409,7 +423,7 @@ def make_dataset(cfg: dict[str, Any]) -> Dataset:
         x=x,
         y=y,
         outliers=outliers,
-        feature_names=list(spec.feature_names),
+        feature_names=list(spec.feature_names) or [f"x{i + 1}" for i in range(x.shape[1])],  # pixels
         target_name=spec.target_name,
         class_names=class_names,
         n_classes=n_classes,

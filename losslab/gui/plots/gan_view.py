@@ -21,6 +21,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
+from losslab.core.data.gan import image_size, mode_centres
 from losslab.core.gan import GanProbe, GanSnapshot, GanTrainer, collapsed
 from losslab.core.tasks import GAN
 from losslab.gui.plots.buffers import GrowingSeries
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from losslab.core.probe import Probe
     from losslab.core.trainer import Trainer
 
+IMAGE_ROWS, IMAGE_COLS = 2, 6  # image data: tiles of real images, and as many generated below them
 REAL_COLOR = "#0072B2"  # Okabe-Ito blue: the data
 FAKE_COLOR = "#E69F00"  # Okabe-Ito orange: the generator's samples
 NOT_GAN = (
@@ -112,7 +114,15 @@ class GanView(ViewBase):
             size=4, pen=None, brush=pg.mkBrush(FAKE_COLOR), name="generated"
         )
         self.mode_rings = pg.ScatterPlotItem(pxMode=False, brush=None, name="modes (dashed: none nearby)")
-        for item in (self.real_hist, self.fake_hist, self.real_points, self.fake_points, self.mode_rings):
+        self.mosaic = pg.ImageItem(axisOrder="row-major")  # image data: real | generated tiles
+        for item in (
+            self.real_hist,
+            self.fake_hist,
+            self.real_points,
+            self.fake_points,
+            self.mode_rings,
+            self.mosaic,
+        ):
             sp.addItem(item)
         self.samples_legend = sp.addLegend(offset=(5, 5))
         self._legend_mode: bool | None = None  # which items the legend lists: 1-D (True) or 2-D
@@ -158,6 +168,7 @@ class GanView(ViewBase):
         for series in (self.d_loss, self.g_loss, self.modes, self.g_grad, self.g_grad_ref):
             series.clear()
         gan = dataset.task == GAN
+        self._range = None
         for widget in (self.samples_plot, self.loss_plot, self.modes_plot, self.grad_plot):
             widget.setVisible(gan)
         self.note.hide()
@@ -168,11 +179,12 @@ class GanView(ViewBase):
         )
         self._n_modes = 0
         if gan:
-            from losslab.core.data.gan import mode_centres
-
             centres = mode_centres(dataset.spec_id)
             self._n_modes = 0 if centres is None else len(centres)
             self.modes_plot.getPlotItem().setYRange(0, max(self._n_modes, 1) + 0.5)
+            self.modes_plot.getPlotItem().setTitle(
+                "Modes covered" if centres is not None else "Modes: none known here"
+            )
         self._dirty = True
         self.redraw()
 
@@ -241,7 +253,9 @@ class GanView(ViewBase):
         self._draw_samples()
         self.g_loss_curve.setData(*self.g_loss.view())
         self.d_loss_curve.setData(*self.d_loss.view())
-        self.modes_curve.setData(*self.modes.view())
+        epochs, modes = self.modes.view()
+        known = np.isfinite(modes)
+        self.modes_curve.setData(epochs[known], modes[known])
         self._draw_gradient()
         self._draw_summary()
 
@@ -252,10 +266,21 @@ class GanView(ViewBase):
         real = shot.real if shot is not None else ds.x_to_display(ds.x_train[:500])
         fake = shot.fake if shot is not None else np.zeros((0, real.shape[1]))
         one_d = real.shape[1] == 1
+        side = image_size(ds.spec_id, ds.n_features)
+        pi = self.samples_plot.getPlotItem()
+        pi.invertY(side is not None)  # image rows run downwards
+        self.mosaic.setVisible(side is not None)
         for item in (self.real_hist, self.fake_hist, self.d_curve):
             item.setVisible(one_d)
         for item in (self.real_points, self.fake_points, self.surface, self.mode_rings):
-            item.setVisible(not one_d)
+            item.setVisible(not one_d and side is None)
+        if side is not None:
+            self.samples_legend.setVisible(False)
+            pi.setTitle("Real (top), generated (below)")
+            self._draw_images(real, fake, side)
+            return
+        self.samples_legend.setVisible(True)
+        pi.setTitle("Real and generated, over D(x)")
         self._fill_legend(one_d)
         if one_d:
             self._draw_1d(real[:, 0], fake[:, 0], shot)
@@ -264,6 +289,28 @@ class GanView(ViewBase):
             self.fake_points.setData(fake[:, 0], fake[:, 1] if len(fake) else [])
             self._draw_surface(shot)
             self._draw_modes(shot)
+
+    def _draw_images(self, real: np.ndarray, fake: np.ndarray, side: int) -> None:
+        """Tiles of real and generated images side by side, pixels clipped to the data's [0, 1]."""
+        rows, cols, pad = IMAGE_ROWS, IMAGE_COLS, 1
+        cell = side + pad
+        block = np.full((rows * cell + pad, cols * cell + pad), np.nan)
+        blocks = []
+        for images in (real, fake):
+            tile = block.copy()
+            for i, image in enumerate(images[: rows * cols]):
+                r, c = divmod(i, cols)
+                tile[pad + r * cell : pad + r * cell + side, pad + c * cell : pad + c * cell + side] = (
+                    image.reshape(side, side)
+                )
+            blocks.append(tile)
+        gap = np.full((cell, block.shape[1]), np.nan)
+        mosaic = np.clip(np.concatenate([blocks[0], gap, blocks[1]], axis=0), 0.0, 1.0)
+        self.mosaic.setImage(np.nan_to_num(mosaic, nan=0.5), levels=(0.0, 1.0), autoLevels=False)
+        self.mosaic.setLookupTable(None)
+        pi = self.samples_plot.getPlotItem()
+        pi.setAspectLocked(True)
+        pi.getViewBox().autoRange(items=[self.mosaic], padding=0.02)  # all tiles, at any widget shape
 
     def _fill_legend(self, one_d: bool) -> None:
         if self._legend_mode == one_d:
