@@ -55,14 +55,18 @@ def validate_discriminator(
     if not isinstance(layers, list):
         raise LossLabError(f"must be a list of layers, got {layers!r}", f"{SECTION}.layers")
     init = section.get("init", "default")
-    if init not in INITS:
+    if not isinstance(init, str) or init not in INITS:
         raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", f"{SECTION}.init")
     opt = section.get("optimizer", {})
     where = f"{SECTION}.optimizer"
     if not isinstance(opt, dict):
         raise LossLabError(f"must be an object like {{'id': 'adam', 'lr': 0.001}}, got {opt!r}", where)
     _check_keys(opt, OPTIMIZER_KEYS, where)
-    spec = get_optimizer_spec(opt.get("id", optimizer["id"]))
+    try:
+        spec = get_optimizer_spec(opt.get("id", optimizer["id"]))
+    except LossLabError as exc:  # named as the discriminator's field, not the generator's
+        message = str(exc)[len(exc.field) + 2 :] if exc.field else str(exc)
+        raise LossLabError(message, f"{where}.id") from None
     inherited = optimizer["params"] if spec.id == optimizer["id"] else {}
     values = validate_params(
         common, {"lr": opt.get("lr", optimizer["lr"]), "grad_clip": opt.get("grad_clip", 0.0)}, where

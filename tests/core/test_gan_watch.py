@@ -94,6 +94,8 @@ def test_the_discriminator_section_is_what_the_trainer_uses():
         ({"optimizer": {"lr": 0}}, "discriminator.optimizer.lr"),
         ({"optimizer": {"id": "adam", "schedule": {"id": "cosine"}}}, "discriminator.optimizer.schedule"),
         ({"steps": 0}, "discriminator.steps"),
+        ({"init": {}}, "discriminator.init"),
+        ({"optimizer": {"id": "lbfgs"}}, "discriminator.optimizer.id"),
         ({"depth": 3}, "discriminator.depth"),
         ([], "discriminator"),
     ],
