@@ -43,7 +43,7 @@ def test_quick_bench_produces_every_figure(quick_run: tuple[subprocess.Completed
     _proc, doc = quick_run
     assert doc["quick"] is True
     assert report.missing_figures(doc) == []
-    for wid in ("moons_b32", "moons_full", "mlp64_b64"):
+    for wid in ("moons_b32", "moons_full", "mlp64_b64", "wide_b256"):
         row = doc["throughput"][wid]
         assert row["same_weights"], f"the plain loop does not train what LossLab trains ({wid})"
         assert row["headless_ratio"]["min"] <= row["headless_ratio"]["median"] <= row["headless_ratio"]["max"]

@@ -76,7 +76,7 @@ def missing_figures(doc: dict[str, Any]) -> list[str]:
             missing.append(f"{path} = {value!r}")
 
     throughput = doc.get("throughput", {})
-    for wid in ("moons_b32", "moons_full", "mlp64_b64"):
+    for wid in ("moons_b32", "moons_full", "mlp64_b64", "wide_b256"):
         row = throughput.get(wid, {})
         for key in THROUGHPUT_KEYS:
             need(f"throughput.{wid}.{key}", row.get(key))

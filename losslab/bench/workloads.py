@@ -33,6 +33,7 @@ WORKLOADS = (
     Workload("moons_b32", "two-moons MLP 2-16-16-1, batch 32"),
     Workload("moons_full", "two-moons MLP 2-16-16-1, full batch"),
     Workload("mlp64_b64", "MLP 64-128-10, 1,800 samples, batch 64"),
+    Workload("wide_b256", "wide MLP 64-512-512-10, 1,800 samples, batch 256"),
 )
 # Standard workloads that need LossLab features not built yet: reported, never silently dropped.
 # (The shapes CNN is measured by bench/images.py: its figure is an accuracy in seconds, not a ratio.)
@@ -87,10 +88,25 @@ def _mlp64(folder: Path) -> dict[str, Any]:
     }
 
 
+def _wide(folder: Path) -> dict[str, Any]:
+    """The same data through two 512-unit layers in batches of 256: the matrix products, not Python,
+    take most of a step."""
+    doc = _mlp64(folder)
+    doc["name"] = "bench: wide MLP 64-512-512-10"
+    doc["model"]["layers"] = [{"type": "linear", "units": 512}, {"type": "relu"}] * 2
+    doc["training"]["batch_size"] = 256
+    return doc
+
+
 def write_workloads(folder: Path) -> dict[str, Path]:
     """Write one .losslab file per workload into ``folder``; returns {workload id: path}."""
     folder.mkdir(parents=True, exist_ok=True)
-    docs = {"moons_b32": _moons(32), "moons_full": _moons(0), "mlp64_b64": _mlp64(folder)}
+    docs = {
+        "moons_b32": _moons(32),
+        "moons_full": _moons(0),
+        "mlp64_b64": _mlp64(folder),
+        "wide_b256": _wide(folder),
+    }
     paths = {}
     for wid, doc in docs.items():
         paths[wid] = folder / f"{wid}.losslab"
