@@ -90,7 +90,7 @@ EXPERIMENTS = [
     ),
     ("weights-length", _set("loss.params", {"alpha": [1, 2]}, BLOBS), "needs 4 value(s) for 4 classes"),
     ("float-400-digits", _set("optimizer.lr", 10**400), "optimizer.lr: must be at most 100, got 1e+400"),
-    ("layer-type-list", _set("model.layers.0.type", []), "model.layers[0].type: must be a name"),
+    ("layer-type-list", _set("model.layers.0.type", []), "model.layers[0].type: unknown layer type []"),
     ("optimizer-id-object", _set("optimizer.id", {"id": "adam"}), "optimizer.id: must be a name"),
     ("init-list", _set("model.init", ["xavier"]), "model.init: must be a name"),
     ("long-value-shortened", _set("dataset", ["x" * 100_000]), "dataset: must be an object, got ['xxx"),

@@ -224,7 +224,7 @@ def validate_custom_section(section: Mapping[str, Any]) -> dict[str, Any]:
                 "loss.tasks",
             )
     output = section.get("output", "raw")
-    if output not in OUTPUTS:
+    if not isinstance(output, str) or output not in OUTPUTS:
         raise LossLabError(f"must be one of {', '.join(OUTPUTS)}; got {shown(output)}", "loss.output")
     if output == "probabilities" and REGRESSION in tasks:
         raise LossLabError(

@@ -209,15 +209,6 @@ class Experiment:
         init = _name(model, "init", "model.init", "default")
         if init not in INITS:
             raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", "model.init")
-        for i, layer in enumerate(layers):
-            if isinstance(layer, dict):
-                _name(layer, "type", f"model.layers[{i}].type")
-            else:
-                raise LossLabError(
-                    "each layer must be an object like {'type': 'linear', 'units': 16}, "
-                    f"got {shown(layer)}",
-                    f"model.layers[{i}]",
-                )
         model = {
             "layers": [validate_layer(x, f"model.layers[{i}]") for i, x in enumerate(layers)],
             "init": init,
