@@ -28,6 +28,8 @@ import sys
 import time
 from typing import Any
 
+from losslab.core.errors import LossLabError
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -43,6 +45,7 @@ def add_parser(sub: Any) -> None:
     race.add_argument(
         "--vary",
         required=True,
+        action="append",  # so that a second --vary is refused, not silently the one raced
         metavar="SETTING=V1,V2,...",
         help="the one setting that differs and its values (loss, optimizer, optimizer.lr, ...)",
     )
@@ -111,7 +114,13 @@ def cmd_race(args: argparse.Namespace) -> int:
 
     from losslab.core.race import parse_vary, plan_race, run_race
 
-    plan = plan_race(exp, parse_vary(args.vary), sequential=args.sequential)
+    if len(args.vary) > 1:
+        raise LossLabError(
+            f"give it once: a race varies exactly one setting, got {len(args.vary)} (each variant must "
+            "differ from the others in one setting only)",
+            "--vary",
+        )
+    plan = plan_race(exp, parse_vary(args.vary[0]), sequential=args.sequential)
     torch.set_num_threads(1)  # small nets are dispatch-bound, as in `losslab run`
     recorder = None if args.no_record else _race_recorder()
     run_ids: list[str] = []

@@ -93,6 +93,8 @@ def _run_id(text: str, store: Any) -> int:
     except ValueError:
         raise LossLabError(f"a run id is a whole number (see `losslab runs list`), got {text!r}") from None
     try:
+        if not 0 < rid < 2**63:  # ids are positive SQLite integers; a bigger one overflows the query
+            raise LossLabError(f"no run {rid}")
         store.summary(rid)
     except LossLabError:
         raise LossLabError(
@@ -161,6 +163,10 @@ def _list(store: Any, args: argparse.Namespace) -> int:
         raise LossLabError(f"must be one of {', '.join(STATUSES)}, got {args.status!r}", "--status")
     if args.limit is not None and args.limit < 1:
         raise LossLabError(f"must be at least 1, got {args.limit}", "--limit")
+    if args.limit is not None and args.limit >= 2**63:  # SQLite's LIMIT is a 64-bit integer
+        raise LossLabError(
+            f"must be below 2**63, got {args.limit:.3g}; leave it out for every run", "--limit"
+        )
     runs = store.list_runs(args.search, args.status, args.tag, args.group, limit=args.limit)
     if args.json:
         print(json.dumps([r.to_json() for r in runs], indent=2))

@@ -259,6 +259,14 @@ FLAGS = [
         ["run", EXAMPLE, "--out", "/dev/null/out"],
         "cannot be made: /dev/null is a file",
     ),
+    (
+        "race-vary-twice",
+        ["race", EXAMPLE, "--vary", "loss=mse,mae", "--vary", "optimizer.lr=1,2"],
+        "give it once",
+    ),
+    ("runs-show-huge-id", ["runs", "show", "9" * 30], "there is no run 999"),
+    ("runs-rm-huge-id", ["runs", "rm", "9" * 30], "there is no run 999"),
+    ("runs-limit-huge", ["runs", "list", "--limit", "9" * 30], "--limit: must be below 2**63"),
     ("bench-json-folder", ["bench", "--quick", "--json", "{tmp}"], "--json: {tmp} is a folder"),
     ("bench-json-under-a-file", ["bench", "--json", f"{EXAMPLE}/b.json"], "exists and is not a folder"),
 ]
@@ -269,7 +277,9 @@ FLAGS = [
 def test_a_bad_flag_is_refused_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, argv: list[str], message: str
 ) -> None:
-    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--no-record"] * (argv[0] == "run"))
+    code = main(
+        [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--no-record"] * (argv[0] in ("run", "race"))
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert message.replace("{tmp}", str(tmp_path)) in err
