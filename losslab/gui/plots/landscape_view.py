@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from losslab.core.trajectory import Trajectory, WeightSnapshot, WeightTrajectoryProbe
 from losslab.gui.background import TaskRunner
-from losslab.gui.plots.axes import LogAxis
+from losslab.gui.plots.axes import TidyAxis
 from losslab.gui.theme import palette_colors, style_plot_item
 from losslab.gui.view_api import ViewBase, ViewServices
 from losslab.gui.widgets import FlowLayout
@@ -165,7 +165,7 @@ class LandscapeView(ViewBase):
             gp.addItem(item)
 
         # 1-D: the loss along the line, with the two ends marked.
-        self.line_plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
+        self.line_plot = pg.PlotWidget(axisItems={"left": TidyAxis("left")})
         self.line_plot.setObjectName("landscapeLinePlot")
         lp = self.line_plot.getPlotItem()
         lp.setLabel("bottom", "α   (0 = initial weights, 1 = current weights)")
