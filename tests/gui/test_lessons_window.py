@@ -55,7 +55,9 @@ def test_progress_is_remembered_and_the_start_page_continues_from_it(qtbot, wind
     again = LessonsUI(window)  # a new window's lessons, from the same settings
     assert again.browser.pages.currentIndex() == 0  # the start page first
     assert "1 of" in again.browser.progress_label.text()
-    assert again.browser.continue_button.text().startswith(f"Continue with {ui.browser.lessons[1].number}")
+    assert again.browser.continue_button.text().startswith(
+        f"Continue with lesson {ui.browser.lessons[1].number}"
+    )
     again.browser.continue_button.click()
     assert again.browser.pages.currentIndex() == 1
     assert again.browser.current.id == ui.browser.lessons[1].id  # the one the button named
@@ -182,3 +184,33 @@ def test_the_help_window_lists_the_lessons_and_classroom_mode(qtbot, window):
     assert window.lessons_ui.browser.lessons[0].title in text
     assert "Lift Classroom Locks" in text and "losslab lessons --check" in text
     window._help.close()
+
+
+def test_check_claims_trains_the_preset_in_the_background_and_shows_each_claim(qtbot, window):
+    ui = window.lessons_ui
+    ui.show_lessons()
+    ui.browser.select(_lesson(window, "04").id)
+    ui.browser.check_button.click()
+    assert not ui.browser.check_button.isEnabled() and "Checking 04" in ui.browser.check_status.text()
+    qtbot.waitUntil(lambda: ui.check_task is None, timeout=30_000)
+    assert ui.browser.check_status.text().startswith("all 2 held")
+    text = ui.browser.text.toPlainText()
+    assert "✓ held: the fitted slope is within 5% of the true $150" in text and "measured 148" in text
+    assert window.trainer is None  # the window's own run was not touched
+
+
+def test_the_lessons_dock_keeps_the_window_within_1280x720(qtbot, window):
+    """Raised, on either page, after progress made the start page's button name a lesson."""
+    ui = window.lessons_ui
+    longest = max(ui.browser.lessons, key=lambda x: len(x.title))
+    for lesson in ui.browser.lessons:
+        if lesson is not longest:
+            ui._mark_done(lesson)  # the start page's button now names the longest-titled lesson
+    window.resize(1280, 720)
+    ui.show_lessons()
+    ui.browser.select(longest.id)
+    for page in (0, 1):
+        ui.browser.pages.setCurrentIndex(page)
+        qtbot.wait(50)
+        assert window.minimumSizeHint().width() <= 1280, (page, ui.browser.minimumSizeHint().width())
+        assert window.width() <= 1280

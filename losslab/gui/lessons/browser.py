@@ -21,14 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.lessons import Lesson, formula_html
+from losslab.core.lessons import Lesson, LessonCheck, formula_html
 
 MATH_STYLE = "font-family: 'DejaVu Serif', 'Cambria Math', 'Times New Roman', serif; font-size: 1.15em;"
 DONE_MARK = "✓ "
 
 
-def lesson_html(lesson: Lesson) -> str:
-    """The lesson as rich text: what to do, what to look at, the change to try, formulas, claims."""
+def lesson_html(lesson: Lesson, report: LessonCheck | None = None) -> str:
+    """The lesson as rich text: what to do, what to look at, the change to try, formulas, claims (with
+    what a check measured, once one ran here)."""
     t = {k: html.escape(v) for k, v in lesson.text.items()}
     race = ""
     if lesson.race is not None:
@@ -39,6 +40,12 @@ def lesson_html(lesson: Lesson) -> str:
         )
     formulas = "".join(f'<p style="{MATH_STYLE}">{formula_html(f)}</p>' for f in lesson.formulas)
     claims = "".join(f"<li>{html.escape(c.says)}</li>" for c in lesson.claims)
+    if report is not None:
+        claims = "".join(
+            f"<li>{'✓ held' if r.held else '✗ <b>FAILED</b>'}: {html.escape(r.says)} "
+            f"<small>({html.escape(r.detail)})</small></li>"
+            for r in report.results
+        )
     return (
         f"<h3>{html.escape(lesson.title)}</h3>{race}"
         f"<p><b>Do:</b> {t['do']}</p><p><b>Look at:</b> {t['look']}</p>"
@@ -52,6 +59,7 @@ def lesson_html(lesson: Lesson) -> str:
 class LessonsBrowser(QWidget):
     openRequested = Signal(object)  # Lesson: load its preset into the window
     raceRequested = Signal(object)  # Lesson: start its race
+    checkRequested = Signal(object)  # Lesson: train its preset here and test its claims
     currentChanged = Signal(object)  # Lesson shown
     examplesRequested = Signal()
     blankRequested = Signal()
@@ -61,6 +69,7 @@ class LessonsBrowser(QWidget):
         self.setObjectName("lessonsBrowser")
         self.lessons = lessons
         self.done: set[str] = set()
+        self.reports: dict[str, LessonCheck] = {}  # checks run in this window, by lesson id
         self.pages = QStackedWidget()
         self.pages.addWidget(self._start_page())
         self.pages.addWidget(self._lesson_page())
@@ -121,7 +130,7 @@ class LessonsBrowser(QWidget):
         self.note.setVisible(False)
         col.addWidget(self.note)
         row = QHBoxLayout()
-        self.prev_button = QPushButton("◀ Previous")
+        self.prev_button = QPushButton("◀ Prev")
         self.prev_button.setObjectName("lessonPrevious")
         self.open_button = QPushButton("Open")
         self.open_button.setObjectName("lessonOpen")
@@ -140,10 +149,22 @@ class LessonsBrowser(QWidget):
         for button in (self.prev_button, self.open_button, self.race_button, self.next_button):
             row.addWidget(button)
         col.addLayout(row)
+        row2 = QHBoxLayout()
         home = QPushButton("Start page")
         home.setFlat(True)
         home.clicked.connect(self.show_start)
-        col.addWidget(home, 0, Qt.AlignmentFlag.AlignLeft)
+        self.check_button = QPushButton("Check claims")
+        self.check_button.setObjectName("lessonCheck")
+        self.check_button.setToolTip("Train this lesson's preset here, without drawing, and test every claim")
+        self.check_button.clicked.connect(lambda: self.checkRequested.emit(self.current))
+        self.check_status = QLabel()
+        self.check_status.setObjectName("lessonCheckStatus")
+        self.check_status.setWordWrap(True)
+        row2.addWidget(home)
+        row2.addStretch(1)
+        row2.addWidget(self.check_button)
+        col.addLayout(row2)
+        col.addWidget(self.check_status)
         return page
 
     # -- navigation -------------------------------------------------------------------------
@@ -189,8 +210,23 @@ class LessonsBrowser(QWidget):
         self.prev_button.setEnabled(row > 0)
         self.next_button.setEnabled(0 <= row < len(self.lessons) - 1)
         self.race_button.setVisible(lesson is not None and lesson.race is not None)
-        self.text.setHtml(lesson_html(lesson) if lesson is not None else "")
+        report = self.reports.get(lesson.id) if lesson is not None else None
+        self.text.setHtml(lesson_html(lesson, report) if lesson is not None else "")
+        self.check_status.setText(self.summary(report) if report is not None else "")
         self.currentChanged.emit(lesson)
+
+    @staticmethod
+    def summary(report: LessonCheck) -> str:
+        failed = sum(not r.held for r in report.results)
+        if failed:
+            return f"{failed} of {len(report.results)} FAILED ({report.seconds:.1f} s)"
+        return f"all {len(report.results)} held ({report.seconds:.1f} s)"
+
+    def show_report(self, report: LessonCheck) -> None:
+        """A check's outcome, shown with its lesson (now, or when that lesson is shown next)."""
+        self.reports[report.lesson_id] = report
+        if self.current is not None and self.current.id == report.lesson_id:
+            self._on_row(self.list.currentRow())
 
     # -- progress ---------------------------------------------------------------------------
     def _item_text(self, lesson: Lesson) -> str:
@@ -203,13 +239,10 @@ class LessonsBrowser(QWidget):
         count = sum(1 for x in self.lessons if x.id in self.done)
         self.progress_label.setText(f"{count} of {len(self.lessons)} lessons opened so far.")
         nxt = next((x for x in self.lessons if x.id not in self.done), None)
-        self.continue_button.setText(
-            "Start the lessons"
-            if not count
-            else f"Continue with {nxt.number} {nxt.title}"
-            if nxt
-            else "Lessons"
-        )
+        # The number only: a button as wide as a title would widen the dock, and the window with it.
+        text = f"Continue with lesson {nxt.number}" if nxt else "Lessons"
+        self.continue_button.setText(text if count else "Start the lessons")
+        self.continue_button.setToolTip(nxt.title if nxt else "")
 
     def set_note(self, text: str) -> None:
         """What the window shows now, relative to this lesson (edited, another experiment, ...)."""

@@ -62,6 +62,8 @@ class LessonsUI(QObject):
         b = self.browser
         b.openRequested.connect(self.open_lesson)
         b.raceRequested.connect(self.race_lesson)
+        b.checkRequested.connect(self.check_lesson)
+        self.check_task: Any = None
         b.currentChanged.connect(self._on_current)
         b.examplesRequested.connect(self._pop_examples)
         b.blankRequested.connect(self._blank)
@@ -150,6 +152,30 @@ class LessonsUI(QObject):
         races.show()
         races.raise_()
         races.start(plan)
+
+    def check_lesson(self, lesson: Lesson | None) -> bool:
+        """Train the lesson's preset in the background (own copies; the window's run is not touched)
+        and show each claim held or failed with its numbers. False while a check is running."""
+        if lesson is None or self.check_task is not None:
+            return False
+        from losslab.core.lessons import check_lesson  # deferred: the check loads torch
+        from losslab.gui.background import run_in_background
+
+        b = self.browser
+        task = run_in_background(lambda progress, cancelled: check_lesson(lesson), "LossLabLessonCheck")
+        task.succeeded.connect(b.show_report)
+        task.failed.connect(lambda message, details: b.check_status.setText(f"Cannot check: {message}"))
+        task.finished.connect(self._check_done)
+        self.check_task = task
+        b.check_button.setEnabled(False)
+        b.check_status.setText(f"Checking {lesson.number or lesson.id}: training its preset…")
+        task.start()
+        return True
+
+    @Slot()
+    def _check_done(self) -> None:
+        self.check_task = None
+        self.browser.check_button.setEnabled(True)
 
     @Slot()
     def save_as_lesson(self) -> None:
