@@ -193,7 +193,7 @@ def test_check_claims_trains_the_preset_in_the_background_and_shows_each_claim(q
     ui.browser.check_button.click()
     assert not ui.browser.check_button.isEnabled() and "Checking 04" in ui.browser.check_status.text()
     qtbot.waitUntil(lambda: ui.check_task is None, timeout=30_000)
-    assert ui.browser.check_status.text().startswith("all 2 held")
+    assert ui.browser.check_status.text().startswith("Checked here: all 2 claims held")
     text = ui.browser.text.toPlainText()
     assert "✓ held: the fitted slope is within 5% of the true $150" in text and "measured 148" in text
     assert window.trainer is None  # the window's own run was not touched

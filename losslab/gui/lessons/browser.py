@@ -219,8 +219,8 @@ class LessonsBrowser(QWidget):
     def summary(report: LessonCheck) -> str:
         failed = sum(not r.held for r in report.results)
         if failed:
-            return f"{failed} of {len(report.results)} FAILED ({report.seconds:.1f} s)"
-        return f"all {len(report.results)} held ({report.seconds:.1f} s)"
+            return f"Checked here: {failed} of {len(report.results)} claims FAILED ({report.seconds:.1f} s)"
+        return f"Checked here: all {len(report.results)} claims held ({report.seconds:.1f} s)"
 
     def show_report(self, report: LessonCheck) -> None:
         """A check's outcome, shown with its lesson (now, or when that lesson is shown next)."""
