@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     except LossLabError as exc:
         print(f"losslab: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a path a command was given that the system refuses: one line, not a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"losslab: cannot read or write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("\nlosslab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

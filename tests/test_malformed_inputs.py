@@ -338,3 +338,16 @@ def test_the_api_refuses_a_bad_argument_with_a_loss_lab_error(
         call()
     assert message in str(caught.value)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="/dev/null is POSIX")
+def test_a_path_the_system_refuses_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any command: an OSError on a path it was given (here `new --out` under a device) is exit 2."""
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(30)), encoding="utf-8")
+    code = main(["new", "--csv", str(data), "--target", "y", "--out", "/dev/null/x.losslab"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "/dev/null" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
