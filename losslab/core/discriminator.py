@@ -33,6 +33,9 @@ STEPS = Param(
     help="Discriminator updates before each generator update; more steps make it stronger",
 )
 KEYS = {"layers", "init", "optimizer", "steps"}
+LOSS = "gan_d"  # what the discriminator always minimises: BCE on its one logit (real 1, fake 0)
+# Its learning rate is constant: the generator's schedule is the run's (for editors that show one).
+NO_SCHEDULE: dict[str, Any] = {"id": "constant", "params": {}, "warmup_epochs": 0}
 OPTIMIZER_KEYS = {"id", "lr", "params", "grad_clip"}
 
 

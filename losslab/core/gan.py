@@ -23,6 +23,7 @@ import torch
 
 from losslab.core.base_trainer import Trainer
 from losslab.core.data.gan import image_size, mode_centres, mode_counts, mode_radius, modes_covered
+from losslab.core.discriminator import LOSS as DISCRIMINATOR_LOSS
 from losslab.core.discriminator import validate_discriminator
 from losslab.core.experiment import OPTIMIZER_COMMON
 from losslab.core.losses import get_loss
@@ -30,7 +31,6 @@ from losslab.core.model import build_model
 from losslab.core.optim import get_optimizer_spec
 from losslab.core.probe import Probe
 
-DISCRIMINATOR_LOSS = "gan_d"  # what the discriminator always minimises
 MEASURE_POINTS = 1000  # generated points behind the per-epoch mode count and gradient norm
 # The generator's gradient has collapsed (vanished) once its norm falls below this share of the norm
 # the non-saturating loss −log D would give at the same weights: the discriminator rejects the fakes

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QGroupBox, QTabWidget, QVBoxLayout, QWidget
 
 from losslab.core.data import Dataset
-from losslab.core.discriminator import SECTION, STEPS
+from losslab.core.discriminator import LOSS, NO_SCHEDULE, SECTION, STEPS
 from losslab.core.experiment import Experiment
 from losslab.core.tasks import BINARY, GAN
 from losslab.gui.panels.layers import LayerPanel
@@ -29,10 +29,8 @@ from losslab.gui.param_form import ParamForm
 from losslab.gui.state import ExperimentState
 from losslab.gui.widgets import ErrorLabel, hint_label, try_update
 
-NO_SCHEDULE = {"id": "constant", "params": {}, "warmup_epochs": 0}
-# The discriminator's output: one logit, no activation (gan_d is BCE on logits), like a binary
-# classifier trained with BCE with logits: what the layer table shows as its output layer.
-OUTPUT_LOSS = {"id": "bce_logits", "params": {}}
+# The loss the layer table sizes the output layer for: the discriminator's own, one logit.
+OUTPUT_LOSS = {"id": LOSS, "params": {}}
 HINT_GAN = (
     "Judges real against generated samples; LossLab adds its one-logit output. It always minimises "
     "the GAN discriminator loss; the Loss panel picks the generator's."
