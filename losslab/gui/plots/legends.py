@@ -12,6 +12,7 @@ from typing import Any
 import pyqtgraph as pg
 
 LEGEND_ROW = 4  # the PlotItem's grid: title 0, top axis 1, view 2, bottom axis 3
+FIT_MARGIN = 24.0  # px kept free beside a legend's columns (its frame and the layout's margins)
 
 
 def legend_below(plot_item: pg.PlotItem, columns: int = 2, **opts: Any) -> pg.LegendItem:
@@ -32,6 +33,6 @@ def fit_columns(legend: pg.LegendItem, width: float, most: int = 3) -> int:
     for columns in range(most, 0, -1):
         if legend.columnCount != columns:
             legend.setColumnCount(columns)
-        if columns == 1 or legend.layout.preferredWidth() <= width:
+        if columns == 1 or legend.layout.preferredWidth() <= width - FIT_MARGIN:
             return columns
     return 1

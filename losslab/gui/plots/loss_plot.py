@@ -52,14 +52,16 @@ RAW, SMOOTH, REG, TRAIN_EPOCH, VAL_EPOCH = (
     "val_loss_per_epoch",
 )
 LEGEND_NAMES = {
-    SMOOTH: "smoothed",  # the axis says "loss": the legend says which, in few words (it sits under
-    RAW: "per step",  # the plot, in as many columns as fit)
-    TRAIN_EPOCH: "training (epoch)",
-    VAL_EPOCH: "validation (epoch)",
+    # The axis says "loss", the markers say epoch ends: the legend names which in a word or two, so
+    # that under a 280-px plot (a 1280x720 window) it takes two rows, not five.
+    SMOOTH: "smoothed",
+    RAW: "per step",
+    TRAIN_EPOCH: "training",
+    VAL_EPOCH: "validation",
     REG: "regularization (L1+L2)",
 }
 READOUT_NAMES = {RAW: "loss", SMOOTH: "smoothed loss", REG: "regularization"}
-BAND_NAME = "batches ± 1 sd"
+BAND_NAME = "batch ±1 sd"
 BAND = "batch_spread"  # the band's key among the legend's entries
 LEGEND_ORDER = (SMOOTH, RAW, TRAIN_EPOCH, VAL_EPOCH, REG, BAND)
 BAND_ALPHA = 45  # fill opacity of the batch-spread band, of 255

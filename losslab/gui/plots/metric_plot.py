@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QWidget
 
 from losslab.core.events import EpochEnd
 from losslab.core.metrics import HEADLINE, LABELS
+from losslab.gui.plots.axes import tidy_axes
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.legends import legend_below
 from losslab.gui.plots.ranges import StickyViewBox, settle_range
 from losslab.gui.theme import (
     fit_epoch_symbols,
@@ -33,14 +35,19 @@ class MetricPlot(pg.PlotWidget):
     """
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None) -> None:
-        super().__init__(parent, viewBox=StickyViewBox(), background=palette_colors(dark)["background"])
+        super().__init__(
+            parent,
+            viewBox=StickyViewBox(),
+            background=palette_colors(dark)["background"],
+            axisItems=tidy_axes(),
+        )
         self._pal = palette_colors(dark)
         self.setObjectName("metricPlot")
         pi = self.getPlotItem()
         self.plot_item = pi
         pi.setLabel("bottom", "epoch")
         pi.setMenuEnabled(True)
-        self.legend = pi.addLegend(offset=(-8, -8), labelTextSize="8pt")  # bottom-right: curves rise
+        self.legend = legend_below(pi)  # a falling metric (R² of a bad fit) would run under a corner one
         self.metric_name: str | None = None
         self.task: str | None = None
         self._train = GrowingSeries(64)

@@ -84,6 +84,7 @@ class DataPoints:
         if name not in self._legend_names:
             self._legend_names.add(name)
             self.legend.addItem(item, name)
+            fit_columns(self.legend, self.width() - 8.0)  # a longer entry may need fewer columns
 
     def _add(self, item: pg.GraphicsObject, name: str | None = None, bounds: bool = True) -> None:
         self.plot_item.addItem(item, ignoreBounds=not bounds)
