@@ -38,6 +38,7 @@ def test_gan_tab_shows_the_run_and_notes_the_vanishing_gradient(qtbot, window):
     view.redraw()
     state = view.state()
     assert state["fake_points"] == 500 and state["covered"] is not None
+    assert state["empty_modes"] == 8 - state["covered"] >= 6  # the uncovered modes are drawn dashed
     assert len(state["modes"]) == 3
     assert state["collapse_at"] == 1 and "collapsed at epoch 1" in state["note"]
     assert "modes covered" in view.summary.text()

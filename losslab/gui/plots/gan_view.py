@@ -68,6 +68,7 @@ class GanView(ViewBase):
         self.g_grad = GrowingSeries(256)
         self.g_grad_ref = GrowingSeries(256)
         self.collapse_at: int | None = None
+        self.empty_modes = 0  # modes drawn dashed: nothing generated near them
         self._collapse_text = ""
         self._last_metrics: dict[str, float] = {}
 
@@ -368,6 +369,7 @@ class GanView(ViewBase):
             pi.setRange(rect, padding=0.0)
 
     def _draw_modes(self, shot: GanSnapshot | None) -> None:
+        self.empty_modes = 0
         if shot is None or shot.centres is None or shot.counts is None:
             self.mode_rings.setData([])
             return
@@ -376,6 +378,7 @@ class GanView(ViewBase):
         needed = max(1.0, 0.02 * len(shot.fake))
         for (cx, cy), count in zip(shot.centres, shot.counts, strict=True):
             empty = count < needed
+            self.empty_modes += int(empty)
             pen = pg.mkPen(
                 "#D55E00" if empty else fg,
                 width=2,
@@ -443,6 +446,7 @@ class GanView(ViewBase):
         return {
             "fake_points": 0 if shot is None else len(shot.fake),
             "covered": None if shot is None else shot.covered,
+            "empty_modes": self.empty_modes,
             "modes": self.modes.view()[1].tolist(),
             "collapse_at": self.collapse_at,
             "note": self.note.text() if self.note.isVisibleTo(self) else "",
