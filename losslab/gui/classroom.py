@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont
-from PySide6.QtWidgets import QApplication, QGroupBox, QWidget
+from PySide6.QtWidgets import QApplication, QGroupBox, QStyle, QWidget
 
 from losslab.core.classroom import SECTIONS
 
@@ -52,6 +52,8 @@ class ClassroomUI(QObject):
         self.step_epoch_action.setStatusTip(
             "Run the rest of this epoch, then pause (the run stays inspectable)"
         )
+        self.step_epoch_action.setIcon(window.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+        self.step_epoch_action.setToolTip("Run the rest of this epoch, then pause (Ctrl+Shift+.)")
         self.step_epoch_action.triggered.connect(window.run.step_epoch)
         self.lift_action = QAction("Lift Classroom &Locks", window)
         self.lift_action.setObjectName("actionLiftLocks")
