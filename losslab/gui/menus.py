@@ -143,6 +143,8 @@ def build_menus(window: MainWindow, a: dict[str, QAction]) -> None:
     toolbar.setObjectName("trainingToolbar")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     toolbar.addActions([a[n] for n in TRAINING_ACTIONS])
+    if classroom is not None:
+        toolbar.insertAction(a["actionStop"], classroom.step_epoch_action)
     toolbar.addSeparator()
     toolbar.addAction(a["actionRace"])
     if runs_ui is not None:
