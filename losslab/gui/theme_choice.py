@@ -21,8 +21,10 @@ CHOICES = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 _ROLES = (
     (QPalette.ColorRole.Window, "#EFEFEF", "#2B2B2B"),
     (QPalette.ColorRole.WindowText, "#1E1E1E", "#DCDCDC"),
-    (QPalette.ColorRole.Base, "#FFFFFF", "#1E1E1E"),
-    (QPalette.ColorRole.AlternateBase, "#F3F3F3", "#353535"),
+    # Dark Base a little lighter than Window: Fusion outlines check boxes in item views with a darker
+    # Window colour, which vanished on a darker Base.
+    (QPalette.ColorRole.Base, "#FFFFFF", "#333333"),
+    (QPalette.ColorRole.AlternateBase, "#F3F3F3", "#3B3B3B"),
     (QPalette.ColorRole.ToolTipBase, "#FFFFDC", "#3C3C3C"),
     (QPalette.ColorRole.ToolTipText, "#1E1E1E", "#DCDCDC"),
     (QPalette.ColorRole.PlaceholderText, "#808080", "#8A8A8A"),
