@@ -123,6 +123,11 @@ def test_other_inputs_get_histograms(qtbot, window):
     assert pic is not None and pic.extent is None
     assert all(layer.hist is not None and layer.grid is None for layer in pic.layers)
     assert view.canvas._images == [[] for _ in pic.layers]  # no heatmaps: histograms are painted
+    # Regression on the map: mean |error| / std(y), drawn downwards so that easy stays on top.
+    carto = tab(qtbot, window, "cartographyView")
+    assert carto.carto is not None and carto.carto.regression
+    assert carto.plot.plot_item.getViewBox().yInverted()
+    assert "mean |error|" in carto.plot.plot_item.getAxis("left").labelText
 
 
 def test_cartography_finds_flipped_labels_and_selection_reaches_task_views_and_table(qtbot, window):
