@@ -4,8 +4,10 @@
 taken just before starting the process, so interpreter start-up counts. The child runs the real
 ``losslab.gui.app.main`` (which shows the window before importing torch) with hooks installed
 from outside: an application event filter notes the window's first paint, a 10 ms poll notes when
-torch has been imported (the import runs on the GUI thread, so the poll only sees it complete), and
-then the moons example is opened and trained once; peak memory (ru_maxrss) is read after it.
+the engine (torch, imported and warmed on a background thread) is ready, and then the moons example
+is opened and trained once; peak memory (ru_maxrss) is read after it. A 5 ms timer measures how late
+the GUI thread answers from the first paint to the end of that training, and the Train press's own
+time is noted.
 Settings go to a temporary folder, never the user's. Run as
 ``python -m losslab.bench.startup RESULT.json EXAMPLE.losslab`` (or ``--torch-only RESULT.json`` for the
 memory of torch alone).
@@ -18,6 +20,7 @@ import time
 T_IMPORTED = time.time()  # before anything heavy: nearly the moment the interpreter ran this file
 
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -86,6 +89,10 @@ def run(result_path: Path, example: Path) -> int:
 
     def finish() -> None:
         mark("trained_s")
+        beat.stop()
+        ordered = sorted(late)
+        marks["gui_late_max_ms"] = ordered[-1] if ordered else math.nan
+        marks["gui_late_p99_ms"] = ordered[int(0.99 * (len(ordered) - 1))] if ordered else math.nan
         marks["peak_rss_mb"] = peak_rss_mb()
         marks["steps"] = window().trainer.step
         marks["torch_imported_from"] = watch.importer
@@ -100,15 +107,35 @@ def run(result_path: Path, example: Path) -> int:
         if not w.open_file(example):
             raise RuntimeError(f"cannot open {example}")
         w.controller.finished.connect(lambda _result: QTimer.singleShot(0, finish))
-        w.train()
+        t = time.perf_counter()
+        w.train()  # the Train press: how long the GUI thread is held by it
+        marks["train_press_ms"] = 1000 * (time.perf_counter() - t)
 
     poll = QTimer()
     poll.setInterval(10)
 
     def check_torch() -> None:
-        if "torch" in sys.modules:  # the import runs on this thread: seen here only once complete
+        from losslab.gui.background import engine
+
+        warming = engine()
+        if warming is None or warming.is_ready:  # torch imported and warmed on the engine's thread
             poll.stop()
+            marks["engine_s"] = warming.seconds if warming is not None else math.nan
             train()
+
+    # GUI-thread lateness from the first paint to the end of the first training (5 ms timer).
+    beat, late, last = QTimer(), [], [0.0]
+    beat.setInterval(5)
+
+    def on_beat() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            late.append(max(0.0, 1000 * (now - last[0]) - 5))
+            if late[-1] >= max(late):
+                marks["gui_late_max_at_s"] = time.time() - t0  # when the longest wait ended
+        last[0] = now
+
+    beat.timeout.connect(on_beat)
 
     poll.timeout.connect(check_torch)
 
@@ -127,7 +154,7 @@ def run(result_path: Path, example: Path) -> int:
                 ):
                     app.removeEventFilter(self)
                     # The whole first paint pass is done when the event loop turns again.
-                    QTimer.singleShot(0, lambda: (mark("first_paint_s"), poll.start()))
+                    QTimer.singleShot(0, lambda: (mark("first_paint_s"), poll.start(), beat.start()))
             return False
 
     first_paint = FirstPaint()

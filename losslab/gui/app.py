@@ -1,7 +1,9 @@
 """QApplication set-up and the `losslab` window entry point.
 
-The window is shown before torch is imported (torch takes ~1.8 s to import); torch then loads
-while the user looks at the window, so the first Train does not pay for it.
+The window is shown before torch is imported (torch takes ~1.8 s to import); torch then loads on a
+background thread (gui/background.py's Engine) while the user looks at the window, which says
+"Starting engine…" meanwhile. The tabs that need torch, a file given on the command line and a
+Train pressed early all wait for the engine, never the GUI thread.
 """
 
 from __future__ import annotations
@@ -66,24 +68,23 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QTimer
 
+    from losslab.gui.background import start_engine
     from losslab.gui.main_window import MainWindow
 
     window = MainWindow(defer_views=True)
     window.show()
-    # Paint now; the tabs that need torch are added right after, so the first frame never waits for it.
+    # Paint now; torch loads behind the window, and what needs it waits for it there.
     app.processEvents()
-    QTimer.singleShot(0, window.add_views)
-    QTimer.singleShot(0, _import_torch)  # warm-up, so pressing Train does not wait for the import
+    engine = start_engine()
+    window.show_message("Starting engine…", 0)
+    engine.when_ready(lambda: window.add_views(in_turns=True))
     files = [a for a in argv if not a.startswith("-")]
     if files:
-        QTimer.singleShot(0, lambda: window.open_file(Path(files[0])))
+        engine.when_ready(lambda: window.open_file(Path(files[0])))
+    engine.when_ready(lambda: window.show_message("Engine ready.", 2000))
     if os.environ.get("LOSSLAB_QUIT_AFTER_MS"):  # used by tests and screenshots
         QTimer.singleShot(int(os.environ["LOSSLAB_QUIT_AFTER_MS"]), window.close)
     return app.exec()
-
-
-def _import_torch() -> None:
-    import torch  # noqa: F401
 
 
 if __name__ == "__main__":

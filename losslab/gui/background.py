@@ -11,6 +11,9 @@ Running tasks are kept in a module-level set until their thread has ended, so a 
 mid-computation never destroys a running QThread (which aborts the process); the application's
 ``aboutToQuit`` cancels them all and waits.
 
+:class:`Engine` is the start-up's one background job: torch imported and warmed on a plain thread
+after the window's first paint, so neither the first frame nor the first Train press waits for it.
+
 A view uses :class:`TaskRunner`, the one lifecycle the Landscape and LR-finder views share: one task
 at a time, its Run/Cancel buttons, progress bar and status line kept in step, ``succeeded(result)``
 on the GUI thread, "Cannot …: message" or "Cancelled." in the status line otherwise. A view calls
@@ -226,3 +229,134 @@ class TaskRunner(QObject):
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.finished.emit()
+
+
+# -- the engine: torch, imported off the GUI thread -------------------------------------------------
+# The core modules the tabs and the trainer import (each imports torch): loaded by the engine's
+# thread too, so building the tabs afterwards costs the GUI thread only their own Qt code.
+ENGINE_MODULES = (
+    "losslab.core.trainer",
+    "losslab.core.gan",
+    "losslab.core.per_sample",
+    "losslab.core.sample_history",
+    "losslab.core.diagnostics",
+    "losslab.core.network_probe",
+    "losslab.core.image_probe",
+    "losslab.core.inspector",
+    "losslab.core.landscape",
+    "losslab.core.lr_finder",
+    "losslab.core.trajectory",
+    "losslab.core.calibration",
+    "losslab.core.race",
+)
+_LINUX_LIBS = ("libc10.so", "libtorch_cpu.so", "libtorch.so", "libtorch_python.so")
+
+
+def _preload_torch_libraries() -> None:
+    """Load torch's shared libraries through libc's dlopen, a foreign call that runs without the GIL.
+
+    ``import torch`` loads them holding the GIL: ~0.5 s here during which the GUI thread could not
+    run a line of Python. Loaded first this way, the import finds them in place. Linux only (other
+    systems simply import)."""
+    import ctypes
+    import importlib.util
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return
+    folder = os.path.join(os.path.dirname(spec.origin), "lib")
+    try:
+        dlopen = ctypes.CDLL(None).dlopen
+    except (OSError, AttributeError):
+        return
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_int]
+    for name in _LINUX_LIBS:
+        path = os.path.join(folder, name)
+        if os.path.exists(path) and not dlopen(path.encode(), 2):  # RTLD_NOW, local: as torch loads them
+            return  # the import will say what is wrong
+
+
+def warm_engine() -> None:
+    """Import torch and the core, and take one optimizer step: the first Adam step imports
+    torch._dynamo (and sympy), ~0.5 s more that a first Train press would otherwise pay."""
+    import importlib
+
+    _preload_torch_libraries()
+    import torch
+
+    torch.set_num_threads(1)  # as the training worker: small nets run fastest on one thread here
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(layer.parameters(), fused=True)
+    layer(torch.zeros(2, 2)).sum().backward()
+    optimizer.step()
+
+
+class Engine(QObject):
+    """Warms the engine (``warm_engine``) on a daemon thread; ``ready`` fires on the GUI thread.
+
+    ``when_ready(fn)`` runs ``fn`` now if it is ready, else once it is (in order). A failed warm-up
+    still counts as ready: what failed fails again where it is used, with the usual dialog."""
+
+    ready = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done = threading.Event()
+        self._waiting: list[Callable[[], Any]] = []
+        self.seconds = 0.0
+        self.error = ""
+        self.ready.connect(self._run_waiting)
+
+    def start(self) -> None:
+        thread = threading.Thread(target=self._warm, name="LossLabEngine", daemon=True)
+        thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # an interpreter that exits mid-import may crash: let the import end first
+            app.aboutToQuit.connect(lambda: thread.join(30))
+
+    def _warm(self) -> None:
+        started = time.perf_counter()
+        try:
+            warm_engine()
+        except Exception as exc:  # reported again where torch is used next, with the usual dialog
+            self.error = f"{type(exc).__name__}: {exc}"
+        self.seconds = time.perf_counter() - started
+        self._done.set()
+        self.ready.emit()  # queued: this object lives on the GUI thread
+
+    @property
+    def is_ready(self) -> bool:
+        return self._done.is_set()
+
+    def when_ready(self, fn: Callable[[], Any]) -> None:
+        if self.is_ready and not self._waiting:
+            fn()
+        else:
+            self._waiting.append(fn)
+
+    @Slot()
+    def _run_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for fn in waiting:
+            fn()
+
+
+_ENGINE: Engine | None = None
+
+
+def engine() -> Engine | None:
+    """The application's engine, once the window's start-up made one (tests build windows without)."""
+    return _ENGINE
+
+
+def start_engine() -> Engine:
+    global _ENGINE
+    _ENGINE = Engine()
+    _ENGINE.start()
+    return _ENGINE

@@ -159,16 +159,24 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
 
-    def add_views(self) -> None:
-        """Build the registered extra views as tabs beside "Training" (once)."""
+    def add_views(self, in_turns: bool = False) -> None:
+        """Build the registered extra views as tabs beside "Training" (once); ``in_turns``: one per
+        turn of the event loop (start-up: the window stays responsive meanwhile)."""
         if self.extra_views:
             return
-        self.extra_views = self.host.add_registered(self.services)
-        self.classroom.apply()  # a file may hide some of these tabs
-        for view in self.extra_views:
+
+        def ready(view: ViewBase) -> None:
+            self.extra_views.append(view)
             view.reset(self.state.dataset)
             if self.trainer is not None:
                 view.set_trainer(self.trainer)
+
+        if in_turns:
+            self.host.add_registered_in_turns(self.services, ready, self.classroom.apply)
+            return
+        for view in self.host.add_registered(self.services):
+            ready(view)
+        self.classroom.apply()  # a file may hide some of these tabs
 
     def _build_docks(self) -> None:
         panels = {attribute: make(self.state) for attribute, _, _, make, _ in DOCKS}

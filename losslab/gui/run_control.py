@@ -17,6 +17,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from losslab.core.errors import LossLabError
+from losslab.gui.background import engine
 from losslab.gui.pacing import PROBE_BUDGET
 from losslab.gui.plots.task_view import TaskView
 from losslab.gui.runs.recording import RunRecording
@@ -87,6 +88,11 @@ class RunControl(QObject):
     # -- commands ---------------------------------------------------------------------------
     @Slot()
     def train(self) -> None:
+        warming = engine()  # torch still loading at start-up: train once it is (gui/app.py)
+        if warming is not None and not warming.is_ready:
+            self.window.show_message("Starting engine… training starts when it is ready.", 0)
+            warming.when_ready(self.train)
+            return
         if self.controller.running:
             if self.controller.paused:
                 self.controller.resume()
