@@ -51,6 +51,10 @@ class ExperimentState(QObject):
         self.undo_stack = QUndoStack(self)
         self._dataset: Dataset | None = None
         self._modified = False
+        # Modified = the undo stack left the point where the experiment was opened or saved (undoing
+        # every edit clears the title's mark), or it was opened as modified (a recovered copy).
+        self._base_modified = False
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._replaying = 0  # >0 while an undo command applies itself: nothing more is recorded
         # The experiment as opened (an example, a file, New): what the lesson banner describes.
         self.loaded = self.experiment
@@ -105,6 +109,7 @@ class ExperimentState(QObject):
         self.experiment = experiment
         self.loaded = experiment
         self._dataset = dataset
+        self._base_modified = modified
         self.undo_stack.clear()
         self._set_modified(modified)
         self.changed.emit("all")
@@ -163,7 +168,12 @@ class ExperimentState(QObject):
         return True
 
     def mark_saved(self) -> None:
+        self._base_modified = False
+        self.undo_stack.setClean()
         self._set_modified(False)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self._set_modified(not clean or self._base_modified)
 
     def _set_modified(self, value: bool) -> None:
         if value != self._modified:

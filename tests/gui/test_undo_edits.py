@@ -117,3 +117,20 @@ def test_an_undo_refused_during_a_run_keeps_the_run_and_the_edit(qtbot, window, 
     assert window.optimizer_panel.train_form.editor("batch_size").value() == 64
     window.actionStop.trigger()
     qtbot.waitUntil(lambda: not window.controller.running, timeout=10_000)
+
+
+def test_undoing_every_edit_clears_the_modified_mark_and_saving_moves_it(qtbot, window) -> None:
+    state = window.state
+    assert not state.modified
+    state.update("optimizer", lr=0.05)
+    state.update("training", batch_size=16)
+    assert state.modified and window.isWindowModified()
+    window.actionUndo.trigger()
+    assert state.modified
+    window.actionUndo.trigger()
+    assert not state.modified and not window.isWindowModified()  # back to the experiment as opened
+    window.actionRedo.trigger()
+    state.mark_saved()  # as Save does
+    assert not state.modified
+    window.actionUndo.trigger()
+    assert state.modified  # now it differs from what was saved
