@@ -21,9 +21,10 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from losslab.core.data import Dataset, make_dataset
 from losslab.core.experiment import Experiment
 
-# Sections whose change invalidates a trainer: it was built from them (data, network, loss, L1/L2,
-# optimizer and its schedule, batch size...). Only the learning rate reaches a run in progress.
-STRUCTURAL = ("dataset", "model", "loss", "regularization", "optimizer", "training")
+# Sections whose change invalidates a trainer: it was built from them (data, network, a GAN's
+# discriminator, loss, L1/L2, optimizer and its schedule, batch size...). Only the learning rate
+# reaches a run in progress.
+STRUCTURAL = ("dataset", "model", "discriminator", "loss", "regularization", "optimizer", "training")
 LIVE = {"optimizer": frozenset({"lr"})}  # per section, the keys a running trainer takes at once
 SECTION_NAMES = {"model": "network", "training": "training settings"}
 # Edits of the same keys closer together than this are one undo step (spin-box clicks, typing).

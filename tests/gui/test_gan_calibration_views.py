@@ -6,6 +6,7 @@ import pytest
 
 from losslab.core.experiment import load_experiment
 from losslab.core.resources import examples_dir
+from losslab.gui.state import needs_fresh_run
 
 
 def _example(window, stem: str, **training) -> None:
@@ -72,6 +73,10 @@ def test_discriminator_panel_edits_are_what_the_trainer_uses(qtbot, window):
     window.state.undo_stack.undo()  # the lr edit
     assert window.state.experiment.discriminator["optimizer"]["lr"] == 0.002
     assert panel.optimizer.common_form.value("lr") == 0.002
+    # an undone discriminator edit is structural like a generator one: the next Train builds afresh,
+    # and the lesson banner counts it as an edit away from the preset
+    assert needs_fresh_run("discriminator", {"lr": 0.002})
+    assert "discriminator" in window.state.edited_sections()
 
 
 def test_discriminator_panel_is_off_for_other_datasets(window):
