@@ -133,7 +133,10 @@ def style_plot_item(plot_item: pg.PlotItem, dark: bool | None = None) -> None:
         axis.setPen(fg)
         axis.setTextPen(fg)  # also recolours the axis label
         # Without units pyqtgraph's SI prefix shows as "loss (x0.001)" over ticks 0..700: confusing.
-        axis.enableAutoSIPrefix(False)
+        # Only once: pyqtgraph recomputes the prefix scale on every call, and a re-style after data
+        # arrived (a theme switch) left ticks 0..0.8 labelled 0..800.
+        if axis.autoSIPrefix:
+            axis.enableAutoSIPrefix(False)
     plot_item.showGrid(x=True, y=True, alpha=pal["grid_alpha"])
     for name in ("left", "bottom"):
         # Two tick levels: the third (sub-minor) level's faint grid lines cost ~8 ms a frame per axis.
@@ -155,6 +158,8 @@ def style_legend(legend: pg.LegendItem | None, dark: bool | None = None) -> None
     legend.setBrush(pg.mkBrush(pal["legend_brush"]))
     legend.setPen(pg.mkPen(pal["foreground"], width=0.5))
     legend.setLabelTextColor(pal["foreground"])
+    for _, label in legend.items:  # pyqtgraph only stores the colour: render the existing labels again
+        label.setText(label.text)
 
 
 def fit_epoch_symbols(

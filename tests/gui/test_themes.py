@@ -61,3 +61,29 @@ def test_system_choice_follows_the_desktop(qtbot, themed, monkeypatch):
         QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
     assert blocker.args == [True]
     assert _plot_background(window) == palette_colors(True)["background"].upper()
+
+
+def test_a_plot_with_data_recolours_its_legend_and_keeps_its_tick_values(qtbot):
+    import numpy as np
+
+    from losslab.core.events import StepBatch
+    from losslab.gui.plots.loss_plot import LossView
+    from losslab.gui.theme import apply_plot_theme
+
+    view = LossView()
+    qtbot.addWidget(view)
+    view.resize(420, 320)
+    view.show()
+    values = np.array([0.8, 0.6, 0.5, 0.4])
+    view.add_steps(StepBatch(0, np.arange(1, 5), values, values, None, None, 0.01, 0.0, 100.0))
+    view.redraw()
+    qtbot.wait(20)
+    try:
+        apply_plot_theme(True)
+        view.apply_theme()
+        axis = view.plot_item.getAxis("left")
+        assert axis.autoSIPrefixScale == 1.0  # a re-style once labelled 0.8 as 800
+        fg = palette_colors(True)["foreground"].lower()
+        assert all(fg in label.item.toHtml().lower() for _, label in view.legend.items)
+    finally:
+        apply_plot_theme(False)
