@@ -105,7 +105,7 @@ def test_the_interval_settles_where_the_share_meets_the_budget(clocks):
 
 
 def test_it_moves_only_halfway_per_window(clocks):
-    pacer = FramePacer()
+    pacer = FramePacer(slowest_ms=1000)
     pacer.interval_ms = 200.0
     pacer.next_interval()  # the mark
     window = WINDOW_S + 1e-6  # a whole window (a hair more: float sums of the fake wall clock)
@@ -186,7 +186,7 @@ def test_a_slow_run_lets_the_window_draw_more_often(clocks):
     cost = 0.02  # seconds of GUI CPU per frame
     fast_rate = 1 / GIL_S_PER_STEP  # the training thread needs the GIL all the time
     slow_rate = fast_rate / 5  # a fifth of it: five times the budget
-    fast, slow = FramePacer(), FramePacer()
+    fast, slow = FramePacer(slowest_ms=1000), FramePacer(slowest_ms=1000)  # the budget, not the cap
     frames_at(fast, clocks, 400, cost, fast_rate)
     frames_at(slow, clocks, 400, cost, slow_rate)
     assert fast.interval_ms == pytest.approx(cost / BUDGET * 1000, rel=0.03)  # 400 ms
@@ -200,3 +200,9 @@ def frames_at(pacer: FramePacer, clocks: Clocks, n: int, cpu_per_frame: float, r
         ms = pacer.next_interval(rate)
         clocks.wall += ms / 1000
         clocks.cpu += cpu_per_frame
+
+
+def test_however_heavy_the_views_the_window_draws_at_least_10_times_a_second(clocks):
+    pacer = FramePacer()
+    got = frames(pacer, clocks, 200, cpu_per_frame=0.08)  # 80 ms of GUI work a frame
+    assert max(got) <= 100 and pacer.interval_ms <= 100
