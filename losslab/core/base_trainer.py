@@ -419,13 +419,15 @@ class Trainer:
 
     def _may_thin_evaluation(self) -> bool:
         """A long full-batch run (see LONG_FULL_BATCH); not with a plateau schedule, which counts
-        evaluations, nor a GAN, whose epoch measures are its curves."""
+        evaluations, nor early stopping, which keeps the best epoch's weights, nor a GAN, whose
+        epoch measures are its curves."""
         exp = self.experiment
         return (
             self.steps_per_epoch == 1
             and exp.training["epochs"] > LONG_FULL_BATCH
             and self.dataset.task != GAN
             and exp.optimizer["schedule"]["id"] != "plateau"
+            and not exp.training.get("early_stopping", 0)
         )
 
     def _pace_evaluation(self, step_s: float, eval_s: float, emit: Callback) -> None:

@@ -67,7 +67,11 @@ def test_a_long_full_batch_run_evaluates_every_kth_epoch_and_says_so(monkeypatch
 
 
 def test_short_or_mini_batch_runs_evaluate_every_epoch() -> None:
-    for training in ({"epochs": 150, "batch_size": 0}, {"epochs": 250, "batch_size": 100}):
+    for training in (
+        {"epochs": 150, "batch_size": 0},
+        {"epochs": 250, "batch_size": 100},
+        {"epochs": 250, "batch_size": 0, "early_stopping": 1000},  # it keeps the best epoch's weights
+    ):
         trainer = make_trainer(experiment(training=training), diagnostics=False)
         trainer.run()
         assert trainer.history.eval_every == 1 and len(trainer.history) == training["epochs"]
