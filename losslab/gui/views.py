@@ -159,9 +159,11 @@ class ViewHost:
         def next_view() -> None:
             d = pending.pop(0)
             each(self.add(d.factory(services), d.title, d.object_name))
-            QTimer.singleShot(0, next_view if pending else done)
+            # 10 ms apart: a processEvents() meanwhile (a Train press paints with one) runs only the
+            # turn that is due, not the whole chain
+            QTimer.singleShot(10, next_view if pending else done)
 
-        QTimer.singleShot(0, next_view)
+        QTimer.singleShot(10, next_view)
 
     @property
     def tab_views(self) -> list[ViewBase]:
