@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QMenu, QWidget
 
 from losslab.gui.theme import apply_plot_theme
 
@@ -74,15 +74,16 @@ def _platform_palette() -> QPalette:
     return _platform
 
 
-def _restyle(app: QGuiApplication) -> None:
-    """Style sheets resolve palette(...) colours once: set them again so they take the new palette
-    (the lesson bar kept a white background in the dark scheme)."""
-    if isinstance(app, QApplication):
-        for widget in app.allWidgets():
-            sheet = widget.styleSheet()
-            if sheet and "palette(" in sheet:
-                widget.setStyleSheet(sheet + " ")  # a different string: Qt skips an equal one
-                widget.setStyleSheet(sheet)
+def _restyle(root: QObject | None) -> None:
+    """Style sheets resolve palette(...) colours once: set them again under ``root`` (the window) so
+    they take the new palette (the lesson bar kept a white background in the dark scheme)."""
+    if not isinstance(root, QWidget):
+        return
+    for widget in [root, *root.findChildren(QWidget)]:
+        sheet = widget.styleSheet()
+        if sheet and "palette(" in sheet:
+            widget.setStyleSheet(sheet + " ")  # a different string: Qt skips an equal one
+            widget.setStyleSheet(sheet)
 
 
 class ThemeChoice(QObject):
@@ -108,7 +109,6 @@ class ThemeChoice(QObject):
             # "system": an empty palette gives the platform's back (and Qt follows it as the desktop
             # changes); a forced scheme sets ours.
             app.setPalette(QPalette() if self.choice == "system" else scheme_palette(self.dark))
-            _restyle(app)
         apply_plot_theme(self.dark)
 
     def set_choice(self, choice: str) -> None:
@@ -127,6 +127,7 @@ class ThemeChoice(QObject):
             return
         self.dark = dark
         self._apply()
+        _restyle(self.parent())  # at start nothing is styled yet: only a switch needs it
         self.changed.emit(dark)
 
     @Slot()
