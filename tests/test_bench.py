@@ -57,6 +57,7 @@ def test_quick_bench_produces_every_figure(quick_run: tuple[subprocess.Completed
     assert set(doc["redraw_ms"]) >= {"1000", "10000", "100000", "1000000", "flat_1e6_over_1e5"}
     ids = {t["id"] for t in doc["targets"]}
     assert {"lateness_p99", "lateness_max", "redraw_1e6", "first_paint", "peak_memory", "race"} <= ids
+    assert {"train_press", "startup_freeze"} <= ids  # the start-up engine's figures (#19)
     assert {f"{kind}.{w}" for kind in ("headless_ratio", "window_ratio") for w in doc["throughput"]} <= ids
     for target in doc["targets"]:
         assert target["met"] in (True, False, None)
@@ -82,7 +83,8 @@ def test_quick_bench_prints_a_readable_table(
         "ready to train",
         "peak memory",
         "Race of 8",
-        "n/a (feature does not exist yet)",
+        "first Train press",
+        "engine (torch on a background thread)",
         "Targets",
     ):
         assert words in text, f"{words!r} missing from the table:\n{text}"
