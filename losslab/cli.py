@@ -268,8 +268,10 @@ def cmd_losses() -> int:
 class Progress:
     """A one-line progress bar on a terminal; a line per few seconds otherwise (logs, CI)."""
 
-    def __init__(self, total: int, stream: Any = sys.stderr, quiet: bool = False) -> None:
+    def __init__(self, total: int, stream: Any = sys.stderr, quiet: bool = False, metric: str = "") -> None:
+        """``metric``: the headline metric to show (metrics.headline_of); else accuracy or R²."""
         self.total, self.stream, self.quiet = total, stream, quiet
+        self.metric = metric
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.last = 0.0
         self.rate = 0.0
@@ -290,7 +292,7 @@ class Progress:
                 return
             self.last = now
             metric = ""
-            for key in ("accuracy", "r2"):
+            for key in (self.metric,) if self.metric else ("accuracy", "r2"):
                 if key in event.val_metrics:
                     metric = f"  val {key} {event.val_metrics[key]:.3f}"
             filled = int(30 * event.epoch / self.total)
@@ -412,7 +414,9 @@ def _train_one(
             )
         samples = SampleHistoryProbe(events=False)
         trainer.probes.append(samples)
-    progress = Progress(exp.training["epochs"], quiet=args.quiet)
+    from losslab.core.metrics import headline_of
+
+    progress = Progress(exp.training["epochs"], quiet=args.quiet, metric=headline_of(trainer.dataset))
     recorder = cli_runs.start_recorder(store, trainer, name, group, args.tag)
     with stop_on_signals(trainer.controls.stop) as caught:
         if recorder is None:

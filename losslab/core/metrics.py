@@ -1,27 +1,63 @@
 """Per-epoch quality metrics: accuracy, F1 and calibration (ECE) for classification; R², MAE and RMSE
-for regression."""
+for regression; IoU (plus the pixel-wise classification metrics) for segmentation masks."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
 from losslab.core.tasks import BINARY, GAN, MULTICLASS, REGRESSION
 
+# Segmentation is a binary task whose targets are per-pixel masks (Dataset.masks). It is a key of the
+# metric tables, not a task of its own: losses and pairings treat it as binary.
+MASKS = "masks"
 METRIC_NAMES: dict[str, tuple[str, ...]] = {
     REGRESSION: ("r2", "mae", "rmse"),
     BINARY: ("accuracy", "f1", "ece"),
     MULTICLASS: ("accuracy", "f1", "ece"),
     GAN: ("swd", "d_real", "d_fake", "modes", "g_grad", "g_grad_ref"),
+    MASKS: ("iou", "accuracy", "f1", "ece"),
 }
-# The one metric each task plots next to the loss.
-HEADLINE: dict[str, str] = {REGRESSION: "r2", BINARY: "accuracy", MULTICLASS: "accuracy", GAN: "swd"}
+# The one metric each task plots next to the loss. Masks: IoU, since pixel accuracy rewards a model
+# that predicts background everywhere (98.7% at 5% foreground) for learning nothing.
+HEADLINE: dict[str, str] = {
+    REGRESSION: "r2",
+    BINARY: "accuracy",
+    MULTICLASS: "accuracy",
+    GAN: "swd",
+    MASKS: "iou",
+}
+
+
+def metric_kind(task: str, masks: bool = False) -> str:
+    """The key of METRIC_NAMES and HEADLINE for a dataset of ``task`` (MASKS for binary masks)."""
+    return MASKS if masks and task == BINARY else task
+
+
+def headline(task: str | None, masks: bool = False) -> str:
+    """The headline metric of ``task`` ("accuracy", "r2", "iou" for masks), "" when it has none."""
+    return HEADLINE.get(metric_kind(task, masks), "") if task else ""
+
+
+def headline_of(dataset: object) -> str:
+    """The headline metric of a Dataset (anything with ``task`` and ``masks``)."""
+    return headline(getattr(dataset, "task", None), bool(getattr(dataset, "masks", False)))
+
+
+def measured_masks(task: str, columns: Iterable[str]) -> bool:
+    """Whether a run of ``task`` with these epoch-row columns was on masks: only masks measure IoU.
+    (A stored run keeps its task, binary, and its rows; this is how its headline is IoU again.)"""
+    return task == BINARY and any(c in ("train_iou", "val_iou") for c in columns)
+
+
 LABELS = {
     "r2": "R²",
     "mae": "MAE",
     "rmse": "RMSE",
     "accuracy": "Accuracy",
+    "iou": "IoU",
     "f1": "F1",
     "swd": "Distance to the data (sliced Wasserstein)",
     "d_real": "D(real)",

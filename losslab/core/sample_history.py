@@ -203,16 +203,22 @@ class SampleHistory:
     def to_csv(self, dataset: Dataset | None = None) -> str:
         """One row per training sample: its cartography, then loss and value at each recorded epoch.
         With the ``dataset`` it was recorded on, its target (display units) and whether the dataset
-        made it unusual on purpose (a flipped label, an outlier: column ``noted``)."""
+        made it unusual on purpose (a flipped label, an outlier: column ``noted``). A mask's target
+        is its share of foreground pixels (column ``foreground_share``): its loss and value are means
+        over its pixels, and it is right when most of its pixels are."""
         target = noted = None
+        target_name = "target"
         if dataset is not None and dataset.n_train == self.n:
             target = dataset.y_to_display(dataset.y_train) if self.regression else dataset.y_train
+            if target.ndim > 1:
+                target = np.asarray(target, dtype=np.float64).reshape(self.n, -1).mean(axis=1)
+                target_name = "foreground_share"
             noted = dataset.outliers_train
         carto = self.cartography()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         conf_name = "mean_abs_error" if self.regression else "confidence"
-        head = ["sample", "target", "noted", conf_name, "variability", "correctness", "region"]
+        head = ["sample", target_name, "noted", conf_name, "variability", "correctness", "region"]
         epochs = [int(e) for e in self.epochs]
         head += [f"loss_e{e}" for e in epochs] + [f"{self.value_name}_e{e}" for e in epochs]
         writer.writerow(head)

@@ -30,7 +30,7 @@ from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment
 from losslab.core.layers import LAYERS, network_io, uses_batch_statistics
 from losslab.core.losses import LossSpec, check_class_lists, check_pairing, primary_task, resolve_loss
-from losslab.core.metrics import HEADLINE
+from losslab.core.metrics import headline_of
 from losslab.core.race.fairness import batch_ends, batch_order_digest
 from losslab.core.race.types import BATCHED, SEQUENTIAL, RaceGroup, Variant
 from losslab.core.tasks import GAN, MULTICLASS
@@ -359,7 +359,7 @@ def plan_race(
         modes,
         batch_order_digests=orders,
         datasets=datasets,
-        headline=HEADLINE.get(datasets[0].task, ""),
+        headline=headline_of(datasets[0]),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from losslab.core.controls import Controls
 from losslab.core.data import Dataset
 from losslab.core.events import Diverged, EpochEnd, Notice, StepBatch
-from losslab.core.metrics import HEADLINE
+from losslab.core.metrics import headline_of
 from losslab.core.race.fairness import state_digest
 from losslab.core.race.types import (
     DIVERGED,
@@ -52,7 +52,7 @@ class SequentialVariant:
             mode,
             self.init_digest,
             order_digest,
-            headline=HEADLINE.get(trainer.dataset.task, ""),
+            headline=headline_of(trainer.dataset),
         )
 
         def forward(event: object) -> None:

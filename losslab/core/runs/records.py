@@ -64,10 +64,10 @@ class RunSummary:
 
     @property
     def headline(self) -> str:
-        """The task's main metric ("accuracy", "r2"), or "" when the task has none."""
-        from losslab.core.metrics import HEADLINE
+        """The task's main metric ("accuracy", "r2", "iou" for masks), or "" when the task has none."""
+        from losslab.core.metrics import headline, measured_masks
 
-        return HEADLINE.get(self.task, "")
+        return headline(self.task, measured_masks(self.task, self.final))
 
     def metric(self, which: str = FINAL) -> float:
         """The headline metric on validation data (training data when there is no validation split)."""

@@ -1,4 +1,4 @@
-"""The task's headline quality metric per epoch (accuracy or R²), training and validation."""
+"""The task's headline quality metric per epoch (accuracy, R², IoU for masks), training and validation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from losslab.core.events import EpochEnd
-from losslab.core.metrics import HEADLINE, LABELS
+from losslab.core.metrics import LABELS, headline
 from losslab.gui.plots.axes import tidy_axes
 from losslab.gui.plots.buffers import GrowingSeries
 from losslab.gui.plots.legends import legend_below
@@ -28,7 +28,8 @@ Y_MARGIN = 0.06
 
 
 class MetricPlot(pg.PlotWidget):
-    """Headline metric per epoch (x = epoch). Call ``reset(task)`` before a run, ``redraw()`` on a timer.
+    """Headline metric per epoch (x = epoch). Call ``reset(task, masks)`` before a run, ``redraw()``
+    on a timer.
 
     (Attribute names must not shadow Qt virtuals: a ``metric`` attribute on a QWidget replaces
     QPaintDevice.metric() and crashes ``grab()``.)
@@ -73,10 +74,11 @@ class MetricPlot(pg.PlotWidget):
             item.setSymbolBrush(pg.mkBrush(color))
             style_symbol_rim(item, color, pal["background"])
 
-    def reset(self, task: str | None) -> None:
-        """Forget the values; show ``task``'s headline metric from now on (None or GAN: nothing)."""
+    def reset(self, task: str | None, masks: bool = False) -> None:
+        """Forget the values; show ``task``'s headline metric from now on (None: nothing; ``masks``:
+        a segmentation dataset, whose headline is IoU)."""
         self.task = task
-        self.metric_name = HEADLINE.get(task) if task else None
+        self.metric_name = headline(task, masks) or None
         self._train.clear()
         self._val.clear()
         self.legend.clear()

@@ -60,7 +60,7 @@ class TrainingView(ViewBase):
     def reset(self, dataset: Dataset) -> None:
         self.loss_view.reset()
         self.loss_view.set_units(dataset)
-        self.metric_plot.reset(dataset.task)
+        self.metric_plot.reset(dataset.task, dataset.masks)
         self.task_view.set_dataset(dataset)
 
     def set_trainer(self, trainer: Trainer | None) -> None:

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from losslab.core.metrics import HEADLINE, LABELS
+from losslab.core.metrics import LABELS
 from losslab.core.runs import RunRecord
 from losslab.gui.plots.band_fill import BandFill
 from losslab.gui.theme import palette_colors, style_legend, style_plot_item
@@ -103,7 +103,7 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
 
 def headline_key(record: RunRecord) -> str:
     """The epoch-row column of the run's headline metric: val_accuracy, else train_accuracy."""
-    name = HEADLINE.get(record.summary.task, "")
+    name = record.summary.headline
     if not name:
         return ""
     for key in (f"val_{name}", f"train_{name}"):
@@ -330,7 +330,7 @@ class CompareWindow(QWidget):
         x_label = {a: lbl for a, lbl, _ in ALIGN}[align]
         self.loss_plot.getPlotItem().setLabel("bottom", x_label)
         self.metric_plot.getPlotItem().setLabel("bottom", x_label)
-        metric_names = {HEADLINE.get(r.summary.task, "") for r in self.records} - {""}
+        metric_names = {r.summary.headline for r in self.records} - {""}
         self.metric_plot.getPlotItem().setLabel(
             "left", " / ".join(LABELS.get(m, m) for m in sorted(metric_names)) or "metric"
         )
