@@ -1,6 +1,6 @@
 """Every training sample as a table row: features, target, prediction, error, loss, gradient, and its
 history over the epochs (core/sample_history.py): confidence, variability, cartography region and a
-sparkline of its loss.
+sparkline of its loss. Image data shows each sample as a thumbnail instead of hundreds of pixel values.
 
 The model holds numpy arrays and formats only the cells the view asks for, so an update (at most ~10
 times a second, from the per-sample probe) costs a sort and a repaint of the visible rows. Rows are
@@ -15,17 +15,19 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, Qt
-from PySide6.QtGui import QPainter, QPen, QPolygonF
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRect, Qt
+from PySide6.QtGui import QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from losslab.core.data import Dataset
 from losslab.core.per_sample import PerSampleLosses
 from losslab.core.sample_history import REGIONS, SampleHistory
 from losslab.core.tasks import MULTICLASS, REGRESSION
+from losslab.gui.plots.image_tiles import display_images, grey_range
 
 MAX_FEATURE_COLUMNS = 3
 SPARK_POINTS = 48  # a sparkline shows at most this many epochs (evenly picked from those recorded)
+THUMB_ROW_PX = 30  # row height for image data: a 28x28 image at about its own size
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Index = QModelIndex | QPersistentModelIndex
@@ -55,6 +57,7 @@ class SampleTableModel(QAbstractTableModel):
         self.step: int | None = None
         self.sparks = np.empty((0, 0), dtype=np.float32)  # (N, <= SPARK_POINTS) loss per recorded epoch
         self.history_epoch: int | None = None
+        self.images = np.empty((0, 0, 0), dtype=np.uint8)  # (N, H, W) grey thumbnails of image data
 
     # -- data ---------------------------------------------------------------------------------
     def set_dataset(self, ds: Dataset | None) -> None:
@@ -64,6 +67,7 @@ class SampleTableModel(QAbstractTableModel):
         self.step = None
         self.sparks = np.empty((0, 0), dtype=np.float32)
         self.history_epoch = None
+        self.images = np.empty((0, 0, 0), dtype=np.uint8)
         if ds is None:
             self._n, self._columns = 0, []
         else:
@@ -73,8 +77,12 @@ class SampleTableModel(QAbstractTableModel):
             x = ds.x_to_display(ds.x_train)
             # The loss first (rows are sorted by it) with its history over the epochs (the Cartography
             # tab's statistics and a sparkline), then what it is made of, then the sample itself.
-            cols = [
-                ("sample", "sample"),
+            cols = [("sample", "sample")]
+            if ds.image_shape is not None:  # the picture itself, next to its number
+                self.images = _grey_bytes(display_images(ds, ds.x_train))
+                cols.append(("image", "image"))
+                self._values["image"] = np.arange(n, dtype=np.float64)
+            cols += [
                 ("loss", "loss"),
                 ("loss over epochs", "spark"),
                 ("region", "region"),
@@ -106,7 +114,7 @@ class SampleTableModel(QAbstractTableModel):
                 y = np.asarray(ds.y_train).astype(np.int64)
                 self._values["target"] = y.astype(np.float64)
                 self._text["target"] = [self._class_name(int(k)) for k in y]
-            for i in range(min(ds.n_features, MAX_FEATURE_COLUMNS)):
+            for i in range(0 if ds.image_shape else min(ds.n_features, MAX_FEATURE_COLUMNS)):
                 cols.append((names[i], f"x{i}"))
                 self._values[f"x{i}"] = x[:, i]
             for key in ("pred", "error", "loss", "grad", "spark", "conf", "var"):
@@ -168,6 +176,26 @@ class SampleTableModel(QAbstractTableModel):
         if self.sparks.shape[0] != self._n:
             return np.empty(0, dtype=np.float32)
         return self.sparks[self._order[row]]
+
+    def image(self, row: int) -> np.ndarray | None:
+        """The (H, W) uint8 thumbnail of the sample in ``row``; None for data that is no image."""
+        return self.image_of(self.sample_at(row)) if self.images.size else None
+
+    def image_of(self, sample: int) -> np.ndarray | None:
+        return self.images[sample] if self.images.size else None
+
+    def describe(self, sample: int) -> str:
+        """'label circle · predicted square (0.91)': the sample's label and prediction, as the table."""
+        parts = []
+        target = self._text.get("target")
+        if target is not None:
+            parts.append(f"label {target[sample]}")
+        pred = self._text.get("pred")
+        if pred is not None:
+            parts.append(f"predicted {pred[sample]}")
+        elif math.isfinite(float(self._values.get("pred", np.full(self._n, np.nan))[sample])):
+            parts.append(f"P(class 1) {fmt(float(self._values['pred'][sample]))}")
+        return " · ".join(parts)
 
     def key_of(self, column: int) -> str:
         return self._columns[column][1]
@@ -233,7 +261,7 @@ class SampleTableModel(QAbstractTableModel):
         text = self._text.get(key)
         if text is not None:
             return text[sample], _LEFT
-        if key == "spark":
+        if key in ("spark", "image"):
             return "", _LEFT  # painted by CellDelegate
         v = float(self._values[key][sample])
         return (str(int(v)) if key == "sample" else fmt(v)), _RIGHT
@@ -263,6 +291,7 @@ class SampleTableModel(QAbstractTableModel):
 
 _HELP = {
     "sample": "The sample's number in the training set",
+    "image": "The training image (select a row to see it larger)",
     "target": "What the sample should be predicted as",
     "pred": "What the model predicts now",
     "error": "How wrong the prediction is, in the data's own terms",
@@ -294,11 +323,28 @@ class CellDelegate(QStyledItemDelegate):
             if option.features & QStyleOptionViewItem.ViewItemFeature.Alternate:
                 painter.fillRect(rect, pal.alternateBase())
             painter.setPen(pal.text().color())
-        if self.model.key_of(index.column()) == "spark":
+        key = self.model.key_of(index.column())
+        if key == "spark":
             self._paint_spark(painter, rect, self.model.spark(index.row()))
+            return
+        if key == "image":
+            self._paint_image(painter, rect, self.model.image(index.row()))
             return
         text, align = self.model.cell(index.row(), index.column())
         painter.drawText(rect.adjusted(5, 0, -5, 0), align, text)
+
+    @staticmethod
+    def _paint_image(painter: QPainter, rect: Any, image: np.ndarray | None) -> None:
+        """The thumbnail, square, centred, its pixels as blocks (no smoothing)."""
+        if image is None:
+            return
+        h, w = image.shape
+        side = max(min(rect.height() - 2, rect.width() - 4), 1)
+        target = QRect(
+            rect.left() + (rect.width() - side) // 2, rect.top() + (rect.height() - side) // 2, side, side
+        )
+        qimage = QImage(image.data, w, h, w, QImage.Format.Format_Grayscale8)  # image outlives the draw
+        painter.drawImage(target, qimage)
 
     @staticmethod
     def _paint_spark(painter: QPainter, rect: Any, values: np.ndarray) -> None:
@@ -318,3 +364,10 @@ class CellDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.drawPolyline(QPolygonF(pts))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+
+def _grey_bytes(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) uint8 in one black..white range for the whole set, C-contiguous rows for QImage."""
+    lo, hi = grey_range(images)
+    scaled = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
+    return np.ascontiguousarray((scaled * 255).astype(np.uint8))

@@ -7,7 +7,8 @@ latest measurement yet. Selecting rows rings those samples here and in the Train
 and (through the window's shared sample selection) on the Cartography map, whose selections select
 rows here; the task views can also show every training point's loss as ring size or colour. The
 table's history columns (confidence, variability, region, the loss's sparkline) come from the
-sample-history probe (core/sample_history.py) at most every REFRESH_SECONDS.
+sample-history probe (core/sample_history.py) at most every REFRESH_SECONDS. For image data the
+table shows each sample as a thumbnail, and the selected samples' images take the task view's place.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
 )
@@ -39,8 +41,9 @@ from losslab.core.sample_history import (
 from losslab.core.tasks import GAN
 from losslab.gui.plots.cartography_view import current_history
 from losslab.gui.plots.loss_histogram import LossHistogram
+from losslab.gui.plots.sample_images import SampleImages
 from losslab.gui.plots.sample_selection import selection_for
-from losslab.gui.plots.sample_table import CellDelegate, SampleTableModel
+from losslab.gui.plots.sample_table import THUMB_ROW_PX, CellDelegate, SampleTableModel
 from losslab.gui.plots.still_weights import current_losses, is_still
 from losslab.gui.plots.task_overlays import LOSS_DISPLAY
 from losslab.gui.plots.task_view import TaskView
@@ -83,13 +86,18 @@ class SamplesView(ViewBase):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self._row_px = self.fontMetrics().height() + 6
+        self.table.verticalHeader().setDefaultSectionSize(self._row_px)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
 
         self.task_view = TaskView()
         self.task_view.setObjectName("samplesTaskPlot")
+        self.images = SampleImages()
+        self.pictures = QStackedWidget()  # the task view, or for image data the selected images
+        self.pictures.addWidget(self.task_view)
+        self.pictures.addWidget(self.images)
         self.histogram = LossHistogram()
 
         self.summary = QLabel("Train to see each training sample's loss.")
@@ -122,7 +130,7 @@ class SamplesView(ViewBase):
         top.addWidget(self.freeze_check)
 
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.task_view)
+        right.addWidget(self.pictures)
         right.addWidget(self.histogram)
         right.setSizes([520, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -165,6 +173,12 @@ class SamplesView(ViewBase):
         self._drawn.clear()
         self._due.clear()
         self.model.set_dataset(dataset)
+        image = self.model.images.size > 0
+        self.table.verticalHeader().setDefaultSectionSize(
+            max(self._row_px, THUMB_ROW_PX) if image else self._row_px
+        )
+        self.pictures.setCurrentWidget(self.images if image else self.task_view)
+        self.images.show_images([], [], [])
         self.table.sortByColumn(
             self.model.column_of("loss") if dataset is not None else 0, Qt.SortOrder.DescendingOrder
         )
@@ -249,6 +263,8 @@ class SamplesView(ViewBase):
     def _draw_table(self, ev: PerSampleLosses) -> None:
         if self.model.update(ev):
             self._update_summary(ev)
+            if self.model.images.size:  # the selected images' predictions, as the table's
+                self._show_images(self.selected_samples())
             self.table.viewport().repaint()  # paint now, so the cost measured includes it
 
     def _draw_histogram(self, ev: PerSampleLosses) -> None:
@@ -270,6 +286,9 @@ class SamplesView(ViewBase):
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
         for c in range(self.model.columnCount()):
+            if self.model.key_of(c) == "image":
+                header.resizeSection(c, max(metrics.horizontalAdvance("image") + 20, THUMB_ROW_PX + 12))
+                continue
             texts = [str(self.model.headerData(c, Qt.Orientation.Horizontal)), *self.model.sample_texts(c)]
             width = max(metrics.horizontalAdvance(t) for t in texts) + 28
             header.resizeSection(c, min(max(70, width), 180))
@@ -298,7 +317,15 @@ class SamplesView(ViewBase):
         samples = [self.model.sample_at(r) for r in rows]
         for view in self.linked.values():
             view.highlight(samples)
+        self._show_images(samples)
         self.selection.select(samples, self)
+
+    def _show_images(self, samples: list[int]) -> None:
+        if not self.model.images.size:
+            return
+        shown = [s for s in samples if self.model.image_of(s) is not None]
+        pictures = [p for p in (self.model.image_of(s) for s in shown) if p is not None]
+        self.images.show_images(pictures, [str(s) for s in shown], [self.model.describe(s) for s in shown])
 
     @Slot(object, list)
     def _on_shared_selection(self, source: object, samples: list[int]) -> None:
