@@ -1,0 +1,73 @@
+"""Image data in the Samples tab and segmentation's headline metric in the Training tab, through the
+real worker (#14 leftovers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtWidgets import QWidget
+
+from losslab.core.experiment import load_experiment
+from losslab.core.resources import examples_dir
+
+
+def _open(window, stem: str, n_samples: int, epochs: int) -> None:
+    window.state.replace_experiment(load_experiment(examples_dir() / f"{stem}.losslab"))
+    window.state.update("dataset", n_samples=n_samples)
+    window.state.update("training", epochs=epochs)
+
+
+def _train(qtbot, window) -> None:
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)
+    window.redraw()
+
+
+def test_samples_of_images_are_thumbnails_and_a_selected_one_shows_large(qtbot, window):
+    _open(window, "22_shapes_cnn_cross_entropy", 300, 2)
+    view = window.findChild(QWidget, "samplesView")
+    window.views.setCurrentWidget(view)
+    _train(qtbot, window)
+    model = view.model
+    keys = [model.key_of(c) for c in range(model.columnCount())]
+    assert keys[:3] == ["sample", "image", "loss"]
+    assert not [k for k in keys if k.startswith("x")]  # no pixel values as feature columns
+    assert {"spark", "region", "conf", "var", "pred", "target"} <= set(keys)  # history columns kept
+    ds = window.trainer.dataset
+    assert model.images.shape == (ds.n_train, 28, 28)
+    # The thumbnail is the sample's own image: brightest where the shape is.
+    sample = model.sample_at(0)
+    pixels = ds.x_to_display(ds.x_train[sample]).reshape(28, 28)
+    thumb = model.image(0).astype(np.float64)
+    assert np.corrcoef(thumb.ravel(), pixels.ravel())[0, 1] > 0.95
+    assert view.table.rowHeight(0) >= 28
+    assert view.pictures.currentWidget() is view.images
+    # Selecting a row shows its image large, with its label and the model's prediction.
+    view.table.selectRow(0)
+    large = view.images.large
+    assert not large.isHidden() and large.picture.pixmap().width() >= 150
+    caption = large.caption.text()
+    assert f"sample {sample}" in caption and "label" in caption and "predicted" in caption
+    view.table.selectRow(1)
+    view.table.selectionModel().select(
+        model.index(2, 0),
+        view.table.selectionModel().SelectionFlag.Select | view.table.selectionModel().SelectionFlag.Rows,
+    )
+    assert large.isHidden() and sum(not t.isHidden() for t in view.images.small) == 2
+
+
+def test_training_tab_plots_iou_for_masks(qtbot, window):
+    _open(window, "23_segmentation_dice", 120, 2)
+    _train(qtbot, window)
+    plot = window.findChild(QWidget, "metricPlot")
+    assert plot.metric_name == "iou"
+    assert plot.plot_item.getAxis("left").labelText == "IoU"
+    _, y = plot.val_item.getData()
+    history = window.trainer.history["val_iou"]
+    assert len(y) == 2 and np.allclose(y, history)
+    assert not np.allclose(y, window.trainer.history["val_accuracy"])
+    # Back on a classifier, accuracy again.
+    _open(window, "22_shapes_cnn_cross_entropy", 100, 1)
+    _train(qtbot, window)
+    assert plot.metric_name == "accuracy" and math.isfinite(plot.val_item.getData()[1][-1])
