@@ -6,7 +6,16 @@ side is what ``losslab.train`` runs: ``make_trainer(experiment, diagnostics=Fals
 around ``run()``;
 the plain side is timed around its loop. Model and optimizer construction are outside both.
 Thread CPU time is recorded too: on a shared machine it shows the work done without the time the
-process waited for a core.
+process waited for a core. Absolute steps/s on a machine other work shares swing by 2x and more (the
+2-core machine these were tuned on ran at a load average of 4-9 per core); the ratios, taken pair
+by pair and summarised by their median, moved by a few percent.
+
+What limited the ratios when profiled (cProfile and py-spy, #19): a full-batch run spent half its
+time evaluating (a forward pass per set, numpy metrics with ECE) until the training set's evaluation
+became the next step's forward pass and long runs evaluated every k-th epoch (0.31x -> 0.86x); a
+mini-batch epoch ends with a forward pass over the whole training set (15% of the 64-128-10 MLP's
+time, 27% of the wide one's), which is what LossLab's per-epoch training loss means; the rest, 5-12%,
+is per step, spread thin (an extra nn.Module call, the loss registry, events, controls).
 """
 
 from __future__ import annotations
