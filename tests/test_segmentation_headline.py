@@ -1,5 +1,5 @@
 """Segmentation's headline metric is IoU everywhere (pixel accuracy flatters an all-background model),
-and the per-sample history of masks is written; image races run one variant after another."""
+and the per-sample history of masks is written; races on image data train their variants together."""
 
 from __future__ import annotations
 
@@ -72,11 +72,11 @@ def test_race_on_masks_ranks_by_iou(capfd: pytest.CaptureFixture[str]) -> None:
     assert all(v["final"]["metric_value"] == v["history"][-1]["val_iou"] for v in variants)
 
 
-def test_race_on_images_runs_one_variant_after_another(capfd: pytest.CaptureFixture[str]) -> None:
+def test_race_on_images_trains_its_variants_together(capfd: pytest.CaptureFixture[str]) -> None:
     code = main(["race", str(SHAPES), "--vary", "optimizer.lr=0.001,0.003", "--epochs", "1", "--no-record"])
     cap = capfd.readouterr()
     assert code == 0, cap.err
     lines = [line for line in cap.out.splitlines() if line.startswith("optimizer.lr=")]
     assert len(lines) == 2
-    assert all("sequential (image data" in line and "finished" in line for line in lines)
+    assert all(" batched " in line and "finished" in line for line in lines), lines
     assert "fair: every variant started from weights" in cap.out

@@ -71,3 +71,28 @@ def test_training_tab_plots_iou_for_masks(qtbot, window):
     _open(window, "22_shapes_cnn_cross_entropy", 100, 1)
     _train(qtbot, window)
     assert plot.metric_name == "accuracy" and math.isfinite(plot.val_item.getData()[1][-1])
+
+
+def test_race_window_on_images(qtbot, window, data_dir):
+    """A conv net's variants race together (batched) in the window; a race on masks ranks by IoU."""
+    from losslab.gui.race import RaceDialog, open_race, race_window
+
+    for stem, header in (("22_shapes_cnn_cross_entropy", "Accuracy"), ("24_segmentation_bce", "IoU")):
+        _open(window, stem, 120, 1)
+        dialog = open_race(window, None)
+        assert isinstance(dialog, RaceDialog)
+        dialog.select("optimizer.lr")
+        dialog.set_values_text("0.001, 0.003")
+        assert dialog.refusal == "" and dialog.start_button.isEnabled(), dialog.refusal
+        dialog.start_button.click()
+        races = race_window(window)
+        qtbot.waitUntil(lambda races=races: not races.running and races.result is not None, timeout=60_000)
+        rows = races.view.row_texts()
+        assert [r[2] for r in rows] == ["finished"] * 2
+        assert [r[1] for r in rows] == ["batched"] * 2
+        assert races.view.table.horizontalHeaderItem(6).text() == header
+        for row, v in zip(rows, races.result.variants, strict=True):
+            assert v.final["metric"] == ("iou" if header == "IoU" else "accuracy")
+            assert row[6] == f"{v.final['metric_value']:.4g}"
+        assert races.result.fair
+        races.close()

@@ -148,12 +148,18 @@ class BatchedGroup:
         self.x_val = torch.as_tensor(ds.x_val, device=dev)
         self.y_val = torch.as_tensor(ds.y_val, device=dev)
 
-        # The network once, from the seed, as the trainer builds it; the output activation a loss
-        # needs has no weights and is applied per variant on its slice of the outputs.
+        # The network once, from the seed, as the trainer builds it (image data: on each sample's
+        # (channels, height, width), masks per pixel); the output activation a loss needs has no
+        # weights and is applied per variant on its slice of the outputs.
         batch = exp0.training["batch_size"] or len(ds.x_train)
-        check_network_size(exp0.model["layers"], in_f, out_f, min(batch, len(ds.x_train)), copies=V)
+        in_shape = ds.image_shape or in_f
+        check_network_size(
+            exp0.model["layers"], in_shape, out_f, min(batch, len(ds.x_train)), copies=V, per_pixel=ds.masks
+        )
         torch.manual_seed(exp0.training["seed"])
-        self.net = build_model(exp0.model["layers"], in_f, out_f, None, exp0.model["init"]).to(dev)
+        self.net = build_model(
+            exp0.model["layers"], in_shape, out_f, None, exp0.model["init"], per_pixel=ds.masks
+        ).to(dev)
         copies = [copy.deepcopy(self.net) for _ in range(V)]
         stacked, buffers = torch.func.stack_module_state(copies)
         if buffers:

@@ -207,8 +207,6 @@ def _sequential_reason(exp: Experiment, spec: LossSpec, ds: Dataset) -> str:
         return "GAN training: two networks per variant"
     if is_custom(exp.loss) or spec.custom:
         return "custom loss code runs on its own"
-    if ds.image_shape is not None:
-        return "image data: the batched engine stacks Linear layers only"
     if spec.soft_targets and ds.soft_train is not None:
         return "soft labels: this loss trains on the target distributions, which the batched engine lacks"
     types = {layer["type"] for layer in exp.model["layers"]}
