@@ -49,6 +49,9 @@ def create_app(argv: list[str] | None = None):  # -> QApplication
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationDisplayName(APP_NAME)
+    from losslab.gui.gc_guard import collect_on_gui_thread
+
+    collect_on_gui_thread(app)  # a Qt object freed by gc on a worker thread deadlocks or crashes
     return app
 
 
@@ -76,12 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     # Paint now; torch loads behind the window, and what needs it waits for it there.
     app.processEvents()
     engine = start_engine()
-    window.show_message("Starting engine…", 0)
+    # In the status bar's device label: a temporary message is cleared by any status tip.
+    device = window.status_labels["device"]
+    idle_text = device.text()
+    device.setText("device: starting engine…")
+    device.setToolTip("torch is loading in the background; Train waits for it")
     engine.when_ready(lambda: window.add_views(in_turns=True))
     files = [a for a in argv if not a.startswith("-")]
     if files:
         engine.when_ready(lambda: window.open_file(Path(files[0])))
-    engine.when_ready(lambda: window.show_message("Engine ready.", 2000))
+
+    def engine_ready() -> None:
+        if device.text() == "device: starting engine…":  # a run may have named its device already
+            device.setText(idle_text)
+        device.setToolTip("")
+
+    engine.when_ready(engine_ready)
     if os.environ.get("LOSSLAB_QUIT_AFTER_MS"):  # used by tests and screenshots
         QTimer.singleShot(int(os.environ["LOSSLAB_QUIT_AFTER_MS"]), window.close)
     return app.exec()
