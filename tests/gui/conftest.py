@@ -2,6 +2,16 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
+from losslab.gui.gc_guard import collect_on_gui_thread
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _gc_on_gui_thread(qapp):
+    """As in the app (create_app): garbage is collected on the GUI thread only, while these run."""
+    guard = collect_on_gui_thread(qapp)
+    yield guard
+    guard.remove()
+
 
 @pytest.fixture
 def settings(tmp_path):
