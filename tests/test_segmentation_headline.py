@@ -58,7 +58,28 @@ def test_run_on_masks_shows_and_stores_iou(tmp_path: Path, monkeypatch: pytest.M
     assert len(rows) == 320  # 400 images, 20% for validation
     shares = [float(r["foreground_share"]) for r in rows]
     assert all(0.0 <= s < 0.5 for s in shares) and 0.01 < sum(shares) / len(shares) < 0.15
-    assert {"loss_e1", "loss_e2"} <= set(rows[0])
+    assert {"loss_e1", "loss_e2", "soft_iou_e1", "soft_iou_e2", "mean_soft_iou"} <= set(rows[0])
+    assert all(0.0 <= float(r["soft_iou_e2"]) <= 1.0 for r in rows)
+
+
+def test_a_mask_that_is_all_background_is_wrong_per_image() -> None:
+    """Per-sample values of masks are overlaps: pixel accuracy would call this model right everywhere."""
+    import torch
+
+    from losslab.core.experiment import load_experiment
+    from losslab.core.sample_history import epoch_values
+    from losslab.core.trainer import Trainer
+
+    exp = load_experiment(DICE).replace("dataset", n_samples=60)
+    trainer = Trainer(exp)
+    y = trainer.y_train
+    assert y.ndim == 4 and bool((y.flatten(1).sum(1) > 0).all())
+    assert trainer.loss_spec.output == "probabilities"  # Dice: the network ends in a sigmoid
+    loss, value, correct = epoch_values(trainer, torch.full_like(y, 0.01))  # background everywhere
+    assert loss.shape == value.shape == correct.shape == (len(y),)
+    assert value.max() < 0.05 and not correct.any()
+    _, value, correct = epoch_values(trainer, y.clone())  # the true masks
+    assert value.min() > 0.99 and correct.all()
 
 
 def test_race_on_masks_ranks_by_iou(capfd: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,10 @@ Cartography: per sample, ``confidence`` is the mean over the recorded epochs of 
 the model learns early and keeps are *easy* (high confidence, low variability), those it keeps getting
 wrong are *hard* (low confidence, low variability: mislabelled samples gather there), the ones it
 flips between are *ambiguous* (high variability). For regression the value is |error| / std(y), so a
-low mean is easy.
+low mean is easy. For segmentation masks a sample is an image: its value is the soft IoU of its
+predicted and true mask and it is right when the hard IoU reaches 0.5 (not the share of pixels right,
+which a model that predicts background everywhere wins on every image), its loss the mean over its
+pixels.
 """
 
 from __future__ import annotations
@@ -84,9 +87,10 @@ class Cartography:
 class SampleHistory:
     """An (N, epochs) record of each training sample's loss, value and correctness. See the module doc."""
 
-    def __init__(self, n: int, task: str, capacity: int | None = None) -> None:
+    def __init__(self, n: int, task: str, capacity: int | None = None, masks: bool = False) -> None:
         self.n = n
         self.task = task
+        self.masks = masks  # segmentation: values are per-image IoUs (see the module doc)
         self.capacity = capacity if capacity is not None else columns_for(n)
         # Stored epoch-major, so that recording an epoch writes one contiguous row.
         self._loss = np.empty((self.capacity, n), dtype=np.float32)
@@ -103,7 +107,7 @@ class SampleHistory:
 
     @property
     def value_name(self) -> str:
-        return "error" if self.regression else "p_true"
+        return "error" if self.regression else "soft_iou" if self.masks else "p_true"
 
     @property
     def nbytes(self) -> int:
@@ -149,7 +153,7 @@ class SampleHistory:
 
     def copy(self) -> SampleHistory:
         """A snapshot that shares nothing with this one (only the recorded columns)."""
-        out = SampleHistory(self.n, self.task, max(self.count, 1))
+        out = SampleHistory(self.n, self.task, max(self.count, 1), self.masks)
         c = self.count
         out._loss[:c] = self._loss[:c]
         out._value[:c] = self._value[:c]
@@ -170,7 +174,8 @@ class SampleHistory:
 
     @property
     def value(self) -> np.ndarray:
-        """(N, recorded epochs): P(true class), or the signed error / std(y) for regression."""
+        """(N, recorded epochs): P(true class), the signed error / std(y) for regression, the soft IoU
+        for masks."""
         return self._value[: self.count].T
 
     @property
@@ -217,7 +222,7 @@ class SampleHistory:
         carto = self.cartography()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        conf_name = "mean_abs_error" if self.regression else "confidence"
+        conf_name = "mean_abs_error" if self.regression else "mean_soft_iou" if self.masks else "confidence"
         head = ["sample", target_name, "noted", conf_name, "variability", "correctness", "region"]
         epochs = [int(e) for e in self.epochs]
         head += [f"loss_e{e}" for e in epochs] + [f"{self.value_name}_e{e}" for e in epochs]
@@ -262,6 +267,14 @@ def epoch_values(trainer: Trainer, out: torch.Tensor) -> tuple[np.ndarray, np.nd
     with torch.no_grad():
         loss = trainer.loss_spec.per_sample(out, y, **trainer.experiment.loss["params"])
         right = None
+        if trainer.dataset.masks:
+            p, yf = trainer.probabilities(out).flatten(1), y.flatten(1).to(out.dtype)
+            loss = loss.flatten(1).mean(1) if loss.ndim > 1 else loss
+            value = _overlap(p * yf, p + yf - p * yf)
+            hard = (p > 0.5).to(out.dtype)
+            right = (_overlap(hard * yf, torch.clamp(hard + yf, max=1.0)) >= 0.5).float()
+            host = torch.stack([loss.float(), value.float(), right]).cpu().numpy()
+            return host[0], host[1], host[2] >= 0.5
         if trainer.dataset.task == REGRESSION:
             value = out.reshape(y.shape) - y  # targets are standardized: the error is in units of std(y)
         else:
@@ -273,7 +286,7 @@ def epoch_values(trainer: Trainer, out: torch.Tensor) -> tuple[np.ndarray, np.nd
             else:  # y is 0 or 1: P(true) = y p + (1 - y)(1 - p), cheaper than a where on a comparison
                 yf = y.to(probs.dtype)
                 value = (1 - yf) + probs * (2 * yf - 1)
-        if y.ndim > 1:  # masks: a sample's figures are the means over its pixels
+        if y.ndim > 1:  # soft labels (N, K): a sample's figures are the means over its values
             if right is None and trainer.dataset.task != REGRESSION:
                 right = (value > 0.5).float()
             loss, value = (t.flatten(1).mean(1) if t.ndim > 1 else t for t in (loss, value))
@@ -287,6 +300,12 @@ def epoch_values(trainer: Trainer, out: torch.Tensor) -> tuple[np.ndarray, np.nd
     else:  # binary: predicted class 1 exactly when P(class 1) > 0.5 (a logit > 0)
         correct = host[1] > 0.5
     return host[0], host[1], correct
+
+
+def _overlap(inter: torch.Tensor, union: torch.Tensor) -> torch.Tensor:
+    """Per image: sum(inter) / sum(union) over its pixels, 1 where both masks are empty (as mask_iou)."""
+    i, u = inter.sum(1), union.sum(1)
+    return (i / u.clamp(min=1e-12)).where(u > 0, 1.0)
 
 
 class SampleHistoryProbe(Probe):
@@ -312,7 +331,9 @@ class SampleHistoryProbe(Probe):
         n = len(trainer.x_train)
         h = self.history
         if h is None or h.n != n or (h.count and trainer.epoch <= int(h.epochs[-1])):
-            h = self.history = SampleHistory(n, trainer.dataset.task)  # fresh weights: a new history
+            h = self.history = SampleHistory(
+                n, trainer.dataset.task, masks=trainer.dataset.masks
+            )  # new weights
             self._recorded = 0.0
         if n == 0 or not h.takes(trainer.epoch):
             return None
