@@ -57,9 +57,19 @@ def test_samples_of_images_are_thumbnails_and_a_selected_one_shows_large(qtbot, 
     assert large.isHidden() and sum(not t.isHidden() for t in view.images.small) == 2
 
 
-def test_training_tab_plots_iou_for_masks(qtbot, window):
+def test_training_tab_plots_iou_for_masks(qtbot, window, data_dir):
+    from losslab.core.runs import open_store
+    from losslab.gui.runs.compare_view import headline_key
+    from losslab.gui.runs.run_table import metric_text
+
     _open(window, "23_segmentation_dice", 120, 2)
     _train(qtbot, window)
+    # The stored run (Runs dock, compare view) ranks by IoU too.
+    with open_store() as store:
+        (run,) = store.list_runs()
+        record = store.get_run(run.id)
+    assert run.headline == "iou" and headline_key(record) == "val_iou"
+    assert metric_text(run) == f"IoU {window.trainer.history['val_iou'][-1]:.3f}"
     plot = window.findChild(QWidget, "metricPlot")
     assert plot.metric_name == "iou"
     assert plot.plot_item.getAxis("left").labelText == "IoU"
