@@ -14,7 +14,7 @@ from typing import Any
 from losslab.core.errors import LossLabError
 from losslab.core.layers import INITS, validate_layer
 from losslab.core.optim import get_optimizer_spec
-from losslab.core.params import Param, validate_params
+from losslab.core.params import Param, shown, validate_params
 
 SECTION = "discriminator"
 DEFAULT_LAYERS: tuple[dict[str, Any], ...] = (
@@ -52,18 +52,20 @@ def validate_discriminator(
     if section is None:
         section = {}
     if not isinstance(section, dict):
-        raise LossLabError(f"must be an object with 'layers' and 'optimizer', got {section!r}", SECTION)
+        raise LossLabError(f"must be an object with 'layers' and 'optimizer', got {shown(section)}", SECTION)
     _check_keys(section, KEYS, SECTION)
     layers = section.get("layers", [dict(layer) for layer in DEFAULT_LAYERS])
     if not isinstance(layers, list):
-        raise LossLabError(f"must be a list of layers, got {layers!r}", f"{SECTION}.layers")
+        raise LossLabError(f"must be a list of layers, got {shown(layers)}", f"{SECTION}.layers")
     init = section.get("init", "default")
     if not isinstance(init, str) or init not in INITS:
-        raise LossLabError(f"unknown initialisation {init!r}; known: {', '.join(INITS)}", f"{SECTION}.init")
+        raise LossLabError(
+            f"unknown initialisation {shown(init)}; known: {', '.join(INITS)}", f"{SECTION}.init"
+        )
     opt = section.get("optimizer", {})
     where = f"{SECTION}.optimizer"
     if not isinstance(opt, dict):
-        raise LossLabError(f"must be an object like {{'id': 'adam', 'lr': 0.001}}, got {opt!r}", where)
+        raise LossLabError(f"must be an object like {{'id': 'adam', 'lr': 0.001}}, got {shown(opt)}", where)
     _check_keys(opt, OPTIMIZER_KEYS, where)
     try:
         spec = get_optimizer_spec(opt.get("id", optimizer["id"]))
@@ -90,5 +92,5 @@ def _check_keys(section: dict[str, Any], allowed: set[str], name: str) -> None:
     unknown = sorted(set(section) - allowed)
     if unknown:
         raise LossLabError(
-            f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})", f"{name}.{unknown[0]}"
+            f"unknown key {shown(unknown[0])} (allowed: {', '.join(sorted(allowed))})", f"{name}.{unknown[0]}"
         )

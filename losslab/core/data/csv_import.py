@@ -18,6 +18,7 @@ import numpy as np
 from losslab.core.data.csv_format import CsvFormat
 from losslab.core.data.csv_parse import CsvColumn, ParsedCsv, Progress, parse_csv
 from losslab.core.errors import LossLabError
+from losslab.core.params import shown
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
 
 MIN_ROWS = 10
@@ -84,10 +85,13 @@ _last_table: tuple[tuple[Any, ...], ParsedCsv, CsvTable] | None = None
 
 def _check_choices(where: str, task: str | None, missing: str) -> None:
     if task is not None and task not in CSV_TASKS:
-        raise LossLabError(f"{where}: task must be one of {', '.join(CSV_TASKS)} or left out, got {task!r}")
+        raise LossLabError(
+            f"{where}: task must be one of {', '.join(CSV_TASKS)} or left out, got {shown(task)}"
+        )
     if missing not in MISSING_POLICIES:
         raise LossLabError(
-            f"{where}: the missing-value policy must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}"
+            f"{where}: the missing-value policy must be one of {', '.join(MISSING_POLICIES)}, got "
+            f"{shown(missing)}"
         )
 
 
@@ -186,18 +190,18 @@ def validate_csv_keys(given: dict[str, Any], field_name: str) -> dict[str, Any]:
         path = os.fspath(path)
     if not isinstance(path, str) or not path.strip():
         raise LossLabError(
-            f"the path of the CSV file to read is required, got {path!r}", f"{field_name}.path"
+            f"the path of the CSV file to read is required, got {shown(path)}", f"{field_name}.path"
         )
     target = given.get("target_column")
     if target is not None and (not isinstance(target, str) or not target.strip()):
         raise LossLabError(
-            f"must be a column name, or left out for the last column; got {target!r}",
+            f"must be a column name, or left out for the last column; got {shown(target)}",
             f"{field_name}.target_column",
         )
     task = given.get("task")
     if task is not None and task not in CSV_TASKS:
         raise LossLabError(
-            f"must be one of {', '.join(CSV_TASKS)} or left out; got {task!r}", f"{field_name}.task"
+            f"must be one of {', '.join(CSV_TASKS)} or left out; got {shown(task)}", f"{field_name}.task"
         )
     features = given.get("features")
     if features is not None:
@@ -208,19 +212,19 @@ def validate_csv_keys(given: dict[str, Any], field_name: str) -> dict[str, Any]:
         ):
             raise LossLabError(
                 "must be a list of column names, or left out for every column but the target; "
-                f"got {features!r}",
+                f"got {shown(features)}",
                 f"{field_name}.features",
             )
         features = list(features)
     missing = given.get("missing", "error")
     if missing not in MISSING_POLICIES:
         raise LossLabError(
-            f"must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}", f"{field_name}.missing"
+            f"must be one of {', '.join(MISSING_POLICIES)}; got {shown(missing)}", f"{field_name}.missing"
         )
     sha256 = given.get("sha256")
     if sha256 is not None and (not isinstance(sha256, str) or not _SHA256.match(sha256)):
         raise LossLabError(
-            f"must be the file's SHA-256 as 64 lowercase hex digits, or left out; got {sha256!r}",
+            f"must be the file's SHA-256 as 64 lowercase hex digits, or left out; got {shown(sha256)}",
             f"{field_name}.sha256",
         )
     return {
@@ -248,10 +252,10 @@ def _feature_columns(parsed: ParsedCsv, target: CsvColumn, features: list[str] |
         col = parsed.column(name.strip())
         if col is target:
             raise LossLabError(
-                f"{parsed.path}: column {col.name!r} is the target; it cannot be a feature as well"
+                f"{parsed.path}: column {shown(col.name)} is the target; it cannot be a feature as well"
             )
         if col in chosen:
-            raise LossLabError(f"{parsed.path}: column {col.name!r} is named twice among the features")
+            raise LossLabError(f"{parsed.path}: column {shown(col.name)} is named twice among the features")
         chosen.append(col)
     if not chosen:
         raise LossLabError(f"{parsed.path}: no feature columns chosen; pick at least one besides the target")
@@ -271,7 +275,7 @@ def _feature_kind(parsed: ParsedCsv, col: CsvColumn) -> str:
         if bad.any():
             i = int(np.argmax(bad))
             raise LossLabError(
-                f"{parsed.path}: line {parsed.lines[i]}, column {col.name!r}: "
+                f"{parsed.path}: line {parsed.lines[i]}, column {shown(col.name)}: "
                 f"{f'{col.values[i]:g}'!r} is not a finite number"
             )
         return "numeric"
@@ -279,7 +283,8 @@ def _feature_kind(parsed: ParsedCsv, col: CsvColumn) -> str:
         assert col.text is not None
         i = int(np.argmax(col.not_number))
         raise LossLabError(
-            f"{parsed.path}: line {parsed.lines[i]}, column {col.name!r}: {col.text[i]!r} is not a number "
+            f"{parsed.path}: line {parsed.lines[i]}, column {shown(col.name)}: {shown(col.text[i])} "
+            f"is not a number "
             "(the rest of the column is numbers); fix the cell, or leave the column out of the features"
         )
     return "text"
@@ -309,7 +314,7 @@ def _rows_to_keep(
             first = next(c for c in [*used, target] if c.missing[i])
             what = "missing target value" if first is target else "missing value"
             raise LossLabError(
-                f"{where}: line {parsed.lines[i]}, column {first.name!r}: {what}; {int(gaps.sum()):,} "
+                f"{where}: line {parsed.lines[i]}, column {shown(first.name)}: {what}; {int(gaps.sum()):,} "
                 f"row(s) miss a value ({_line_list(parsed, gaps)}). Fill them in, or choose to drop those "
                 "rows or fill with the column mean (Missing values in the import, --missing drop|mean)"
             )
@@ -327,7 +332,7 @@ def _one_hot(parsed: ParsedCsv, col: CsvColumn, keep: np.ndarray) -> tuple[np.nd
     used = np.unique(codes[codes >= 0])  # categories seen only in dropped rows get no column
     if len(used) > MAX_CATEGORIES:
         raise LossLabError(
-            f"{parsed.path}: column {col.name!r} holds {len(used):,} different texts; a text feature "
+            f"{parsed.path}: column {shown(col.name)} holds {len(used):,} different texts; a text feature "
             f"becomes one input per text, so at most {MAX_CATEGORIES} are accepted. It looks like an id or "
             "free text: leave it out of the features"
         )
@@ -352,13 +357,13 @@ def _fill_with_means(
         if not gaps.any():
             continue
         if gaps.all():
-            raise LossLabError(f"{parsed.path}: column {col.name!r} has no values at all; leave it out")
+            raise LossLabError(f"{parsed.path}: column {shown(col.name)} has no values at all; leave it out")
         block[gaps] = block[~gaps].mean(axis=0)
         rows = np.zeros(parsed.n_rows, dtype=bool)
         rows[np.flatnonzero(keep)[gaps]] = True
         how = "the column mean" if col.is_numeric else "each text's share (the mean of its one-hot inputs)"
         notes.append(
-            f"filled {int(gaps.sum()):,} missing value(s) of column {col.name!r} with {how} "
+            f"filled {int(gaps.sum()):,} missing value(s) of column {shown(col.name)} with {how} "
             f"({_line_list(parsed, rows)})"
         )
     return notes
@@ -377,7 +382,8 @@ def _target(
         if bad.any():
             i = int(np.argmax(bad))
             raise LossLabError(
-                f"{where}: line {lines[i]}, column {name!r}: {f'{numbers[i]:g}'!r} is not a finite number"
+                f"{where}: line {lines[i]}, column {shown(name)}: {f'{numbers[i]:g}'!r} is not a "
+                f"finite number"
             )
     if task is None:
         task = _infer(_rows(col, kept))[0]
@@ -387,7 +393,8 @@ def _target(
             assert col.text is not None
             i = int(kept[np.argmax(col.not_number[kept])])
             raise LossLabError(
-                f"{where}: line {parsed.lines[i]}, column {name!r}: {col.text[i]!r} is not a number; "
+                f"{where}: line {parsed.lines[i]}, column {shown(name)}: {shown(col.text[i])} is "
+                f"not a number; "
                 "a regression target must be numbers (or choose a classification task)"
             )
         return col.values[kept].copy(), task, []
@@ -405,17 +412,19 @@ def _target(
 
     if len(names) < 2:
         raise LossLabError(
-            f"{where}: column {name!r} has only one class ({names[0]!r}); classification needs at least two"
+            f"{where}: column {shown(name)} has only one class ({shown(names[0])}); classification "
+            f"needs at least two"
         )
     if task == BINARY and len(names) != 2:
-        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        listed = ", ".join(shown(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
         raise LossLabError(
-            f"{where}: binary encoding error: column {name!r} has {len(names)} distinct values ({shown}) "
+            f"{where}: binary encoding error: column {shown(name)} has {len(names)} distinct values "
+            f"({listed}) "
             "but binary classification needs exactly two; choose multiclass or recode the column"
         )
     if len(names) > MAX_CLASSES:
         raise LossLabError(
-            f"{where}: column {name!r} has {len(names)} distinct labels; that looks like an id or a "
+            f"{where}: column {shown(name)} has {len(names)} distinct labels; that looks like an id or a "
             "measurement, not a class. Pick another target column or set the task to regression"
         )
     return codes, task, names

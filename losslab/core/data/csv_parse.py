@@ -20,6 +20,7 @@ import numpy as np
 from losslab.core.data.csv_format import DELIMITER_NAMES, CsvFormat, sniff_format
 from losslab.core.errors import LossLabError
 from losslab.core.files import CSV_MAX_BYTES, check_user_file
+from losslab.core.params import shown
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 CHUNK_ROWS = 20_000  # rows converted at a time: bounds memory, paces progress, and keeps each
@@ -82,7 +83,8 @@ class ParsedCsv:
             if col.name == name:
                 return col
         raise LossLabError(
-            f"{self.path}: there is no column named {name!r}; the columns are {', '.join(self.header)}"
+            f"{self.path}: there is no column named {shown(name)}; "
+            f"the columns are {names_listed(self.header)}"
         )
 
     def preview_rows(self, n: int) -> list[list[str]]:
@@ -224,6 +226,13 @@ def _parse_text(where: str, text: str, sha256: str, progress: Progress | None) -
     return ParsedCsv(where, sha256, fmt, header, header_line, np.asarray(lines, dtype=np.int64), columns)
 
 
+def names_listed(names: Sequence[str], most: int = 12) -> str:
+    """Column names for a message: each short and on one line, at most ``most`` of them (a file's
+    header can be anything, and a message must stay one readable line)."""
+    listed = ", ".join(shown(n) for n in names[:most])
+    return listed + (f", … and {len(names) - most:,} more" if len(names) > most else "")
+
+
 def _parse_float(cell: str) -> float | None:
     try:
         return float(cell)
@@ -242,11 +251,11 @@ def _check_header(where: str, line: int, header: list[str], fmt: CsvFormat) -> N
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise LossLabError(f"{where}: line {line}: column name {name!r} appears twice in the header")
+            raise LossLabError(f"{where}: line {line}: column name {shown(name)} appears twice in the header")
         seen.add(name)
     if len(header) < 2:
         raise LossLabError(
-            f"{where}: only one column ({header[0]!r}); need at least one feature column and a target "
+            f"{where}: only one column ({shown(header[0])}); need at least one feature column and a target "
             f"column, separated by one of: {', '.join(DELIMITER_NAMES.values())}s"
         )
 
