@@ -31,6 +31,9 @@ GIL_S_PER_STEP = 1e-3
 MOST_BUDGET = 0.5  # the budget for runs whose steps hardly need the GIL
 # The gradient-health reports a window's trainer makes take at most this share of the training time.
 PROBE_BUDGET = 0.01
+# The task view's predictions (a forward pass over its grid, on the training thread) at most this
+# share of it: drawn every frame they took 17% of a wide net's training time at 10 frames a second.
+VIEW_BUDGET = 0.05
 
 
 class FramePacer:

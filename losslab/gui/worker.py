@@ -10,6 +10,7 @@ straight to the trainer's thread-safe ``Controls`` object, so they act within a 
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch, merge_step_batches
+from losslab.gui.pacing import VIEW_BUDGET
 
 
 @dataclass
@@ -49,6 +51,7 @@ class TrainingWorker(QObject):
         self.outbox: deque[Any] = outbox if outbox is not None else deque()
         # Set by the GUI thread when it has drawn the last predictions (a bool: assignment is atomic).
         self.view_wanted = True
+        self._view_due = 0.0  # perf_counter time before which predictions wait (VIEW_BUDGET)
         self.result: Finished | None = None
         self.ended = False  # set just before ``finished`` is sent (the controller checks whose it is)
 
@@ -88,8 +91,12 @@ class TrainingWorker(QObject):
     def _view(self, force: bool) -> None:
         """Predictions for the task view, at the rate the GUI draws them: only when it asked."""
         if self.view_fn is not None and (force or self.view_wanted):
+            start = time.perf_counter()
+            if not force and start < self._view_due:
+                return  # still wanted: the next step report asks again
             self.view_wanted = False
             self.outbox.append(ViewPayload(self.view_fn(self.trainer)))
+            self._view_due = start + (time.perf_counter() - start) / VIEW_BUDGET
 
 
 class TrainingController(QObject):
