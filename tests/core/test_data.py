@@ -41,7 +41,8 @@ def arrays(ds):
 def test_registry_holds_the_promised_ids():
     assert set(DATASETS) == {
         "house_prices", "sine", "plane", "moons", "circles", "xor", "gaussians", "spiral",
-        "spiral_k", "blobs", "annotators", "gan_ring", "gan_1d", "gan_shapes", "csv",
+        "spiral_k", "blobs", "annotators", "gan_ring", "gan_1d", "gan_shapes", "shapes", "shape_masks",
+        "csv",
     }  # fmt: skip
     for kind, spec in DATASETS.items():
         assert spec.id == kind
@@ -58,8 +59,16 @@ def test_shapes_and_dtypes_per_task(kind):
     assert ds.n_train + ds.n_val == 300 and ds.n_val == 60
     assert ds.x_train.dtype == np.float32 and ds.x_val.dtype == np.float32
     assert ds.x_train.shape == (ds.n_train, ds.n_features) and ds.x_val.shape == (ds.n_val, ds.n_features)
-    assert ds.n_features == len(ds.feature_names) == len(spec.feature_names)
-    assert ds.y_train.shape == (ds.n_train,) and ds.y_val.shape == (ds.n_val,)
+    if ds.image_shape is not None:  # images name no features: a pixel is not a quantity to plot
+        assert spec.image and ds.feature_names == [] and ds.n_features == int(np.prod(ds.image_shape))
+    elif spec.feature_names:
+        assert ds.n_features == len(ds.feature_names) == len(spec.feature_names)
+    else:  # flattened pixels for a GAN to imitate
+        assert ds.feature_names == [f"x{i + 1}" for i in range(ds.n_features)]
+    if ds.masks:  # a (1, H, W) mask per image
+        assert ds.y_train.shape == (ds.n_train, *ds.image_shape) and ds.y_val.shape[0] == ds.n_val
+    else:
+        assert ds.y_train.shape == (ds.n_train,) and ds.y_val.shape == (ds.n_val,)
     assert ds.outliers_train.dtype == bool and ds.outliers_train.shape == (ds.n_train,)
     assert ds.outliers_val.dtype == bool and ds.outliers_val.shape == (ds.n_val,)
     assert ds.x_mean.shape == ds.x_std.shape == (ds.n_features,)
@@ -70,7 +79,9 @@ def test_shapes_and_dtypes_per_task(kind):
         assert set(np.unique(ds.y_train)) == set(range(ds.n_classes))
     else:
         assert ds.y_train.dtype == np.float32 and ds.n_classes == 1
-    if ds.task == BINARY:
+    if ds.masks:  # per-pixel 0/1 targets
+        assert set(np.unique(ds.y_train)) == {0.0, 1.0}
+    elif ds.task == BINARY:
         assert set(np.unique(ds.y_train)) == {0.0, 1.0}
         assert ds.class_names == ["class 0", "class 1"]
     if ds.task == GAN:
@@ -103,7 +114,8 @@ def test_same_seed_same_arrays_other_seed_differs(kind):
 def test_generation_is_fast():
     for kind in GENERATED:
         start = time.perf_counter()
-        make_dataset({"kind": kind, "n_samples": 100_000})
+        # images are drawn one by one: 2,000 is a workshop set (100,000 points take a few ms)
+        make_dataset({"kind": kind, "n_samples": 2_000 if "shapes" in kind else 100_000})
         assert time.perf_counter() - start < 1.0, kind  # typically ~25 ms; loose for slow CI machines
 
 

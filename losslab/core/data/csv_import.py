@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from losslab.core.data.csv_format import CsvFormat
-from losslab.core.data.csv_parse import CsvColumn, ParsedCsv, Progress, parse_csv
+from losslab.core.data.csv_parse import CsvColumn, ParsedCsv, Progress, names_listed, parse_csv
 from losslab.core.errors import LossLabError
 from losslab.core.params import shown
 from losslab.core.tasks import BINARY, MULTICLASS, REGRESSION
@@ -416,7 +416,7 @@ def _target(
             f"needs at least two"
         )
     if task == BINARY and len(names) != 2:
-        listed = ", ".join(shown(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+        listed = names_listed(names, most=10)
         raise LossLabError(
             f"{where}: binary encoding error: column {shown(name)} has {len(names)} distinct values "
             f"({listed}) "

@@ -229,7 +229,7 @@ def _parse_text(where: str, text: str, sha256: str, progress: Progress | None) -
 def names_listed(names: Sequence[str], most: int = 12) -> str:
     """Column names for a message: each short and on one line, at most ``most`` of them (a file's
     header can be anything, and a message must stay one readable line)."""
-    listed = ", ".join(shown(n) for n in names[:most])
+    listed = ", ".join(n if len(n) <= 40 and n.isprintable() else shown(n) for n in names[:most])
     return listed + (f", … and {len(names) - most:,} more" if len(names) > most else "")
 
 
