@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import math
 import os
 import re
 import subprocess
@@ -110,20 +111,26 @@ def test_example_trains_through_the_cli(example, runs):
     training = load_experiment(example).training
     if training["early_stopping"]:  # may end early, with the best epoch's weights put back
         assert len(rows) <= training["epochs"]
-    else:
-        assert len(rows) == training["epochs"]
-    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    else:  # a row per evaluated epoch: all of them, or every k-th of a long full-batch run, and the last
+        epochs = [int(r["epoch"]) for r in rows]
+        k = epochs[-1] if len(epochs) == 1 else epochs[-1] - epochs[-2]
+        assert epochs[-1] == training["epochs"] and len(rows) >= min(training["epochs"], 150)
+        assert all(e <= 5 or e % k == 0 for e in epochs), epochs
     assert rows[-1]["elapsed_s"] < 40.0  # seconds when idle; generous for a loaded test machine
-
-    # The saved experiment re-loads and equals the example; the weights load into its model.
     saved = load_experiment(folder / "experiment.losslab")
     assert saved.to_dict() == load_experiment(example).to_dict()
+    if saved.dataset["kind"].startswith("gan_"):  # a game, not a descent: its losses need not fall
+        assert not rows[-1]["train_modes"] < 0 and math.isfinite(rows[-1]["train_swd"])  # nan: images
+        return
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+
+    # The saved experiment re-loads and equals the example; the weights load into its model.
     trainer = make_trainer(saved)
     state = torch.load(folder / "weights.pt", weights_only=True)
     trainer.model.load_state_dict(state)
     last_train_loss, _ = trainer.evaluate(trainer.x_train, trainer.y_train)
     saved_row = rows[-1]
-    if len(rows) < training["epochs"]:  # early stopping restored the best epoch
+    if training["early_stopping"] and len(rows) < training["epochs"]:  # it restored the best epoch
         saved_row = min(rows, key=lambda r: r["val_loss"])
     assert last_train_loss == pytest.approx(saved_row["train_loss"], rel=1e-4, abs=1e-6)
 
@@ -261,7 +268,11 @@ BAD_FILES = {
     "newer_schema_version": (_set("schema_version", 2), ["schema_version", "newer"]),
     "unknown_loss": (_set("loss.id", "msle"), ["loss.id", "msle", "mse"]),
     "negative_learning_rate": (_set("optimizer.lr", -0.1), ["optimizer.lr", "at least"]),
-    "unknown_layer_type": (_set("model.layers", [{"type": "conv2d"}]), ["model.layers[0].type", "conv2d"]),
+    "unknown_layer_type": (_set("model.layers", [{"type": "conv3d"}]), ["model.layers[0].type", "conv3d"]),
+    "image_layer_on_points": (
+        _set("model.layers", [{"type": "conv2d"}]),
+        ["model.layers[0]", "needs an image"],
+    ),
     "units_zero": (_set("model.layers", [{"type": "linear", "units": 0}]), ["model.layers[0].units"]),
     "loss_task_mismatch": (
         _set("loss.id", "cross_entropy"),

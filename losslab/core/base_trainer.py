@@ -43,13 +43,15 @@ GOOD_FACTOR = 10.0
 SNAPSHOT_SECONDS = 0.25  # at most this often a "last good weights" copy at an epoch end
 # A full-batch epoch is one step, and evaluating both sets with their metrics cost more than the
 # step (measured: a third of the run's speed). So a full-batch run longer than LONG_FULL_BATCH epochs
-# evaluates its first TRIAL_EPOCHS, then every k-th epoch (k of 1, 2, 5, 10, 20, ...) so that
-# evaluation takes about EVAL_BUDGET of the time, keeping at least MIN_ROWS rows, and its last.
-# Its step losses still give every epoch's training loss.
+# evaluates its first TRIAL_EPOCHS; if evaluating took more than EVAL_BUDGET of their time, it goes
+# on with every k-th epoch (k the smallest of 1, 2, 5, 10, 20, ... that leaves at most MAX_ROWS
+# rows), and its last. k depends on the epoch count only, so a run's history has the same rows on
+# every machine; the curves keep enough points to show where validation turns up. Its step losses
+# still give every epoch's training loss.
 LONG_FULL_BATCH = 200
 TRIAL_EPOCHS = 5
 EVAL_BUDGET = 0.03
-MIN_ROWS = 10
+MAX_ROWS = 200
 
 
 @dataclass
@@ -440,14 +442,11 @@ class Trainer:
         if trial[2] < TRIAL_EPOCHS:
             return
         self._trial = None
-        need = trial[1] / (EVAL_BUDGET * max(trial[0], 1e-9))
         epochs = int(self.experiment.training["epochs"])
         k = 1
-        while k < need:
-            bigger = k * 5 // 2 if str(k).startswith("2") else k * 2  # 1, 2, 5, 10, 20, 50, ...
-            if bigger > epochs // MIN_ROWS:
-                break
-            k = bigger
+        if trial[1] > EVAL_BUDGET * (trial[0] + trial[1]):
+            while -(-epochs // k) > MAX_ROWS:
+                k = k * 5 // 2 if str(k).startswith("2") else k * 2  # 1, 2, 5, 10, 20, 50, ...
         if k > 1:
             self.eval_every = self.history.eval_every = k
             emit(

@@ -51,11 +51,11 @@ def test_weights_loaded_between_runs_are_not_trained_from_a_stale_forward() -> N
 
 def test_a_long_full_batch_run_evaluates_every_kth_epoch_and_says_so(monkeypatch) -> None:
     monkeypatch.setattr(base_trainer, "EVAL_BUDGET", 1e-9)  # evaluation "costs" too much here
+    monkeypatch.setattr(base_trainer, "MAX_ROWS", 20)  # 300 epochs: every 20th keeps 15 rows (10th: 30)
     exp = experiment(training={"epochs": 300, "batch_size": 0})
     trainer, events = make_trainer(exp, diagnostics=False), Recorder()
     trainer.run(events)
-    k = 300 // base_trainer.MIN_ROWS  # 30: the largest of 1, 2, 5, 10, 20, ... that keeps 10 rows is 20
-    assert trainer.eval_every == trainer.history.eval_every == 20 <= k
+    assert trainer.eval_every == trainer.history.eval_every == 20
     epochs = [e.epoch for e in events.of(EpochEnd)]
     assert epochs == [1, 2, 3, 4, 5, *range(20, 301, 20)]
     assert [row["epoch"] for row in trainer.history.rows] == epochs
@@ -64,6 +64,15 @@ def test_a_long_full_batch_run_evaluates_every_kth_epoch_and_says_so(monkeypatch
     assert np.array_equal(events.steps(), np.arange(1, 301))  # every step's loss is still reported
     per_step = np.concatenate([b.epoch_of_steps() for b in events.of(StepBatch)])
     assert np.array_equal(per_step, np.arange(300))  # and the epoch each belongs to
+
+
+def test_the_stride_depends_on_the_epoch_count_only() -> None:
+    # 300 epochs with the default MAX_ROWS: every 2nd epoch, on any machine (evaluation of a tiny
+    # full-batch network always costs more than its step)
+    exp = experiment(training={"epochs": 300, "batch_size": 0})
+    trainer = make_trainer(exp, diagnostics=False)
+    trainer.run()
+    assert trainer.history.eval_every == 2 and len(trainer.history) == 5 + 148
 
 
 def test_short_or_mini_batch_runs_evaluate_every_epoch() -> None:
