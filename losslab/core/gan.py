@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,16 +25,13 @@ from losslab.core.data.gan import image_size, mode_centres, mode_counts, mode_ra
 from losslab.core.discriminator import LOSS as DISCRIMINATOR_LOSS
 from losslab.core.discriminator import validate_discriminator
 from losslab.core.experiment import OPTIMIZER_COMMON
+from losslab.core.gan_report import GanSnapshot
 from losslab.core.losses import get_loss
 from losslab.core.model import build_model
 from losslab.core.optim import get_optimizer_spec
 from losslab.core.probe import Probe
 
 MEASURE_POINTS = 1000  # generated points behind the per-epoch mode count and gradient norm
-# The generator's gradient has collapsed (vanished) once its norm falls below this share of the norm
-# the non-saturating loss −log D would give at the same weights: the discriminator rejects the fakes
-# so surely that log(1 − D) is flat there, while −log D would still say which way to move.
-COLLAPSE_FRACTION = 0.05
 REFERENCE_LOSS = "gan_g_nonsat"
 SURFACE_GRID = 64  # the decision surface's resolution per axis (2-D data), or points (1-D data)
 SNAPSHOT_POINTS = 500
@@ -55,38 +51,6 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 32, 
     pa = torch.sort(a[:n] @ dirs, dim=0).values
     pb = torch.sort(b[:n] @ dirs, dim=0).values
     return float((pa - pb).abs().mean())
-
-
-def collapsed(norm: float, reference: float) -> bool:
-    """Whether a generator gradient of ``norm`` has vanished next to the non-saturating ``reference``."""
-    return math.isfinite(norm) and reference > 0 and norm < COLLAPSE_FRACTION * reference
-
-
-def collapse_epoch(grad_norms: list[float], references: list[float]) -> int | None:
-    """The first epoch (1-based) whose generator gradient had collapsed (``collapsed``), or None:
-    where a saturating generator loss stopped teaching. Arguments: the g_grad and g_grad_ref metrics."""
-    for epoch, (norm, ref) in enumerate(zip(grad_norms, references, strict=True), start=1):
-        if collapsed(norm, ref):
-            return epoch
-    return None
-
-
-@dataclass
-class GanSnapshot:
-    """What the GAN view draws at an epoch end: plain numpy, display units."""
-
-    epoch: int
-    real: np.ndarray  # (n, d) training points
-    fake: np.ndarray  # (n, d) generated from the run's fixed noise, so frames compare
-    axes: tuple[np.ndarray, ...]  # the surface's grid: (xs,) for 1-D data, (xs, ys) for 2-D
-    surface: (
-        np.ndarray | None
-    )  # the discriminator's P(real): (len(xs),) or (len(ys), len(xs)); None for d > 2
-    centres: np.ndarray | None  # (modes, d) the data's modes where known
-    counts: np.ndarray | None  # generated points near each mode (nearest mode, within ``radius``)
-    radius: float
-    covered: int | None  # modes holding enough generated points (data.gan.modes_covered)
-    image_size: int | None = None  # the points are flattened square images of this side (data.gan)
 
 
 class GanTrainer(Trainer):

@@ -18,7 +18,8 @@ from losslab.core.data.gan import RING_MODES, mode_centres, mode_counts, modes_c
 from losslab.core.discriminator import DEFAULT_LAYERS
 from losslab.core.errors import LossLabError
 from losslab.core.experiment import Experiment, load_experiment
-from losslab.core.gan import GanProbe, GanSnapshot, GanTrainer, collapse_epoch
+from losslab.core.gan import GanProbe, GanTrainer
+from losslab.core.gan_report import GanSnapshot, collapse_epoch
 from losslab.core.resources import examples_dir
 from losslab.core.trainer import make_trainer
 

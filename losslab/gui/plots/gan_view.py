@@ -22,7 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
 from losslab.core.data.gan import image_size, mode_centres
-from losslab.core.gan import GanProbe, GanSnapshot, GanTrainer, collapsed
+from losslab.core.gan_report import GanSnapshot, collapsed
 from losslab.core.tasks import GAN
 from losslab.gui.plots.buffers import GrowingSeries
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
@@ -190,6 +190,8 @@ class GanView(ViewBase):
         self.redraw()
 
     def make_probes(self, trainer: Trainer) -> list[Probe]:
+        from losslab.core.gan import GanProbe, GanTrainer  # torch: loaded by now, not at window build
+
         return [GanProbe()] if isinstance(trainer, GanTrainer) else []
 
     def on_steps(self, batch: StepBatch) -> None:
@@ -223,6 +225,8 @@ class GanView(ViewBase):
             self._dirty = True
 
     def on_finished(self, result: Finished | None) -> None:
+        from losslab.core.gan import GanTrainer
+
         trainer = self.services.trainer
         if isinstance(trainer, GanTrainer) and not self.services.running:
             self._snapshot = trainer.snapshot()  # the run's thread has ended: the last state, exactly
