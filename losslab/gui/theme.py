@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QGraphicsItem
 
+from losslab.gui import plot_menus  # noqa: F401  (pyqtgraph's menus die with their plots, see there)
+
 # Okabe & Ito (2008), "Color Universal Design"; the extra three (Tol) cover up to ten classes.
 OKABE_ITO = {
     "orange": "#E69F00",

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch, merge_step_batches
@@ -74,6 +74,11 @@ class TrainingWorker(QObject):
             self.ended = True
             self.finished.emit(None)
         finally:
+            # Back to the GUI thread, where the controller drops it: a QObject is deleted in its own
+            # thread, and this one's thread is about to end.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
             # End the thread's event loop as soon as the run is over, so QThread.wait() returns.
             QThread.currentThread().quit()
 

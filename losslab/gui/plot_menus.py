@@ -1,0 +1,51 @@
+"""pyqtgraph's right-click menus are deleted by Qt with the plot they belong to, never by Python's
+garbage collector.
+
+A ViewBox and a PlotItem build their context menus as parentless QMenus (windows of their own)
+that only a Python attribute holds. When Qt deletes a plot, those menus live on in a reference
+cycle until the cyclic collector frees them, in an order of its choosing, widget by widget: in the
+GUI tests this crashed the process (SIGSEGV in QWidget::~QWidget inside gc.collect, on CI). So
+each menu is handed to Qt's deleteLater the moment its item is destroyed: Qt deletes the menu and
+its children in its own order, and the collector later frees only wrappers whose objects are gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+# The parentless widgets each item class makes and keeps in an attribute.
+MENU_ATTRIBUTES: dict[type, tuple[str, ...]] = {
+    pg.ViewBox: ("menu",),
+    pg.PlotItem: ("ctrlMenu", "ctrlWidget"),
+}
+
+
+def tie_menus_to(item: Any, names: tuple[str, ...]) -> None:
+    """Delete the item's parentless widgets ``names`` when Qt destroys the item."""
+    for name in names:
+        widget = getattr(item, name, None)
+        if isinstance(widget, QWidget) and widget.parent() is None:
+            item.destroyed.connect(widget.deleteLater)  # a Qt connection: no Python reference cycle
+
+
+def install() -> None:
+    """Wrap the item classes' __init__ once per process (idempotent)."""
+    for cls, names in MENU_ATTRIBUTES.items():
+        original = cls.__init__
+        if getattr(original, "_menus_tied", False):
+            continue
+
+        def __init__(
+            self: Any, *args: Any, _original: Any = original, _names: tuple[str, ...] = names, **kwargs: Any
+        ) -> None:
+            _original(self, *args, **kwargs)
+            tie_menus_to(self, _names)
+
+        __init__._menus_tied = True  # type: ignore[attr-defined]
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+
+install()
