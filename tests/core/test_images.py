@@ -198,3 +198,13 @@ def test_dice_beats_pixel_bce_on_a_rare_foreground():
         trainer.run()
         iou[loss] = trainer.history.last("val_iou")
     assert iou["dice"] > iou["bce_logits"] + 0.05, iou
+
+
+@pytest.mark.parametrize("kind", ["shapes", "shape_masks", "gan_shapes"])
+def test_an_image_dataset_too_big_for_memory_is_refused_with_the_largest_that_fits(kind):
+    size = 20 if kind == "gan_shapes" else 64  # each one's largest image size
+    most = 16_000_000 // (size * size)
+    with pytest.raises(LossLabError, match=rf"use at most {most:,} samples at this image size") as err:
+        make_dataset({"kind": kind, "n_samples": 100_000, "image_size": size})
+    assert err.value.field == "dataset.n_samples"
+    assert len(make_dataset({"kind": kind, "n_samples": most // 8, "image_size": size}).x_train) > 0

@@ -25,22 +25,32 @@ _UNIT_AREA = {
     "cross": 2 * 2 * 0.64 - 0.64**2,
 }
 # The triangle's three edges: outward normals 120 degrees apart, each edge at distance 0.5 of the radius.
+_CHUNK_PIXELS = 1_000_000
 _TRIANGLE_NORMALS = [(np.cos(a), np.sin(a)) for a in np.deg2rad([-90.0, 30.0, 150.0])]
 
 
 def shape_mask(kind: str, size: int, cx: float, cy: float, radius: float, angle: float) -> np.ndarray:
     """A (size, size) bool mask of one shape centred at (cx, cy) pixels, ``radius`` pixels, turned by
     ``angle`` radians. Pixel centres are sampled, so a shape is drawn the same at any position."""
+    one = np.array([0])
+    return shape_masks_of(kind, size, one + cx, one + cy, one + radius, one + angle)[0]
+
+
+def shape_masks_of(
+    kind: str, size: int, cx: np.ndarray, cy: np.ndarray, radius: np.ndarray, angle: np.ndarray
+) -> np.ndarray:
+    """(n, size, size) bool masks of ``n`` shapes of one kind, one per entry of the (n,) arrays."""
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    dx, dy = (xs - cx) / radius, (ys - cy) / radius
-    c, s = np.cos(angle), np.sin(angle)
-    u, v = c * dx + s * dy, -s * dx + c * dy  # the pixel in the shape's own (unrotated) frame
+    r = radius[:, None, None]
+    dx, dy = (xs - cx[:, None, None]) / r, (ys - cy[:, None, None]) / r
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    u, v = c * dx + s * dy, -s * dx + c * dy  # each pixel in its shape's own (unrotated) frame
     if kind == "circle":
         return np.asarray(u * u + v * v <= 1.0)
     if kind == "square":
         return np.asarray(np.maximum(np.abs(u), np.abs(v)) <= 0.8)
     if kind == "triangle":
-        inside = np.ones((size, size), dtype=bool)
+        inside = np.ones(u.shape, dtype=bool)
         for nx, ny in _TRIANGLE_NORMALS:
             inside &= u * nx + v * ny <= 0.5
         return inside
@@ -81,8 +91,12 @@ def _render(
     cx = rng.uniform(margin, size - margin)
     cy = rng.uniform(margin, size - margin)
     masks = np.zeros((n, size, size), dtype=bool)
-    for i in range(n):
-        masks[i] = shape_mask(SHAPE_NAMES[labels[i]], size, cx[i], cy[i], radii[i], angles[i])
+    chunk = max(1, _CHUNK_PIXELS // (size * size))  # whole arrays at a time, a few MB each
+    for k, kind in enumerate(SHAPE_NAMES):
+        index = np.flatnonzero(labels == k)
+        for part in np.array_split(index, max(1, -(-len(index) // chunk))):
+            if len(part):
+                masks[part] = shape_masks_of(kind, size, cx[part], cy[part], radii[part], angles[part])
     images = masks.astype(np.float64)
     if noise:
         images += rng.normal(0.0, noise, images.shape)
