@@ -53,6 +53,9 @@ def add_parser(sub: Any) -> None:
     )
 
 
+SUFFIXES = {"script": "py", "weights": "pt", "torchscript": "pt", "onnx": "onnx"}
+
+
 def _wanted(args: argparse.Namespace) -> list[str]:
     return [name for name in ("script", *MODEL_OUTPUTS) if getattr(args, name, None)]
 
@@ -61,7 +64,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     wanted = _wanted(args)
     if not wanted:
         raise LossLabError("nothing to export: give --script, --weights, --torchscript or --onnx")
-    _check_onnx(args)
+    _check_outputs(args)
     path = Path(args.experiment)
     needs_training = any(getattr(args, name) for name in MODEL_OUTPUTS)
     if needs_training:
@@ -95,7 +98,7 @@ def export_from_run(store: Any, run_id: int, args: argparse.Namespace) -> bool:
     run's stored experiment and final weights. Returns whether any was asked for."""
     if not _wanted(args):
         return False
-    _check_onnx(args)
+    _check_outputs(args)
     exp = store.experiment_of(run_id)
     if args.script:
         _write_script(exp, args.script, f"run {run_id} of the run history ({store.path})")
@@ -107,11 +110,23 @@ def export_from_run(store: Any, run_id: int, args: argparse.Namespace) -> bool:
     return True
 
 
-def _check_onnx(args: argparse.Namespace) -> None:
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output can be written, said before any training (not after minutes of it); and ONNX
+    is installed when asked for."""
+    from losslab.cli import check_writable_folder
+
+    for name in _wanted(args):
+        target = Path(getattr(args, name))
+        if target.is_dir():
+            raise LossLabError(
+                f"{target} is a folder; give a file name, such as {target / ('model.' + SUFFIXES[name])}",
+                f"--{name}",
+            )
+        check_writable_folder(target.parent, f"--{name}")
     if getattr(args, "onnx", None):
         from losslab.core.script_export.models import ONNX_MISSING, onnx_available
 
-        if not onnx_available():  # said before any training, not after it
+        if not onnx_available():
             raise LossLabError(ONNX_MISSING, "--onnx")
 
 

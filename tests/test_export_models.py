@@ -85,6 +85,22 @@ def test_onnx_without_the_package_says_how_to_get_it_before_training(
     assert not trains and not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.parametrize("flag", ["--weights", "--torchscript", "--onnx", "--script"])
+@pytest.mark.parametrize("where", ["a folder", "inside a file"])
+def test_an_output_that_cannot_be_written_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str, where: str
+) -> None:
+    monkeypatch.setattr(models, "onnx_available", lambda: True)
+    trains = []
+    monkeypatch.setattr(models, "train_for_export", lambda *a, **k: trains.append(1))
+    (tmp_path / "notes.txt").write_text("x")
+    target = tmp_path if where == "a folder" else tmp_path / "notes.txt" / "out.bin"
+    assert main(["export", str(MOONS), flag, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and ("is a folder" in err or "is not a folder" in err) and "Traceback" not in err
+    assert not trains
+
+
 def test_a_stored_run_exports_its_own_weights(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
