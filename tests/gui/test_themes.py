@@ -87,3 +87,22 @@ def test_a_plot_with_data_recolours_its_legend_and_keeps_its_tick_values(qtbot):
         assert all(fg in label.item.toHtml().lower() for _, label in view.legend.items)
     finally:
         apply_plot_theme(False)
+
+
+def test_an_images_tab_made_under_the_dark_scheme_draws_its_confusion_matrix_dark(qtbot):
+    from PySide6.QtGui import QColor
+
+    from losslab.core.data import make_dataset
+    from losslab.gui.plots.image_views import ClassificationPage
+    from losslab.gui.theme import apply_plot_theme
+
+    try:
+        apply_plot_theme(True)
+        page = ClassificationPage()  # no theme change follows: it must start from the scheme in use
+        qtbot.addWidget(page)
+        page.set_dataset(make_dataset({"kind": "shapes", "n_samples": 80}))
+        page.show_predictions(None)
+        off_diagonal = page.confusion.item(0, 1).background().color()
+        assert off_diagonal == QColor(palette_colors(True)["background"])
+    finally:
+        apply_plot_theme(False)

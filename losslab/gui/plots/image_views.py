@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from losslab.core.image_probe import ValidationImages, image_probes
 from losslab.gui.plots.image_tiles import Tile, display_images, grey_pixmap, grey_range
 from losslab.gui.plots.segmentation_view import SegmentationPage
-from losslab.gui.theme import palette_colors
+from losslab.gui.theme import is_dark, palette_colors
 from losslab.gui.view_api import ViewBase, ViewServices
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class ClassificationPage(QWidget):
         self.images = np.empty((0, 1, 1))
         self.levels = (0.0, 1.0)
         self.true = np.empty(0, dtype=np.int64)
-        self.dark = False
+        self.dark = is_dark()  # the scheme at creation; apply_theme follows changes
 
     def set_dataset(self, ds: Dataset) -> None:
         self.dataset = ds
@@ -289,6 +289,7 @@ class ImagesView(ViewBase):
     def apply_theme(self, dark: bool) -> None:
         self.classes.dark = dark
         self.segmentation.apply_theme(dark)
-        self._drawn = None if self.latest is not None else self._drawn
         if self.page == "classes" and self.latest is None:
             self.classes.show_predictions(None)
+        self._drawn = None  # what is drawn has the old colours: draw it again now, or when shown
+        self.redraw()
