@@ -179,3 +179,18 @@ def test_views_render_with_both_themes(qtbot, window, name):
     window._on_color_scheme()
     window.redraw()
     assert view.isVisible()
+
+
+@pytest.mark.parametrize(("masks", "value"), [(False, "P(true class)"), (True, "soft IoU")])
+def test_cartography_axes_name_what_a_sample_s_value_is(qtbot, masks, value):
+    import numpy as np
+
+    from losslab.core.sample_history import Cartography
+    from losslab.gui.plots.cartography_view import CartographyPlot
+
+    plot = CartographyPlot(on_select=lambda *_: None)
+    qtbot.addWidget(plot)
+    v = np.array([0.1, 0.2])
+    plot.set_map(Cartography(v, v, v, np.array([0, 1]), False), masks)
+    assert value in plot.plot_item.getAxis("left").labelText
+    assert value in plot.plot_item.getAxis("bottom").labelText

@@ -111,7 +111,7 @@ class CartographyPlot(pg.PlotWidget):
             pi.addItem(item, ignoreBounds=True)
         self.x = np.empty(0)
         self.y = np.empty(0)
-        self.regression = False
+        self.regression = self.masks = False
         self.selected = np.empty(0, dtype=np.int64)
         self._axes(False)
         for side in ("bottom", "left"):
@@ -132,16 +132,17 @@ class CartographyPlot(pg.PlotWidget):
             item.setColor(self._pal["foreground"])
         self.rings.setPen(pg.mkPen(self._pal["mark"], width=2.5))
 
-    def _axes(self, regression: bool) -> None:
+    def _axes(self, regression: bool, masks: bool = False) -> None:
         pi = self.plot_item
-        self.regression = regression
+        self.regression, self.masks = regression, masks
         if regression:
             pi.setLabel("bottom", "variability: std of |error| / std(y) across epochs")
             pi.setLabel("left", "mean |error| / std(y)  (lower is easier)")
             border_x, border_y = AMBIGUOUS_ERROR_SPREAD, EASY_ERROR
-        else:
-            pi.setLabel("bottom", "variability: std of P(true class) across epochs")
-            pi.setLabel("left", "confidence: mean P(true class)")
+        else:  # a mask's value is the soft IoU of its predicted and true mask (core.sample_history)
+            value = "soft IoU" if masks else "P(true class)"
+            pi.setLabel("bottom", f"variability: std of {value} across epochs")
+            pi.setLabel("left", f"confidence: mean {value}")
             border_x, border_y = AMBIGUOUS_VARIABILITY, EASY_CONFIDENCE
         vb = pi.getViewBox()
         vb.invertY(regression)
@@ -153,9 +154,9 @@ class CartographyPlot(pg.PlotWidget):
         else:  # P(true) lies in [0, 1], so its standard deviation in [0, 0.5]
             vb.setRange(xRange=(0.0, 0.5), yRange=(0.0, 1.0), padding=0.03)
 
-    def set_map(self, carto: Cartography) -> None:
-        if carto.regression != self.regression:
-            self._axes(carto.regression)
+    def set_map(self, carto: Cartography, masks: bool = False) -> None:
+        if (carto.regression, masks) != (self.regression, self.masks):
+            self._axes(carto.regression, masks)
         ok = np.isfinite(carto.confidence) & np.isfinite(carto.variability)
         self.x = np.where(ok, carto.variability, np.nan)
         self.y = np.where(ok, carto.confidence, np.nan)
@@ -325,7 +326,7 @@ class CartographyView(ViewBase):
     def show_history(self, h: SampleHistory) -> None:
         self.history = h
         self.carto = h.cartography()
-        self.plot.set_map(self.carto)
+        self.plot.set_map(self.carto, h.masks)
         self.plot.repaint()
         self._update_summary()
 
