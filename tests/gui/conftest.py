@@ -1,3 +1,5 @@
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
@@ -11,6 +13,30 @@ def _gc_on_gui_thread(qapp):
     guard = collect_on_gui_thread(qapp)
     yield guard
     guard.remove()
+
+
+@pytest.fixture(autouse=True)
+def _widgets_live_until_teardown(monkeypatch):
+    """qtbot.addWidget keeps only a weak reference, so a panel a test shows is garbage (a reference
+    cycle) the moment the test returns, still on screen; the collector then destroyed it in the
+    middle of pytest-qt's event processing (SIGSEGV in QWidget::~QWidget, CI). Held here until
+    qtbot has closed and deleted it; then the test's garbage is freed, at a quiet point."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from pytestqt.qtbot import QtBot
+
+    held = []
+    add_widget = QtBot.addWidget
+
+    def add_and_hold(self, widget, *, before_close_func=None):
+        held.append(widget)
+        return add_widget(self, widget, before_close_func=before_close_func)
+
+    monkeypatch.setattr(QtBot, "addWidget", add_and_hold)
+    yield
+    for _ in range(2):  # deleting an item can post its menus' deleteLater (gui/plot_menus.py)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    held.clear()
+    gc.collect()
 
 
 @pytest.fixture
