@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from losslab.core.calibration import CalibrationProbe, CalibrationSnapshot, calibration_snapshot
 from losslab.core.tasks import BINARY, MULTICLASS
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.snapshot_view import SnapshotView
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
-from losslab.gui.view_api import ViewBase, ViewServices
+from losslab.gui.view_api import ViewServices
 
 if TYPE_CHECKING:
     from losslab.core.data import Dataset
-    from losslab.core.events import EpochEnd, Finished
+    from losslab.core.events import EpochEnd
     from losslab.core.probe import Probe
     from losslab.core.trainer import Trainer
 
@@ -45,13 +45,11 @@ def verdict(snapshot: CalibrationSnapshot) -> str:
     return "overconfident" if gap > 0 else "underconfident"
 
 
-class CalibrationView(ViewBase):
+class CalibrationView(SnapshotView):
+    snapshot_type = CalibrationSnapshot
+
     def __init__(self, services: ViewServices) -> None:
-        super().__init__()
-        self.services = services
-        self._dataset: Dataset | None = None
-        self._snapshot: CalibrationSnapshot | None = None
-        self._dirty = False
+        super().__init__(services)
         self.train_ece = GrowingSeries(256)
         self.val_ece = GrowingSeries(256)
 
@@ -131,24 +129,8 @@ class CalibrationView(ViewBase):
         self.val_ece.append(event.epoch, event.val_metrics.get("ece", math.nan))
         self._dirty = True
 
-    def on_event(self, event: object) -> None:
-        if isinstance(event, CalibrationSnapshot):
-            self._snapshot = event
-            self._dirty = True
-
-    def on_finished(self, result: Finished | None) -> None:
-        trainer = self.services.trainer
-        if trainer is not None and not self.services.running:
-            snapshot = calibration_snapshot(trainer)  # the run's thread has ended: the final weights
-            if snapshot is not None:
-                self._snapshot = snapshot
-                self._dirty = True
-                self.redraw()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._dirty = True
-        self.redraw()
+    def final_snapshot(self, trainer: Trainer) -> CalibrationSnapshot | None:
+        return calibration_snapshot(trainer)
 
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark
@@ -163,10 +145,7 @@ class CalibrationView(ViewBase):
         self._dirty = True
 
     # -- drawing ------------------------------------------------------------------------------
-    def redraw(self) -> None:
-        if not self._dirty or not self.isVisible() or self._dataset is None:
-            return
-        self._dirty = False
+    def draw(self) -> None:
         self.train_curve.setData(*self.train_ece.view())
         self.val_curve.setData(*self.val_ece.view())
         shot = self._snapshot

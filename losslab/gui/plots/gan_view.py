@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
 from losslab.core.data.gan import image_size, mode_centres
 from losslab.core.gan_report import GanSnapshot, collapsed
 from losslab.core.tasks import GAN
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.snapshot_view import SnapshotView
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
-from losslab.gui.view_api import ViewBase, ViewServices
+from losslab.gui.view_api import ViewServices
 
 if TYPE_CHECKING:
     from losslab.core.data import Dataset
-    from losslab.core.events import EpochEnd, Finished, StepBatch
+    from losslab.core.events import EpochEnd, StepBatch
     from losslab.core.probe import Probe
     from losslab.core.trainer import Trainer
 
@@ -54,13 +54,11 @@ def surface_lut(dark: bool) -> np.ndarray:
     return np.clip(faded, 0, 255).astype(np.uint8)
 
 
-class GanView(ViewBase):
+class GanView(SnapshotView):
+    snapshot_type = GanSnapshot
+
     def __init__(self, services: ViewServices) -> None:
-        super().__init__()
-        self.services = services
-        self._dataset: Dataset | None = None
-        self._snapshot: GanSnapshot | None = None
-        self._dirty = False
+        super().__init__(services)
         self._n_modes = 0
         self.d_loss = GrowingSeries()
         self.g_loss = GrowingSeries()
@@ -219,24 +217,10 @@ class GanView(ViewBase):
             )
         self._dirty = True
 
-    def on_event(self, event: object) -> None:
-        if isinstance(event, GanSnapshot):
-            self._snapshot = event
-            self._dirty = True
-
-    def on_finished(self, result: Finished | None) -> None:
+    def final_snapshot(self, trainer: Trainer) -> GanSnapshot | None:
         from losslab.core.gan import GanTrainer
 
-        trainer = self.services.trainer
-        if isinstance(trainer, GanTrainer) and not self.services.running:
-            self._snapshot = trainer.snapshot()  # the run's thread has ended: the last state, exactly
-            self._dirty = True
-            self.redraw()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._dirty = True
-        self.redraw()
+        return trainer.snapshot() if isinstance(trainer, GanTrainer) else None  # the last state, exactly
 
     def apply_theme(self, dark: bool) -> None:
         self._dark = dark
@@ -249,11 +233,8 @@ class GanView(ViewBase):
         self._dirty = True
 
     # -- drawing ------------------------------------------------------------------------------
-    def redraw(self) -> None:
-        if not self._dirty or not self.isVisible() or self._dataset is None:
-            return
-        self._dirty = False
-        if self._dataset.task != GAN:
+    def draw(self) -> None:
+        if self._dataset is None or self._dataset.task != GAN:
             return
         self._draw_samples()
         self.g_loss_curve.setData(*self.g_loss.view())
