@@ -17,23 +17,33 @@ def _gc_on_gui_thread(qapp):
 
 @pytest.fixture(autouse=True)
 def _widgets_live_until_teardown(monkeypatch):
-    """qtbot.addWidget keeps only a weak reference, so a panel a test shows is garbage (a reference
-    cycle) the moment the test returns, still on screen; the collector then destroyed it in the
-    middle of pytest-qt's event processing (SIGSEGV in QWidget::~QWidget, CI). Held here until
-    qtbot has closed and deleted it; then the test's garbage is freed, at a quiet point."""
+    """Widgets given to qtbot live until the test's teardown, and are then closed and deleted by Qt.
+
+    qtbot.addWidget keeps only a weak reference, so a panel a test shows was garbage (a reference
+    cycle) the moment the test returned, still on screen, and the collector destroyed it in the
+    middle of pytest-qt's event processing (SIGSEGV in QWidget::~QWidget, CI). Closing uses Qt's own
+    close (the close event), not pyqtgraph's GraphicsView.close, which tears the scene down by hand
+    and crashed in setViewport(None) once the views lived that long. The test's garbage is then
+    freed at a quiet point, after its widgets are gone."""
+    import shiboken6
     from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QWidget
     from pytestqt.qtbot import QtBot
 
     held = []
-    add_widget = QtBot.addWidget
 
     def add_and_hold(self, widget, *, before_close_func=None):
-        held.append(widget)
-        return add_widget(self, widget, before_close_func=before_close_func)
+        held.append((widget, before_close_func))
 
     monkeypatch.setattr(QtBot, "addWidget", add_and_hold)
     yield
-    for _ in range(2):  # deleting an item can post its menus' deleteLater (gui/plot_menus.py)
+    for widget, before_close in reversed(held):
+        if shiboken6.isValid(widget):
+            if before_close is not None:
+                before_close(widget)
+            QWidget.close(widget)
+            widget.deleteLater()
+    for _ in range(3):  # deleting an item can post its menus' deleteLater (gui/plot_menus.py)
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     held.clear()
     gc.collect()
