@@ -110,7 +110,8 @@ def test_landscape_does_not_block_or_disturb_a_running_training(qtbot, window):
     view.compute()
     before = window.trainer.step
     qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
-    assert window.controller.running and window.trainer.step > before  # training went on meanwhile
+    assert window.controller.running, "the training stopped while the landscape was computed"
+    assert window.trainer.step > before, "the training made no step while the landscape was computed"
     assert isinstance(view.result, LandscapeGrid) and math.isfinite(view.result.center_loss)
     window.actionStop.trigger()
 

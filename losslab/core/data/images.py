@@ -33,7 +33,8 @@ def shape_mask(kind: str, size: int, cx: float, cy: float, radius: float, angle:
     """A (size, size) bool mask of one shape centred at (cx, cy) pixels, ``radius`` pixels, turned by
     ``angle`` radians. Pixel centres are sampled, so a shape is drawn the same at any position."""
     one = np.array([0])
-    return shape_masks_of(kind, size, one + cx, one + cy, one + radius, one + angle)[0]
+    masks = shape_masks_of(kind, size, one + cx, one + cy, one + radius, one + angle)
+    return np.asarray(masks[0])
 
 
 def shape_masks_of(
