@@ -8,10 +8,11 @@ thread (in ~QObject, waiting for the GIL) and the GUI thread. So automatic colle
 off once the application exists, and a timer on the GUI thread collects, as gc would have, the
 oldest generation whose threshold has been passed.
 
-Before collecting, the widgets already handed to deleteLater (and allowed to go at this event-loop
-level) are deleted: the collector then never meets a wrapper whose Qt object is half way out. The
-crash that taught this: SIGSEGV in QWidget::~QWidget inside gc.collect, in the GUI tests on CI
-(gui/plot_menus.py removed the commonest such objects, pyqtgraph's parentless menus).
+The collector must never be the one to delete a live widget: it frees a cycle in an order of its
+own, which crashed the GUI tests on CI (SIGSEGV in QWidget::~QWidget inside gc.collect). Widgets
+get a Qt parent or deleteLater instead (gui/plot_menus.py does it for pyqtgraph's parentless menus).
+As a precaution, what was already handed to deleteLater (and may go at this event-loop level) is
+deleted before each collection, so Qt, not the collector, ends those objects.
 """
 
 from __future__ import annotations

@@ -32,9 +32,8 @@ _TRIANGLE_NORMALS = [(np.cos(a), np.sin(a)) for a in np.deg2rad([-90.0, 30.0, 15
 def shape_mask(kind: str, size: int, cx: float, cy: float, radius: float, angle: float) -> np.ndarray:
     """A (size, size) bool mask of one shape centred at (cx, cy) pixels, ``radius`` pixels, turned by
     ``angle`` radians. Pixel centres are sampled, so a shape is drawn the same at any position."""
-    one = np.array([0])
-    masks = shape_masks_of(kind, size, one + cx, one + cy, one + radius, one + angle)
-    return np.asarray(masks[0])
+    one = [np.array([value], dtype=np.float64) for value in (cx, cy, radius, angle)]
+    return np.asarray(shape_masks_of(kind, size, *one)[0])
 
 
 def shape_masks_of(
@@ -95,9 +94,9 @@ def _render(
     chunk = max(1, _CHUNK_PIXELS // (size * size))  # whole arrays at a time, a few MB each
     for k, kind in enumerate(SHAPE_NAMES):
         index = np.flatnonzero(labels == k)
-        for part in np.array_split(index, max(1, -(-len(index) // chunk))):
-            if len(part):
-                masks[part] = shape_masks_of(kind, size, cx[part], cy[part], radii[part], angles[part])
+        for start in range(0, len(index), chunk):
+            part = index[start : start + chunk]
+            masks[part] = shape_masks_of(kind, size, cx[part], cy[part], radii[part], angles[part])
     images = masks.astype(np.float64)
     if noise:
         images += rng.normal(0.0, noise, images.shape)
