@@ -5,9 +5,9 @@ taken just before starting the process, so interpreter start-up counts. The chil
 ``losslab.gui.app.main`` (which shows the window before importing torch) with hooks installed
 from outside: an application event filter notes the window's first paint, a 10 ms poll notes when
 the engine (torch, imported and warmed on a background thread) is ready, and then the moons example
-is opened and trained once; peak memory (ru_maxrss) is read after it. A 5 ms timer measures how late
-the GUI thread answers from the first paint to the end of that training, and the Train press's own
-time is noted.
+is opened and, 50 ms later (a person opening a file and then pressing Train), trained once; peak
+memory (ru_maxrss) is read after it. A 5 ms timer measures how late the GUI thread answers from the
+first paint to the end of that training, and the file opening's and Train press's own times are noted.
 Settings go to a temporary folder, never the user's. Run as
 ``python -m losslab.bench.startup RESULT.json EXAMPLE.losslab`` (or ``--torch-only RESULT.json`` for the
 memory of torch alone).
@@ -104,11 +104,16 @@ def run(result_path: Path, example: Path) -> int:
     def train() -> None:
         mark("ready_s")
         w = window()
+        t = time.perf_counter()
         if not w.open_file(example):
             raise RuntimeError(f"cannot open {example}")
+        marks["open_file_ms"] = 1000 * (time.perf_counter() - t)
         w.controller.finished.connect(lambda _result: QTimer.singleShot(0, finish))
+        QTimer.singleShot(50, press)  # a person opens the file, then presses Train: two turns
+
+    def press() -> None:
         t = time.perf_counter()
-        w.train()  # the Train press: how long the GUI thread is held by it
+        window().train()  # the Train press: how long the GUI thread is held by it
         marks["train_press_ms"] = 1000 * (time.perf_counter() - t)
 
     poll = QTimer()

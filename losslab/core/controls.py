@@ -1,8 +1,12 @@
-"""Thread-safe pause / resume / one-batch / stop / learning-rate requests, checked every batch."""
+"""Thread-safe pause / resume / one-batch / stop / learning-rate / hold requests, checked every batch."""
 
 from __future__ import annotations
 
 import threading
+import time
+
+# A hold keeps the training thread waiting at most this long, even if it is never released.
+HOLD_LIMIT_S = 0.5
 
 
 class Controls:
@@ -17,6 +21,26 @@ class Controls:
         # True while the training thread is blocked here (paused): the model is still, and only a
         # request from whoever set the pause can move it, so that side may read the model meanwhile.
         self.waiting = False
+        self._holds = 0  # hold() calls not yet released
+        self._held_since = 0.0
+
+    def hold(self) -> None:
+        """Ask the training thread to wait at its next batch boundary until ``release()``.
+
+        For a moment of work the other side wants the interpreter for: Python threads take turns
+        on one lock, so a window building a tab while a small network trains took 2-3 times as
+        long and froze for over 100 ms (measured, #17). Not a pause: nothing else changes, and
+        after HOLD_LIMIT_S the training goes on whether released or not."""
+        with self._cond:
+            if self._holds == 0:
+                self._held_since = time.monotonic()
+            self._holds += 1
+            self.pending = True
+
+    def release(self) -> None:
+        with self._cond:
+            self._holds = max(0, self._holds - 1)
+            self._cond.notify_all()
 
     def pause(self) -> None:
         with self._cond:
@@ -63,12 +87,16 @@ class Controls:
         return self._paused
 
     def wait_for_batch(self) -> bool:
-        """Block while paused. True when the next batch may run, False when a stop was requested."""
+        """Block while paused or held. True when the next batch may run, False when a stop was requested."""
         with self._cond:
             try:
                 while True:
                     if self.stop_requested:
                         return False
+                    held_for = time.monotonic() - self._held_since
+                    if self._holds and held_for < HOLD_LIMIT_S:
+                        self._cond.wait(HOLD_LIMIT_S - held_for)
+                        continue
                     if not self._paused:
                         self.pending = self._lr_request is not None
                         return True

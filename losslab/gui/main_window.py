@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
@@ -172,11 +172,21 @@ class MainWindow(QMainWindow):
                 view.set_trainer(self.trainer)
 
         if in_turns:
-            self.host.add_registered_in_turns(self.services, ready, self.classroom.apply)
+            self.host.add_registered_in_turns(
+                self.services, ready, self.classroom.apply, hold=self._hold_for_view_turn
+            )
             return
         for view in self.host.add_registered(self.services):
             ready(view)
         self.classroom.apply()  # a file may hide some of these tabs
+
+    def _hold_for_view_turn(self) -> None:
+        """Before a start-up turn builds or fills a tab while a run trains: the run waits until the
+        turn is painted, and the next frame comes a whole interval later (drawn straight after the
+        turn, the two froze the window for over 100 ms together)."""
+        if self.controller.running:
+            self.controller.hold_until_painted()
+            self._redraw_timer.start()
 
     def _build_docks(self) -> None:
         panels = {attribute: make(self.state) for attribute, _, _, make, _ in DOCKS}
@@ -271,16 +281,25 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         self.files.drop(event)
 
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        # The window has just painted what was due: a training held for it goes on (worker.py).
+        if event.type() == QEvent.Type.UpdateRequest and hasattr(self, "run"):
+            self.controller.end_paint_hold()
+        return handled
+
     # -- periodic redraw --------------------------------------------------------------------
     @Slot()
     def _on_frame(self) -> None:
         controller = self.controller
+        live = controller.running and not controller.paused
+        rate = self.run.status["rate"]
+        if live and self.pacer.holds_training(rate):
+            controller.hold_until_painted()
         controller.deliver()
         self.redraw()
         if controller.running:
             controller.request_view()  # predictions come with the next step report, one per frame
-        live = controller.running and not controller.paused
-        rate = self.run.status["rate"]
         self._redraw_timer.setInterval(self.pacer.next_interval(rate) if live else self.pacer.idle())
 
     def frame_now(self) -> None:

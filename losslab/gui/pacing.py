@@ -28,6 +28,9 @@ WINDOW_S = 0.4  # measures over about this long before changing the interval
 # What a step's Python and dispatch work is taken to cost: ~0.3-0.5 ms measured for LossLab's small
 # networks, rounded up so that a run slowed by drawing does not earn itself a bigger budget.
 GIL_S_PER_STEP = 1e-3
+# Frames hold the training while painting when its steps need the interpreter this share of the time.
+HOLD_GIL_SHARE = 0.3
+PAINT_HOLD_MS = 100  # a hold for a paint that never comes ends after this long
 MOST_BUDGET = 0.5  # the budget for runs whose steps hardly need the GIL
 # The gradient-health reports a window's trainer makes take at most this share of the training time.
 PROBE_BUDGET = 0.01
@@ -62,6 +65,15 @@ class FramePacer:
             return self.budget
         gil_share = min(1.0, steps_per_second * GIL_S_PER_STEP)  # of the training thread's time
         return min(MOST_BUDGET, max(self.budget, self.budget / max(gil_share, 1e-3)))
+
+    def holds_training(self, steps_per_second: float | None) -> bool:
+        """Whether a frame should hold the training thread until it is painted (Controls.hold): for
+        runs whose steps are mostly Python (and a run's first frames, speed unknown), where sharing
+        the interpreter made each paint take 2-3 times as long and cost the training as much. A run
+        of long steps (torch kernels, the interpreter free) trains on while the window paints."""
+        if steps_per_second is None or not math.isfinite(steps_per_second) or steps_per_second <= 0:
+            return True
+        return steps_per_second * GIL_S_PER_STEP >= HOLD_GIL_SHARE
 
     def next_interval(self, steps_per_second: float | None = None) -> int:
         """Call once per frame while training; returns the milliseconds until the next frame."""

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
@@ -119,9 +119,6 @@ class RunControl(QObject):
             self.set_trainer(trainer)
             window.host.redraw()  # views say now whether they watch its per-sample probe
             window.status_labels["device"].setText(f"device: {trainer.device}")
-            # Lay out and paint the cleared plots now (no user input taken): once the training thread
-            # runs, every paint competes with it for the GIL.
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         assert self.trainer is not None
         wrap = self.recording.begin(self.trainer) if fresh else self.recording.resume()
         if self.recording.error is not None and fresh:
@@ -130,6 +127,8 @@ class RunControl(QObject):
         self.controller.start(
             self.trainer, view_fn=TaskView.view_function(self.trainer.dataset), paused=paused, wrap=wrap
         )
+        if fresh:  # the cleared plots are painted before the training thread competes for the GIL
+            self.controller.hold_until_painted()
         window.actionPause.setChecked(paused)
 
     @Slot()

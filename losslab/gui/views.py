@@ -147,23 +147,34 @@ class ViewHost:
         return [self.add(d.factory(services), d.title, d.object_name) for d in VIEWS]
 
     def add_registered_in_turns(
-        self, services: ViewServices, each: Callable[[ViewBase], None], done: Callable[[], None]
+        self,
+        services: ViewServices,
+        each: Callable[[ViewBase], None],
+        done: Callable[[], None],
+        hold: Callable[[], None] = lambda: None,
     ) -> None:
-        """As ``add_registered``, one view per turn of the event loop: a tab with plots takes ~50 ms
-        to build, ten at once froze the window for a second at start-up. ``each(view)`` follows each
-        tab, ``done()`` the last."""
+        """As ``add_registered``, a view per two turns of the event loop: one builds it, the next
+        calls ``each(view)`` (the window fills it with the dataset); ``done()`` follows the last. A tab
+        with plots takes ~50 ms to build: ten at once froze the window for a second at start-up.
+        Each turn first calls ``hold()``: the window's holds a training pressed early until the turn
+        is painted (built, filled and painted while training, one turn took over 100 ms)."""
         from PySide6.QtCore import QTimer
 
         pending = list(VIEWS)
 
-        def next_view() -> None:
+        # 10 ms apart: a processEvents() meanwhile runs only the turn that is due, not the whole chain
+        def build() -> None:
             d = pending.pop(0)
-            each(self.add(d.factory(services), d.title, d.object_name))
-            # 10 ms apart: a processEvents() meanwhile (a Train press paints with one) runs only the
-            # turn that is due, not the whole chain
-            QTimer.singleShot(10, next_view if pending else done)
+            hold()
+            view = self.add(d.factory(services), d.title, d.object_name)
+            QTimer.singleShot(10, lambda: fill(view))
 
-        QTimer.singleShot(10, next_view)
+        def fill(view: ViewBase) -> None:
+            hold()
+            each(view)
+            QTimer.singleShot(10, build if pending else done)
+
+        QTimer.singleShot(10, build)
 
     @property
     def tab_views(self) -> list[ViewBase]:

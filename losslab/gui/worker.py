@@ -16,11 +16,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch, merge_step_batches
-from losslab.gui.pacing import VIEW_BUDGET
+from losslab.gui.pacing import PAINT_HOLD_MS, VIEW_BUDGET
 
 
 @dataclass
@@ -127,6 +127,7 @@ class TrainingController(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._events: deque[Any] = deque()
+        self._paint_hold: Any = None  # the Controls held by hold_until_painted
 
     @property
     def running(self) -> bool:
@@ -226,6 +227,22 @@ class TrainingController(QObject):
         for _ in range(per_epoch - self.trainer.step % per_epoch):
             controls.step_once()
         return True
+
+    def hold_until_painted(self) -> None:
+        """Hold the training thread (Controls.hold) until the window's next paint is done, which
+        the window reports with ``end_paint_hold``: GUI work and its paint done while a small network
+        trains took 2-3 times as long (both threads taking turns on the interpreter) and cost the
+        training as much. A paint that never comes ends the hold after PAINT_HOLD_MS."""
+        if not self.running or self._paint_hold is not None:
+            return
+        self._paint_hold = self.trainer.controls
+        self._paint_hold.hold()
+        QTimer.singleShot(PAINT_HOLD_MS, self.end_paint_hold)
+
+    def end_paint_hold(self) -> None:
+        held, self._paint_hold = self._paint_hold, None
+        if held is not None:
+            held.release()
 
     def set_learning_rate(self, lr: float) -> None:
         if self.running:

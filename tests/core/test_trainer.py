@@ -603,3 +603,45 @@ def test_evaluation_switches_to_eval_mode_only_where_it_matters():
     plain = Trainer(experiment())
     assert not plain._mode_matters  # nothing to switch: evaluation skips the walk over the modules
     assert torch.equal(plain.outputs(x), plain.outputs(x)) and plain.model.training
+
+
+def test_a_hold_keeps_the_training_at_a_batch_boundary_until_released():
+    """The window holds a training while it builds and paints a tab (Controls.hold): the run waits
+    at the next batch boundary, loses no step, is not paused, and goes on when released."""
+    trainer = Trainer(experiment(training={"epochs": 100_000}))
+    controls = trainer.controls
+    checkpoints = Checkpoints(trainer)
+    rec = Recorder()
+    thread = threading.Thread(target=lambda: trainer.run(rec), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: trainer.step >= 20)
+        before = trainer.step
+        held_at = checkpoints.after(controls.hold)
+        assert before <= held_at <= before + 1
+        time.sleep(0.2)
+        assert trainer.step == held_at and not controls.paused
+        controls.release()
+        wait_until(lambda: trainer.step > held_at + 20)
+    finally:
+        controls.stop()
+        thread.join(10)
+    assert rec.steps().tolist() == list(range(1, trainer.step + 1))
+
+
+def test_a_hold_never_released_ends_after_its_limit(monkeypatch):
+    from losslab.core import controls as controls_module
+
+    monkeypatch.setattr(controls_module, "HOLD_LIMIT_S", 0.2)
+    trainer = Trainer(experiment(training={"epochs": 100_000}))
+    trainer.controls.hold()  # and never released
+    thread = threading.Thread(target=trainer.run, daemon=True)
+    started = time.perf_counter()
+    thread.start()
+    try:
+        wait_until(lambda: trainer.step >= 5)
+        assert time.perf_counter() - started >= 0.2
+        assert not trainer.controls.pending  # the batches after it run without looking again
+    finally:
+        trainer.controls.stop()
+        thread.join(10)

@@ -38,8 +38,8 @@ def test_a_deleted_plot_takes_its_context_menus_with_it(qapp):
     plot = pg.PlotWidget()
     layout = pg.GraphicsLayoutWidget()
     item = layout.addPlot()
-    menus = [plot.getPlotItem().ctrlMenu, plot.getPlotItem().getViewBox().menu]
-    menus += [item.ctrlMenu, item.getViewBox().menu]
+    menus = [plot.getPlotItem().ctrlMenu, plot.getPlotItem().getViewBox().getMenu(None)]
+    menus += [item.ctrlMenu, item.getViewBox().getMenu(None)]
     assert all(shiboken6.isValid(m) and m.parent() is None for m in menus)
     plot.deleteLater()
     layout.deleteLater()
@@ -61,3 +61,19 @@ def test_a_closed_window_leaves_no_live_widget_to_the_garbage_collector(qapp, tm
     del win
     _flush_deletes()
     assert _live_python_owned_widgets_in_garbage() == []
+
+
+def test_a_view_box_builds_its_menu_only_when_first_asked_for(qapp):
+    """Building every ViewBox's menu up front was a fifth of a plot's construction (#17)."""
+    plot = pg.PlotWidget()
+    vb = plot.getPlotItem().getViewBox()
+    assert vb.menu is None and vb.menuEnabled()
+    menu = vb.getMenu(None)  # a right click asks for it so
+    assert menu is vb.menu and "View All" in [a.text() for a in menu.actions()]
+    assert vb.getContextMenus(None) == menu.actions()
+    plot.getPlotItem().setMenuEnabled(False)
+    assert vb.menu is None and vb.getContextMenus(None) == []
+    plot.getPlotItem().setMenuEnabled(True)
+    assert vb.getMenu(None) is not None
+    plot.deleteLater()
+    _flush_deletes()

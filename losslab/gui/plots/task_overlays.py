@@ -51,7 +51,7 @@ class SampleOverlays:
         for item in (self.weight_marks, self.highlight_marks):
             self.plot_item.addItem(item, ignoreBounds=True)
             item.hide()
-        menu = self.plot_item.getViewBox().menu
+        menu = self.plot_item.getViewBox().getMenu(None)
         self.loss_menu = menu.addMenu("Training points by loss") if menu is not None else None
         self.loss_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
