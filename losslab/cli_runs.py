@@ -28,7 +28,9 @@ JSON output (stable; fields are only ever added, never renamed or removed)
   ``val_loss``, ``train_<metric>`` and ``val_<metric>`` for each metric, ``lr``, ``l1``, ``l2``,
   ``elapsed_s`` (the columns of history.csv); ``{}`` before the first epoch ends;
 * ``best``: the same for the epoch with the lowest validation loss (training loss without a
-  validation split), and ``best_epoch`` its number (null before the first epoch).
+  validation split), and ``best_epoch`` its number (null before the first epoch);
+* ``diverged_at``: ``{"epoch", "step"}`` where a diverged run diverged (the ``diverged`` row of
+  history.csv), or null (not diverged, or kept by a LossLab before run-history format 3).
 
 Numbers that are NaN or infinite are null. ``runs show ID --json`` prints one such object with
 four more keys: ``epochs`` (every epoch's row, in order), ``steps`` (``{"stride": k, "kept": n}``:

@@ -19,6 +19,7 @@ MOONS = ROOT / "resources" / "examples" / "05_moons_bce_logits.losslab"
 HOUSES = ROOT / "resources" / "examples" / "01_house_prices_mse.losslab"
 SUMMARY_KEYS = {
     "id",
+    "diverged_at",  # format 3: {"epoch", "step"} of a divergence, else null
     "name",
     "status",
     "message",

@@ -58,3 +58,22 @@ def test_losslab_run_says_where_it_diverged_and_keeps_finite_weights(
     assert "weights.pt holds the last finite weights" in err
     weights = torch.load(out / "weights.pt", weights_only=True)
     assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_an_exported_stored_run_has_the_same_history_csv_as_losslab_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`losslab runs export` writes history.csv from the run store: since schema v3 the store keeps
+    where the run diverged, so the file has the same `diverged` row as `losslab run --out`."""
+    monkeypatch.setenv("LOSSLAB_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "out"
+    assert main(["run", str(DIVERGES), "--quiet", "--out", str(out)]) == 3
+    from losslab.core.runs import open_store
+
+    with open_store() as store:
+        (run,) = store.list_runs()
+    assert run.status == "diverged" and run.diverged_epoch == 1 and run.diverged_step is not None
+    assert run.to_json()["diverged_at"] == {"epoch": 1, "step": run.diverged_step}
+    exported = tmp_path / "exported"
+    assert main(["runs", "export", str(run.id), "--out", str(exported)]) == 0
+    assert (exported / "history.csv").read_text() == (out / "history.csv").read_text()

@@ -33,6 +33,9 @@ def export_run(store: RunStore, run_id: int, folder: str | os.PathLike[str]) -> 
     try:
         history = History()
         history.rows = [dict(row) for row in record.epochs]
+        run = record.summary
+        if run.diverged_epoch is not None and run.diverged_step is not None:
+            history.mark_diverged(run.diverged_epoch, run.diverged_step)  # the row `losslab run` writes
         save_text_atomic(out / "history.csv", history.to_csv())
         written.append(out / "history.csv")
         text = io.StringIO()

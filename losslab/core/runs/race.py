@@ -52,6 +52,8 @@ def record_variant(store: RunStore, group_id: str, result: VariantResult, device
             source="race",
             status=_STATUS.get(result.status, RUN_STOPPED),
             message=message,
+            diverged_epoch=result.diverged.epoch if result.diverged is not None else None,
+            diverged_step=result.diverged.step if result.diverged is not None else None,
             started=now - result.elapsed,
             ended=now,
             architecture=architecture,

@@ -251,8 +251,10 @@ class Recorder:
         self.kept = len(all_steps)
 
     def _on_finished(self, done: Finished) -> None:
+        where: tuple[int | None, int | None] = (None, None)
         if done.diverged is not None:
             status, message = DIVERGED, done.diverged.message
+            where = (done.diverged.epoch, done.diverged.step)
         elif done.stopped:
             status, message = STOPPED, "Stopped before the planned epochs were done."
         else:
@@ -260,9 +262,13 @@ class Recorder:
         early = getattr(done, "early_stop", None)
         if early is not None and status == FINISHED:
             message = str(getattr(early, "notice", "") or "Early stopping ended the run.")
-        self._end(status, message or self._message)
+        self._end(status, message or self._message, diverged_at=where)
 
-    def _end(self, status: str, message: str) -> None:
+    def _end(
+        self, status: str, message: str, diverged_at: tuple[int | None, int | None] = (None, None)
+    ) -> None:
+        """``diverged_at``: (epoch, step) of a divergence; (None, None) clears an earlier one that
+        the run trained on past (Continue after the roll-back)."""
         step = int(getattr(self.trainer, "step", 0) or 0)
         elapsed = float(getattr(self.trainer, "elapsed", 0.0) or 0.0)
         with self.store.transaction():
@@ -274,6 +280,8 @@ class Recorder:
                 ended=time.time(),
                 steps_done=max(step, self.history.rows[-1]["step"] if self.history.rows else 0),
                 elapsed=elapsed,
+                diverged_epoch=diverged_at[0],
+                diverged_step=diverged_at[1],
             )
         self.status = status
 

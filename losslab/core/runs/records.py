@@ -61,6 +61,9 @@ class RunSummary:
     host: str
     pid: int | None
     deleted: float | None
+    # Where a diverged run diverged (completed epochs + 1, step), when the store knows (schema v3).
+    diverged_epoch: int | None = None
+    diverged_step: int | None = None
 
     @property
     def headline(self) -> str:
@@ -110,6 +113,11 @@ class RunSummary:
             "device": self.device,
             "host": self.host,
             "pid": self.pid,
+            "diverged_at": (
+                {"epoch": self.diverged_epoch, "step": self.diverged_step}
+                if self.diverged_step is not None
+                else None
+            ),
         }
 
 

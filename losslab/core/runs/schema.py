@@ -10,7 +10,7 @@ Big values live in their own tables (experiments, steps, weights), so listing re
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE runs (
@@ -89,5 +89,12 @@ ALTER TABLE runs ADD COLUMN deleted REAL;     -- when it was deleted; NULL: not 
 CREATE INDEX runs_created ON runs(created);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# v3: where a diverged run diverged, so its exported history.csv has the `diverged` row that
+# `losslab run` writes (History.mark_diverged). NULL: it did not diverge, or was kept before v3.
+_V3 = """
+ALTER TABLE runs ADD COLUMN diverged_epoch INTEGER;
+ALTER TABLE runs ADD COLUMN diverged_step INTEGER;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -52,7 +52,7 @@ _SUMMARY_COLUMNS = (
     "id, name, tags, group_id, source, created, started, ended, status, message, dataset, task, "
     "architecture, param_count, loss, optimizer, lr, seed, epochs_planned, epochs_done, steps_done, "
     "elapsed, final_metrics, best_metrics, best_epoch, step_stride, torch_version, device, host, pid, "
-    "deleted"
+    "deleted, diverged_epoch, diverged_step"
 )
 # Columns a caller may set when it creates a run or updates its progress.
 _RUN_FIELDS = frozenset(
@@ -78,6 +78,8 @@ _RUN_FIELDS = frozenset(
         "steps_done",
         "elapsed",
         "final_metrics",
+        "diverged_epoch",
+        "diverged_step",
         "best_metrics",
         "best_epoch",
         "step_stride",
@@ -192,6 +194,8 @@ def _row_to_summary(row: tuple[Any, ...]) -> RunSummary:
         host,
         pid,
         deleted,
+        diverged_epoch,
+        diverged_step,
     ) = row
     tag_list = _json_load(tags, [])
     return RunSummary(
@@ -226,6 +230,8 @@ def _row_to_summary(row: tuple[Any, ...]) -> RunSummary:
         host=host,
         pid=pid,
         deleted=deleted,
+        diverged_epoch=diverged_epoch,
+        diverged_step=diverged_step,
     )
 
 
