@@ -254,8 +254,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     lat_limit = (
         f"the GUI thread is busy {100 * min(busy):.0f}–{100 * max(busy):.0f}% of each run painting the "
         "live views (one frame at a time, paced to a share of the GUI thread's time; pyqtgraph "
-        "paints in Python): the timer waits behind a paint pass, and a paint pass "
-        "waits for the GIL while the training thread runs Python"
+        "paints in Python): the timer waits behind a paint pass; runs of mostly-Python steps are "
+        "held while the window paints (pacing.HOLD_GIL_SHARE), the others share the GIL with it"
         + (f"; machine load average {load:.1f} per core" if load else "")
     )
     add(
@@ -325,8 +325,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "<= 100 ms",
             st["train_press_ms"],
             press <= 100,
-            "building the trainer (data, model, optimizer) and resetting every view on the GUI thread, "
-            "then painting the cleared plots once"
+            "building the trainer (data, model, optimizer) and resetting every view on the GUI thread; "
+            "the cleared plots are painted after it, the new run held until they are"
             + (f"; machine load average {load:.1f} per core" if load else ""),
         )
     late = _median(st.get("gui_late_max_ms"))
@@ -339,8 +339,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             late <= 100,
             f"at {st.get('gui_late_max_at_s') or math.nan:.1f} s from process start (engine ready "
             f"after {_median(st.get('engine_s')) or math.nan:.1f} s, training from "
-            f"{_median(st['ready_s']):.1f} s): a paint pass of the live plots waiting for the GIL "
-            "while the training thread runs Python, or the Train press itself"
+            f"{_median(st['ready_s']):.1f} s): a start-up tab built or filled (the run held meanwhile), "
+            "then the paint pass after it, or a frame's paint"
             + (f"; machine load average {load:.1f} per core" if load else ""),
         )
     mem = _median(st["peak_rss_mb"])
