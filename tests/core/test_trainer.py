@@ -634,9 +634,9 @@ def test_a_hold_never_released_ends_after_its_limit(monkeypatch):
 
     monkeypatch.setattr(controls_module, "HOLD_LIMIT_S", 0.2)
     trainer = Trainer(experiment(training={"epochs": 100_000}))
+    started = time.perf_counter()
     trainer.controls.hold()  # and never released
     thread = threading.Thread(target=trainer.run, daemon=True)
-    started = time.perf_counter()
     thread.start()
     try:
         wait_until(lambda: trainer.step >= 5)
