@@ -39,6 +39,13 @@ PROBE_BUDGET = 0.01
 VIEW_BUDGET = 0.05
 
 
+def gil_share(steps_per_second: float | None) -> float | None:
+    """The share of the training thread's time that needs the GIL, from its speed (None: unknown)."""
+    if steps_per_second is None or not math.isfinite(steps_per_second) or steps_per_second <= 0:
+        return None
+    return min(1.0, steps_per_second * GIL_S_PER_STEP)
+
+
 class FramePacer:
     def __init__(
         self,
@@ -61,19 +68,18 @@ class FramePacer:
 
     def budget_for(self, steps_per_second: float | None) -> float:
         """The budget for a run at this speed (None: unknown, as for the fastest runs)."""
-        if steps_per_second is None or not math.isfinite(steps_per_second) or steps_per_second <= 0:
+        share = gil_share(steps_per_second)
+        if share is None:
             return self.budget
-        gil_share = min(1.0, steps_per_second * GIL_S_PER_STEP)  # of the training thread's time
-        return min(MOST_BUDGET, max(self.budget, self.budget / max(gil_share, 1e-3)))
+        return min(MOST_BUDGET, max(self.budget, self.budget / max(share, 1e-3)))
 
     def holds_training(self, steps_per_second: float | None) -> bool:
         """Whether a frame should hold the training thread until it is painted (Controls.hold): for
         runs whose steps are mostly Python (and a run's first frames, speed unknown), where sharing
         the interpreter made each paint take 2-3 times as long and cost the training as much. A run
         of long steps (torch kernels, the interpreter free) trains on while the window paints."""
-        if steps_per_second is None or not math.isfinite(steps_per_second) or steps_per_second <= 0:
-            return True
-        return steps_per_second * GIL_S_PER_STEP >= HOLD_GIL_SHARE
+        share = gil_share(steps_per_second)
+        return share is None or share >= HOLD_GIL_SHARE
 
     def next_interval(self, steps_per_second: float | None = None) -> int:
         """Call once per frame while training; returns the milliseconds until the next frame."""

@@ -20,9 +20,9 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-# The parentless widgets each item class makes and keeps in an attribute.
+# The parentless widgets each item class makes in __init__ and keeps in an attribute (a ViewBox's
+# menu is made later, by getMenu, which ties it there).
 MENU_ATTRIBUTES: dict[type, tuple[str, ...]] = {
-    pg.ViewBox: ("menu",),
     pg.PlotItem: ("ctrlMenu", "ctrlWidget"),
 }
 

@@ -19,7 +19,8 @@ views attached without a tab (views.ViewHost.attach: a dock panel that follows t
 ========================  =====================================================================
 
 :class:`ViewBase` implements every method as a no-op: a view subclasses it and overrides what it
-needs. A view never reaches into the window, its controller or another view; what it needs is in
+needs. :class:`DrawnWhenDue` adds the usual frame lifecycle: draw only what changed, only when
+shown. A view never reaches into the window, its controller or another view; what it needs is in
 :class:`ViewServices`. Long computations go through ``background.TaskRunner``.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
 
 from losslab.gui.state import ExperimentState
@@ -125,3 +127,31 @@ class ViewServices:
 
     def show_message(self, text: str, ms: int = 6000) -> None:
         self._show_message(text, ms)
+
+
+class DrawnWhenDue(ViewBase):
+    """A view that draws only when something changed and it is shown: set ``_dirty`` when new data
+    arrives; a frame's ``redraw`` then calls ``draw()`` while the view is visible (and ``can_draw()``),
+    and showing the tab draws what came while it was hidden."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dirty = False
+
+    def can_draw(self) -> bool:
+        """Whether there is anything to draw from (e.g. a dataset); True unless overridden."""
+        return True
+
+    def draw(self) -> None:
+        """Draw what changed (called only when due)."""
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._dirty = True
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self._dirty or not self.isVisible() or not self.can_draw():
+            return
+        self._dirty = False
+        self.draw()

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from losslab.core.diagnostics import GradientStats, HistogramHistory
 from losslab.gui.plots.axes import TidyAxis
 from losslab.gui.theme import palette_colors, style_plot_item
-from losslab.gui.view_api import ViewBase, ViewServices
+from losslab.gui.view_api import DrawnWhenDue, ViewServices
 
 if TYPE_CHECKING:
     from losslab.core.data import Dataset
@@ -86,7 +85,7 @@ def _set(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, opts: dict[str, An
         item.setData([], [])
 
 
-class GradientView(ViewBase):
+class GradientView(DrawnWhenDue):
     """A view for the main window's registry (views.py)."""
 
     def __init__(self, services: ViewServices | None = None) -> None:
@@ -99,7 +98,6 @@ class GradientView(ViewBase):
         self._grad, self._weight, self._ratio, self._frac = Rows(), Rows(), Rows(), Rows()
         self._hists: dict[str, HistogramHistory] = {}
         self._warnings: tuple[Any, ...] = ()
-        self._dirty = False
 
         self.banner = QLabel()
         self.banner.setObjectName("gradientWarnings")
@@ -352,16 +350,8 @@ class GradientView(ViewBase):
         self._dirty = True
         self.redraw()
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._dirty = True
-        self.redraw()
-
     # -- drawing ------------------------------------------------------------------------------
-    def redraw(self) -> None:
-        if not self._dirty or not self.isVisible():
-            return
-        self._dirty = False
+    def draw(self) -> None:
         self._draw_banner()
         if not self._steps:
             return

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtGui import QShowEvent
-
-from losslab.gui.view_api import ViewBase, ViewServices
+from losslab.gui.view_api import DrawnWhenDue, ViewServices
 
 if TYPE_CHECKING:
     from losslab.core.data import Dataset
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from losslab.core.trainer import Trainer
 
 
-class SnapshotView(ViewBase):
+class SnapshotView(DrawnWhenDue):
     snapshot_type: ClassVar[type] = object  # the event type the view's probe sends
 
     def __init__(self, services: ViewServices) -> None:
@@ -24,14 +22,13 @@ class SnapshotView(ViewBase):
         self.services = services
         self._dataset: Dataset | None = None
         self._snapshot: Any = None
-        self._dirty = False
 
     def final_snapshot(self, trainer: Trainer) -> Any:
         """The snapshot of an idle trainer whose run has ended (None: nothing for this view)."""
         return None
 
-    def draw(self) -> None:
-        """Draw everything from the series and ``_snapshot`` (called only when due)."""
+    def can_draw(self) -> bool:
+        return self._dataset is not None
 
     def on_event(self, event: object) -> None:
         if isinstance(event, self.snapshot_type):
@@ -46,14 +43,3 @@ class SnapshotView(ViewBase):
                 self._snapshot = snapshot
                 self._dirty = True
                 self.redraw()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._dirty = True
-        self.redraw()
-
-    def redraw(self) -> None:
-        if not self._dirty or not self.isVisible() or self._dataset is None:
-            return
-        self._dirty = False
-        self.draw()
