@@ -119,3 +119,29 @@ def test_linear_axis_labels_have_the_same_decimals_on_every_tick_level(qtbot) ->
         texts += axis.tickStrings(values, 1.0, spacing)
     decimals = {len(t.partition(".")[2]) for t in texts}
     assert len(decimals) == 1, texts
+
+
+def test_the_gan_and_calibration_tabs_keep_their_legends_under_the_plots(qtbot) -> None:
+    from losslab.gui.plots.calibration_view import CalibrationView
+    from losslab.gui.plots.gan_view import GanView
+    from losslab.gui.state import ExperimentState
+    from losslab.gui.view_api import ViewServices
+
+    services = ViewServices(ExperimentState())
+    gan, calibration = GanView(services), CalibrationView(services)
+    pairs = [
+        (gan.samples_legend, gan.samples_plot.getPlotItem()),
+        (gan.legend_losses, gan.loss_plot.getPlotItem()),
+        (gan.legend_grad, gan.grad_plot.getPlotItem()),
+        (calibration.ece_legend, calibration.ece_plot.getPlotItem()),
+    ]
+    for widget in (gan, calibration):
+        qtbot.addWidget(widget)
+        widget.resize(640, 480)
+        widget.show()
+        qtbot.waitExposed(widget)
+    qtbot.wait(50)
+    for legend, plot_item in pairs:
+        vb = plot_item.getViewBox()
+        assert legend.parentItem() is not vb
+        assert _scene_rect(legend).top() >= _scene_rect(vb).bottom()  # below the data area

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 from losslab.core.calibration import CalibrationProbe, CalibrationSnapshot, calibration_snapshot
 from losslab.core.tasks import BINARY, MULTICLASS
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.legends import legend_below
 from losslab.gui.plots.snapshot_view import SnapshotView
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
 from losslab.gui.view_api import ViewServices
@@ -95,7 +96,7 @@ class CalibrationView(SnapshotView):
         ep = self.ece_plot.getPlotItem()
         ep.setTitle("Calibration error (ECE)")
         ep.setLabel("bottom", "epoch")
-        self.ece_legend = ep.addLegend(offset=(5, 5))
+        self.ece_legend = legend_below(ep)  # under the plot: a corner one hid the first epochs
         self.train_curve = ep.plot(name="training")
         self.val_curve = ep.plot(name="validation")
         self._dark = is_dark()

@@ -24,6 +24,7 @@ from losslab.core.data.gan import image_size, mode_centres
 from losslab.core.gan_report import GanSnapshot, collapsed
 from losslab.core.tasks import GAN
 from losslab.gui.plots.buffers import GrowingSeries
+from losslab.gui.plots.legends import legend_below
 from losslab.gui.plots.snapshot_view import SnapshotView
 from losslab.gui.theme import is_dark, palette_colors, style_legend, style_plot_item
 from losslab.gui.view_api import ViewServices
@@ -123,14 +124,14 @@ class GanView(SnapshotView):
             self.mosaic,
         ):
             sp.addItem(item)
-        self.samples_legend = sp.addLegend(offset=(5, 5))
+        self.samples_legend = legend_below(sp, columns=3)  # under the plots, never over the data
         self._legend_mode: bool | None = None  # which items the legend lists: 1-D (True) or 2-D
         self._range: QRectF | None = None
 
         lp = self.loss_plot.getPlotItem()
         lp.setTitle("Losses per step")
         lp.setLabel("bottom", "step")
-        self.legend_losses = lp.addLegend(offset=(-5, 5))
+        self.legend_losses = legend_below(lp)
         self.d_loss_curve = lp.plot(pen=pg.mkPen(REAL_COLOR, width=1.5), name="discriminator")
         self.g_loss_curve = lp.plot(pen=pg.mkPen(FAKE_COLOR, width=1.5), name="generator")
         for item in (self.d_loss_curve, self.g_loss_curve):
@@ -146,7 +147,7 @@ class GanView(SnapshotView):
         gp.setTitle("Generator gradient norm")
         gp.setLabel("bottom", "epoch")
         gp.setLogMode(y=True)
-        self.legend_grad = gp.addLegend(offset=(-5, 5))
+        self.legend_grad = legend_below(gp)
         self.grad_curve = gp.plot(pen=pg.mkPen(FAKE_COLOR, width=2), name="this loss")
         self.ref_curve = gp.plot(
             pen=pg.mkPen("#888888", width=1.5, style=Qt.PenStyle.DashLine), name="with −log D (reference)"
