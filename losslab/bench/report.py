@@ -147,8 +147,9 @@ def flat_limit(red: dict[str, Any], load: float | None) -> str:
 
 
 def memory_limit(st: dict[str, Any]) -> str:
-    """Where the peak comes from: torch and its optimizer (torch._dynamo, imported by every Adam step
-    for its graph_break, brings sympy), Qt with pyqtgraph, then the window and the run."""
+    """Where the peak comes from: torch, Qt with pyqtgraph, then the window and the run. Two costs
+    are avoided (#19): torch.optim's import of torch._dynamo with sympy (core/eager_optim.py) and
+    PySide6 keeping every imported module's source (gui/pyside_imports.py)."""
     text = (
         f"peak RSS {st.get('qt_app_peak_rss_mb') or math.nan:.0f} MB with the Qt application, "
         f"{st.get('first_paint_peak_rss_mb') or math.nan:.0f} MB at the first paint (window, plots, torch), "
@@ -157,8 +158,8 @@ def memory_limit(st: dict[str, Any]) -> str:
     if st.get("torch_only_peak_rss_mb"):
         text += (
             f"; a bare `import torch` alone peaks at {st['torch_only_peak_rss_mb']:.0f} MB and "
-            f"{st['torch_optimizer_peak_rss_mb']:.0f} MB once an optimizer steps (torch.optim imports "
-            "torch._dynamo and sympy): the plain loop pays that too"
+            f"{st['torch_optimizer_peak_rss_mb']:.0f} MB once a torch.optim optimizer steps (it imports "
+            "torch._dynamo and sympy; LossLab's optimizers skip that, the plain loop pays it)"
         )
     return text
 

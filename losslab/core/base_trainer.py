@@ -163,7 +163,7 @@ class Trainer:
             per_pixel=self.dataset.masks,
         ).to(self.device)
         opt = exp.optimizer
-        self.optimizer = get_optimizer_spec(opt["id"]).build(
+        self.optimizer = get_optimizer_spec(opt["id"]).create(
             self.model.parameters(), opt["lr"], opt["params"], self.device
         )
         self.lr = LRController(

@@ -67,7 +67,7 @@ class GanTrainer(Trainer):
         # Built right after the generator from the same seeded stream, as the fixed network always was.
         self.discriminator = build_model(section["layers"], d, 1, None, section["init"]).to(self.device)
         opt = section["optimizer"]
-        self.d_optimizer = get_optimizer_spec(opt["id"]).build(
+        self.d_optimizer = get_optimizer_spec(opt["id"]).create(
             self.discriminator.parameters(), opt["lr"], opt["params"], self.device
         )
         self._d_clip = opt["grad_clip"]

@@ -22,6 +22,12 @@ class OptimizerSpec:
     description: str
     build: Callable[[Iterable[Any], float, dict[str, Any], str], Any]  # (parameters, lr, params, device)
 
+    def create(self, parameters: Iterable[Any], lr: float, params: dict[str, Any], device: str) -> Any:
+        """The torch optimizer, made so that it never loads torch.compile's stack (eager_optim.py)."""
+        from losslab.core.eager_optim import build_eager
+
+        return build_eager(lambda: self.build(parameters, lr, params, device))
+
 
 def _fast_path(device: str) -> dict[str, Any]:
     # Fused kernels were 1.3-1.4x faster than foreach for small MLPs on CPU; fused exists on cpu/cuda/mps.

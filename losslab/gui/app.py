@@ -45,6 +45,9 @@ def _show_unexpected(exc_type: type[BaseException], exc: BaseException, tb: Trac
 def create_app(argv: list[str] | None = None):  # -> QApplication
     from PySide6.QtWidgets import QApplication
 
+    from losslab.gui.pyside_imports import lighten_import_check
+
+    lighten_import_check()  # before torch's ~1,100 modules are imported (44 MB, see there)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

@@ -281,8 +281,8 @@ def _preload_torch_libraries() -> None:
 
 
 def warm_engine() -> None:
-    """Import torch and the core, and take one optimizer step: the first Adam step imports
-    torch._dynamo (and sympy), ~0.5 s more that a first Train press would otherwise pay."""
+    """Import torch and the core, and take one optimizer step as training takes it (a first step
+    still loads kernels and Adam's code), so that a first Train press does not pay for it."""
     import importlib
 
     _preload_torch_libraries()
@@ -291,8 +291,12 @@ def warm_engine() -> None:
     torch.set_num_threads(1)  # as the training worker: small nets run fastest on one thread here
     for name in ENGINE_MODULES:
         importlib.import_module(name)
+    from losslab.core.optim import get_optimizer_spec
+    from losslab.core.params import validate_params
+
     layer = torch.nn.Linear(2, 1)
-    optimizer = torch.optim.Adam(layer.parameters(), fused=True)
+    adam = get_optimizer_spec("adam")
+    optimizer = adam.create(layer.parameters(), 1e-3, validate_params(adam.params, {}, "optimizer"), "cpu")
     layer(torch.zeros(2, 2)).sum().backward()
     optimizer.step()
 
