@@ -6,7 +6,8 @@ imports ``torch._dynamo``, and ``step`` imports it on every call. With sympy tha
 ~0.5 s, a sixth of the window's memory after a first training (#19), for a compiler LossLab never
 uses. ``build_eager`` makes one optimizer skip it: each compile-disabling wrapper is told it is already
 disabled (its own cache attribute), and ``step`` calls the undecorated update under ``no_grad``,
-which is what the decorator does outside torch.compile. If torch changes these internals, the
+which is what the decorator does outside torch.compile; ``zero_grad`` skips its profiler record
+too (both were ~10% of a small MLP's step, #19). If torch changes these internals, the
 optimizer is left as torch made it: it trains the same, only with the import.
 """
 
@@ -83,6 +84,17 @@ def _eager_step(self: Any, closure: Any = None) -> Any:
         return _undecorated(type(self).step)(self, closure)
 
 
+def _eager_zero_grad(self: Any, set_to_none: bool = True) -> None:
+    """``zero_grad`` without its profiler record: the gradients set to None (zeroed by torch's own
+    code when ``set_to_none`` is False)."""
+    if not set_to_none:
+        type(self).zero_grad(self, False)
+        return
+    for group in self.param_groups:
+        for p in group["params"]:
+            p.grad = None
+
+
 def build_eager(build: Callable[[], Any]) -> Any:
     """The optimizer ``build()`` makes, made and used without torch._dynamo (see the module doc)."""
     global _prepared
@@ -95,4 +107,5 @@ def build_eager(build: Callable[[], Any]) -> Any:
     if _undecorated(type(optimizer).step) is not None and not optimizer.defaults.get("differentiable"):
         # A bound method, not a closure: copy.deepcopy then binds it to the copy.
         optimizer.step = types.MethodType(_eager_step, optimizer)
+        optimizer.zero_grad = types.MethodType(_eager_zero_grad, optimizer)
     return optimizer

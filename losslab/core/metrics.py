@@ -105,13 +105,16 @@ def classification_metrics(
         target = target.argmax(axis=1)
     target = target.astype(np.int64)
     accuracy = float(np.mean(labels == target))
-    classes = [1] if n_classes <= 2 else range(n_classes)
-    f1s = []
-    for c in classes:
-        tp = np.sum((labels == c) & (target == c))
-        fp = np.sum((labels == c) & (target != c))
-        fn = np.sum((labels != c) & (target == c))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0)
+    # One confusion matrix (rows: true class, columns: predicted) instead of three sums per class.
+    k = max(n_classes, 2, int(labels.max(initial=0)) + 1, int(target.max(initial=0)) + 1)
+    confusion = np.bincount(target * k + labels, minlength=k * k).reshape(k, k)
+    tp = np.diagonal(confusion)
+    fp = confusion.sum(axis=0) - tp
+    fn = confusion.sum(axis=1) - tp
+    classes = slice(1, 2) if n_classes <= 2 else slice(0, n_classes)
+    tp, wrong = tp[classes], (fp + fn)[classes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1s = np.where(tp + wrong > 0, 2 * tp / (2 * tp + wrong), 1.0)
     return {"accuracy": accuracy, "f1": float(np.mean(f1s)), **metrics}
 
 
@@ -130,16 +133,20 @@ def reliability(
     target = np.asarray(target, dtype=np.float64)
     if probs.ndim > 2:  # segmentation: P(foreground) per pixel, each pixel a binary sample
         probs, target = probs.ravel(), target.ravel()
-    if probs.ndim == 1:  # binary: the two classes' probabilities
-        probs = np.column_stack([1.0 - probs, probs])
-        if target.ndim == 1:
-            target = np.column_stack([1.0 - target, target])
-    predicted = probs.argmax(axis=1)
-    confidence = probs[np.arange(len(probs)), predicted]
-    if target.ndim == 2:
-        hit = target[np.arange(len(target)), predicted]
+    if probs.ndim == 1 and target.ndim == 1:  # binary: class 1 when p > 1 − p, as argmax picks
+        other = 1.0 - probs
+        predicted_one = probs > other
+        confidence = np.where(predicted_one, probs, other)
+        hit = np.where(predicted_one, target, 1.0 - target)  # hard labels too: 1 for a hit, else 0
     else:
-        hit = (predicted == target.astype(np.int64)).astype(np.float64)
+        if probs.ndim == 1:  # binary with (N, 2) target distributions
+            probs = np.column_stack([1.0 - probs, probs])
+        predicted = probs.argmax(axis=1)
+        confidence = probs[np.arange(len(probs)), predicted]
+        if target.ndim == 2:
+            hit = target[np.arange(len(target)), predicted]
+        else:
+            hit = (predicted == target.astype(np.int64)).astype(np.float64)
     which = np.minimum((confidence * bins).astype(np.int64), bins - 1)
     counts = np.bincount(which, minlength=bins).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
