@@ -21,6 +21,7 @@ from losslab.core.data import Dataset, make_dataset
 from losslab.core.device import resolve_device
 from losslab.core.diagnostics import GradientHealthProbe
 from losslab.core.early_stopping import EarlyStopped, EarlyStopping
+from losslab.core.epoch_overlap import MIN_WORK, EpochOverlap, EpochResult, spare_core
 from losslab.core.errors import LossLabError
 from losslab.core.events import Diverged, EpochEnd, Finished, Notice, StepBatch
 from losslab.core.experiment import Experiment
@@ -225,12 +226,16 @@ class Trainer:
     _snapshot_time = -math.inf
     _unsaved_good = False  # an epoch ended well after the last snapshot (taken when the run ends)
 
-    def _snapshot(self) -> None:
+    _overlap: EpochOverlap | None = None  # the epoch-end evaluation on a second core, during a run
+
+    def _states(self) -> dict[str, dict[str, Any]]:
+        return {name: clone_state(getattr(self, name)) for name in self._stateful}
+
+    def _snapshot(self, good: GoodWeights | None = None) -> None:
+        """Keep ``good`` (default: the weights as they are now) as the last good weights."""
         self._snapshot_time = time.perf_counter()
         self._unsaved_good = False
-        self.last_good = GoodWeights(
-            self.epoch, self.step, {name: clone_state(getattr(self, name)) for name in self._stateful}
-        )
+        self.last_good = good or GoodWeights(self.epoch, self.step, self._states())
 
     def restore_last_good(self, halve_lr: bool = True) -> GoodWeights | None:
         """Load the last good weights and optimizer state (after a divergence); the run can go on.
@@ -262,10 +267,14 @@ class Trainer:
             self._explode_at = EXPLOSION_FACTOR * max(start, 1e-2)
 
     # -- the loss -----------------------------------------------------------------------------
-    def regularization(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def regularization(
+        self, weights: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The L1 and L2 terms of the model's weight matrices (or of ``weights``); None when off."""
         reg = self.experiment.regularization
-        l1 = reg["l1"] * sum(w.abs().sum() for w in self._reg_weights) if reg["l1"] else None
-        l2 = reg["l2"] * sum(w.pow(2).sum() for w in self._reg_weights) if reg["l2"] else None
+        ws = self._reg_weights if weights is None else weights
+        l1 = reg["l1"] * sum(w.abs().sum() for w in ws) if reg["l1"] else None
+        l2 = reg["l2"] * sum(w.pow(2).sum() for w in ws) if reg["l2"] else None
         return l1, l2
 
     def data_loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -405,20 +414,63 @@ class Trainer:
         self.early_stop = None
         rec = _Recorder(self, emit)
         self.model.train()
+        self._overlap = EpochOverlap(self) if self._overlaps_evaluation() else None
+        try:
+            return self._finish(rec, *self._epochs(rec, emit, total_epochs))
+        finally:
+            if self._overlap is not None:
+                self._overlap.close()
+                self._overlap = None
+
+    def _epochs(self, rec: _Recorder, emit: Callback, total_epochs: int) -> tuple[bool, Diverged | None]:
+        """Epochs, each with its end, until ``total_epochs`` or an early end; returns (stopped, diverged)."""
         stopped, diverged = False, None
         while self.epoch < total_epochs and not stopped and diverged is None and self.early_stop is None:
             began = time.perf_counter()
             stopped, diverged = self._train_epoch(rec)
-            if not stopped and diverged is None:
-                trained = time.perf_counter()
-                self.epoch += 1
-                self.elapsed = trained - rec.started
-                if self.eval_every == 1 or self.epoch % self.eval_every == 0 or self.epoch >= total_epochs:
-                    rec.flush()
-                    self._end_epoch(emit, prepare=self.epoch < total_epochs and self._reuses_forward())
-                    if self._trial is not None:
-                        self._pace_evaluation(trained - began, time.perf_counter() - trained, emit)
-        return self._finish(rec, stopped, diverged)
+            if stopped or diverged is not None:
+                break
+            trained = time.perf_counter()
+            self._fold_in(emit)  # the last epoch end's numbers come first
+            self.epoch += 1
+            self.elapsed = trained - rec.started
+            if self.eval_every == 1 or self.epoch % self.eval_every == 0 or self.epoch >= total_epochs:
+                rec.flush()
+                self._end_epoch(emit, prepare=self.epoch < total_epochs and self._reuses_forward())
+                if self._trial is not None:
+                    self._pace_evaluation(trained - began, time.perf_counter() - trained, emit)
+        return stopped, diverged
+
+    def _overlaps_evaluation(self) -> bool:
+        """Whether epoch ends are evaluated on a second core while training goes on (epoch_overlap.py):
+        on a CPU with a core to spare, for mini-batch runs whose evaluation is mostly matrix work,
+        when nothing needs the numbers before the next step: no plateau schedule (it reads the
+        validation loss), no probe that reads the epoch's weights (early stopping keeps the best),
+        no GAN (its epoch measures sample the generator), no custom loss (the user's code stays on
+        the training thread)."""
+        n_params = sum(p.numel() for p in self._params)
+        return (
+            self.device == "cpu"
+            and self.steps_per_epoch > 1
+            and self.dataset.task != GAN
+            and not self.loss_spec.custom
+            and self.experiment.optimizer["schedule"]["id"] != "plateau"
+            and not any(probe.reads_epoch_weights for probe in self.probes)
+            and len(self.x_train) * n_params >= MIN_WORK
+            and spare_core()
+        )
+
+    def _fold_in(self, emit: Callback) -> None:
+        """Record the epoch end evaluated on the second core, waiting for it if need be."""
+        taken = self._overlap.take() if self._overlap is not None else None
+        if taken is None:
+            return
+        pending, result = taken
+        if result.train_outputs is not None:
+            self.train_outputs = (pending.step, result.train_outputs)
+        self._record_epoch(
+            pending.epoch, pending.step, pending.lr, pending.elapsed, result, emit, pending.good_states
+        )
 
     def _reuses_forward(self) -> bool:
         """Whether an epoch-end evaluation of the training set can be the next step's forward pass."""
@@ -483,11 +535,14 @@ class Trainer:
         """One pass over the training data, one optimizer step per batch. Returns (stopped, diverged):
         whether the user stopped the run or the loss diverged before the pass was complete."""
         controls, lr, train_step, probes = self.controls, self.lr, self._train_step, self.probes
-        explode_at = self._explode_at
+        explode_at, overlap = self._explode_at, self._overlap
         lr.begin_epoch(self.epoch)
         for xb, yb in self._batches():
+            if overlap is not None and overlap.ready():
+                self._fold_in(rec.emit)
             if controls.pending:
                 self._next_forward = None  # while paused, anything may happen to the weights
+                self._fold_in(rec.emit)
                 rec.flush()
                 if not controls.wait_for_batch():
                     return True, None
@@ -508,7 +563,9 @@ class Trainer:
                 previous = rec.totals[-2] if len(rec.totals) >= 2 else math.nan
                 message = self._divergence_message(value, previous)
                 return False, Diverged(self.epoch + 1, self.step, value, message)
-            if time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
+            # Steps wait while an epoch end is evaluated on the second core, to come after its event.
+            evaluating = overlap is not None and overlap.pending is not None
+            if not evaluating and time.perf_counter() - rec.last_flush >= FLUSH_SECONDS:
                 rec.flush()
         return False, None
 
@@ -516,24 +573,38 @@ class Trainer:
     def _end_epoch(self, emit: Callback, prepare: bool = False) -> None:
         """Evaluate, record the epoch, keep its weights if they are good, and let the probes look.
         ``prepare``: the next step trains on the whole set from these weights (see _evaluate_train)."""
-        train_loss, train_metrics = self._evaluate_train(prepare)
-        val_loss, val_metrics = self.evaluate(self.x_val, self.y_val)
+        if self._overlap is not None and not prepare:
+            # Weight copies for a snapshot are taken now, while the weights are this epoch end's.
+            states = self._states() if self._snapshot_due() else None
+            self._overlap.submit(self.epoch, self.step, self.lr.lr, self.elapsed, states)
+            return
+        train = self._evaluate_train(prepare)
+        val = self.evaluate(self.x_val, self.y_val)
         with torch.no_grad():
             l1, l2 = self.regularization()
+        result = EpochResult(
+            train, val, float(l1) if l1 is not None else 0.0, float(l2) if l2 is not None else 0.0, None
+        )
+        self._record_epoch(self.epoch, self.step, self.lr.lr, self.elapsed, result, emit)
+
+    def _record_epoch(
+        self,
+        epoch: int,
+        step: int,
+        lr: float,
+        elapsed: float,
+        result: EpochResult,
+        emit: Callback,
+        states: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """The epoch end's row and event, its weights kept if good, and the probes' look at it.
+        ``states``: copies of the weights from that epoch end (when it was evaluated later)."""
+        (train_loss, train_metrics), (val_loss, val_metrics) = result.train, result.val
         event = EpochEnd(
-            self.epoch,
-            self.step,
-            train_loss,
-            val_loss,
-            train_metrics,
-            val_metrics,
-            self.lr.lr,
-            float(l1) if l1 is not None else 0.0,
-            float(l2) if l2 is not None else 0.0,
-            self.elapsed,
+            epoch, step, train_loss, val_loss, train_metrics, val_metrics, lr, result.l1, result.l2, elapsed
         )
         self.history.add(event)
-        self._keep_if_good(train_loss)
+        self._keep_if_good(train_loss, epoch, step, states)
         self.lr.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
         emit(event)
         for probe in self.probes:
@@ -541,17 +612,26 @@ class Trainer:
             if extra is not None:
                 emit(extra)
 
-    def _keep_if_good(self, train_loss: float) -> None:
-        """Mark the epoch just ended as one to come back to after a divergence, if its loss is sane."""
+    def _snapshot_due(self) -> bool:
+        # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
+        # a snapshot a few times a second is as good for recovering from a divergence.
+        return time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS
+
+    def _keep_if_good(
+        self, train_loss: float, epoch: int, step: int, states: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Mark an epoch end as one to come back to after a divergence, if its loss is sane.
+        ``states``: that epoch end's weight copies, when the weights have moved on since."""
         if math.isfinite(train_loss) and train_loss <= GOOD_FACTOR * self._best_train_loss:
             self._best_train_loss = min(self._best_train_loss, train_loss)
-            # Copying the weights every epoch cost 11% of a full-batch run (an epoch is one step):
-            # a snapshot a few times a second is as good for recovering from a divergence.
             self._unsaved_good = True
-            if time.perf_counter() - self._snapshot_time >= SNAPSHOT_SECONDS:
+            if states is not None:
+                self._snapshot(GoodWeights(epoch, step, states))
+            elif self._overlap is None and self._snapshot_due():
                 self._snapshot()
 
     def _finish(self, rec: _Recorder, stopped: bool, diverged: Diverged | None) -> Finished:
+        self._fold_in(rec.emit)
         self._next_forward = None
         if self._unsaved_good and diverged is None:
             self._snapshot()  # the run ends on a good epoch: that is the one to come back to

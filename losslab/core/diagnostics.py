@@ -253,6 +253,7 @@ class GradientHealthProbe(Probe):
     """
 
     every = 1
+    reads_epoch_weights = False  # it has no on_epoch
 
     def __init__(
         self,

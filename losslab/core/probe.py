@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # annotations only: the trainer imports this module
 
 class Probe:
     every: int = 0  # steps between on_step calls; 0 = never per step
+    # Whether on_epoch looks at the model (or anything beyond the epoch's history row): then the
+    # epoch end is evaluated in place, not on a second core while the weights move on (epoch_overlap.py).
+    reads_epoch_weights: bool = True
 
     def on_step(self, trainer: Trainer, xb: Tensor, yb: Tensor) -> object | None:
         """After an optimizer step: an event for the run's callback, or None."""

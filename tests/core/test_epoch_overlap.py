@@ -1,0 +1,156 @@
+"""Epoch ends evaluated on a second core (core/epoch_overlap.py): the same numbers, rows, events and
+good weights as evaluating in place, and only where nothing needs them before the next step (#19)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from losslab.core import epoch_overlap
+from losslab.core.events import EpochEnd, Finished, StepBatch
+from losslab.core.experiment import Experiment
+from losslab.core.probe import Probe
+from losslab.core.trainer import Trainer, make_trainer
+
+WIDE = [{"type": "linear", "units": 128}, {"type": "relu"}] * 2  # 800 samples x 17k weights: overlapped
+
+
+def experiment(layers=WIDE, training=None, optimizer=None, loss="bce_logits", regularization=None):
+    return Experiment.from_dict(
+        {
+            "format": "losslab",
+            "schema_version": 1,
+            "dataset": {"kind": "moons", "n_samples": 1000, "noise": 0.2, "seed": 3, "val_fraction": 0.2},
+            "model": {"layers": copy.deepcopy(layers)},
+            "loss": {"id": loss},
+            "optimizer": optimizer or {"id": "adam", "lr": 0.01},
+            "training": {"epochs": 6, "batch_size": 64, "device": "cpu", "seed": 0, **(training or {})},
+            "regularization": regularization or {"l1": 1e-4, "l2": 1e-3},
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch):
+    monkeypatch.setattr(epoch_overlap, "spare_core", lambda: True)  # as on any laptop, whatever CI has
+
+
+def run(exp: Experiment, overlap: bool, **kwargs):
+    trainer = make_trainer(exp, diagnostics=False, **kwargs)
+    if not overlap:
+        trainer._overlaps_evaluation = lambda: False
+    events: list = []
+    trainer.run(events.append)
+    return trainer, events
+
+
+def test_a_wide_headless_run_overlaps_and_a_small_one_does_not():
+    assert make_trainer(experiment(), diagnostics=False)._overlaps_evaluation()
+    small = [{"type": "linear", "units": 8}, {"type": "tanh"}]
+    assert not make_trainer(experiment(layers=small), diagnostics=False)._overlaps_evaluation()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"training": {"batch_size": 0}},  # full batch: the evaluation is the next step's forward
+        {"training": {"early_stopping": 3}},  # keeps the best epoch's weights
+        {"optimizer": {"id": "adam", "lr": 0.01, "schedule": {"id": "plateau"}}},  # reads val loss
+    ],
+)
+def test_runs_that_need_the_numbers_at_once_evaluate_in_place(change):
+    assert not make_trainer(experiment(**change), diagnostics=False)._overlaps_evaluation()
+
+
+def test_a_probe_that_reads_the_weights_keeps_the_evaluation_in_place():
+    trainer = make_trainer(experiment(), diagnostics=False)
+    trainer.probes.append(Probe())  # a probe's on_epoch may look at the model
+    assert not trainer._overlaps_evaluation()
+
+
+def test_same_rows_weights_and_event_order_as_in_place(monkeypatch):
+    exp = experiment()
+    submitted = []
+    submit = epoch_overlap.EpochOverlap.submit
+    monkeypatch.setattr(
+        epoch_overlap.EpochOverlap, "submit", lambda self, *a: (submitted.append(a[0]), submit(self, *a))
+    )
+    ours, our_events = run(exp, overlap=True)
+    assert submitted == [1, 2, 3, 4, 5, 6]  # every epoch end went to the second core
+    theirs, their_events = run(exp, overlap=False)
+    assert len(ours.history.rows) == len(theirs.history.rows) == 6
+    for a, b in zip(ours.history.rows, theirs.history.rows, strict=True):
+        a = {k: v for k, v in a.items() if k != "elapsed_s"}
+        b = {k: v for k, v in b.items() if k != "elapsed_s"}
+        assert a == b  # exactly: the same operations on the same weights
+    pairs = zip(ours.model.parameters(), theirs.model.parameters(), strict=True)
+    assert all(torch.equal(p, q) for p, q in pairs)
+    assert ours.train_outputs[0] == theirs.train_outputs[0]
+    assert torch.equal(ours.train_outputs[1], theirs.train_outputs[1])
+
+    def order(events):  # ("step", last step) and ("epoch", step) in the order they came
+        out = []
+        for e in events:
+            if isinstance(e, StepBatch):
+                out.extend(("step", int(s)) for s in e.steps)
+            elif isinstance(e, EpochEnd):
+                out.append(("epoch", e.step))
+            elif isinstance(e, Finished):
+                out.append(("finished", 0))
+        return out
+
+    assert order(our_events) == order(their_events)
+
+
+def test_good_weights_are_an_epoch_ends_weights():
+    exp = experiment(training={"epochs": 40})
+    snapshots = []
+    original = Trainer._snapshot
+
+    def watch(self, good=None):
+        original(self, good)
+        snapshots.append(copy.deepcopy(self.last_good))
+
+    Trainer._snapshot = watch
+    try:
+        ours, _ = run(exp, overlap=True)
+    finally:
+        Trainer._snapshot = original
+    mid_run = [g for g in snapshots if 0 < g.epoch < 40]
+    assert mid_run, "no snapshot during the run"
+    good = mid_run[-1]
+    assert good.step == good.epoch * ours.steps_per_epoch
+    reference, _ = run(exp.replace("training", epochs=good.epoch), overlap=False)
+    state = reference.model.state_dict()
+    assert all(torch.equal(good.states["model"][k], state[k]) for k in state)
+
+
+def test_a_stop_mid_run_keeps_every_finished_epoch():
+    trainer = make_trainer(experiment(training={"epochs": 50}), diagnostics=False)
+    events: list = []
+
+    def stop_after_three_epochs(event):
+        events.append(event)
+        if isinstance(event, EpochEnd) and event.epoch == 3:
+            trainer.controls.stop()
+
+    finished = trainer.run(stop_after_three_epochs)
+    assert finished.stopped
+    epochs = [e.epoch for e in events if isinstance(e, EpochEnd)]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3
+    assert len(trainer.history.rows) == len(epochs) == trainer.epoch
+
+
+def test_an_error_in_the_evaluation_reaches_the_caller(monkeypatch):
+    trainer = make_trainer(experiment(), diagnostics=False)
+    assert trainer._overlaps_evaluation()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(trainer, "_scores", broken)
+    with pytest.raises(RuntimeError, match="evaluation broke"):
+        trainer.run()
+    assert trainer._overlap is None  # the evaluation thread was shut down
