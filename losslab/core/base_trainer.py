@@ -112,8 +112,10 @@ class Trainer:
         self.step = 0  # completed optimizer steps
         self.elapsed = 0.0
         self.last_batch: tuple[torch.Tensor, torch.Tensor] | None = None  # (x, y) of the last step
-        # (step, outputs) of the last evaluation of the training set: the sample history reuses them
+        # (step, outputs) of the last evaluation of the training and validation sets: probes that
+        # look at the epoch end reuse them (outputs_now)
         self.train_outputs: tuple[int, torch.Tensor] | None = None
+        self.val_outputs: tuple[int, torch.Tensor] | None = None
         self.eval_every = 1  # every k-th epoch is evaluated (long full-batch runs, see LONG_FULL_BATCH)
         self._trial: list[float] | None = None  # [step seconds, evaluation seconds, epochs] while measured
         # The training set's data loss, with its graph, from the evaluation at an epoch end that the
@@ -332,7 +334,15 @@ class Trainer:
         out = self.outputs(x)
         if x is self.x_train:
             self.train_outputs = (self.step, out)
+        elif x is self.x_val:
+            self.val_outputs = (self.step, out)
         return self._scores(out, y, float(self.data_loss(out, y)))
+
+    def outputs_now(self, x: torch.Tensor) -> torch.Tensor:
+        """``outputs(x)`` for the training or validation set, reusing the epoch end's evaluation
+        when the weights are still that epoch end's (a probe's on_epoch): one forward pass fewer."""
+        kept = self.train_outputs if x is self.x_train else self.val_outputs if x is self.x_val else None
+        return kept[1] if kept is not None and kept[0] == self.step else self.outputs(x)
 
     def _evaluate_train(self, prepare: bool) -> tuple[float, dict[str, float]]:
         """The training set's loss and metrics. With ``prepare`` the forward pass keeps its graph for
@@ -468,6 +478,8 @@ class Trainer:
         pending, result = taken
         if result.train_outputs is not None:
             self.train_outputs = (pending.step, result.train_outputs)
+        if result.val_outputs is not None:
+            self.val_outputs = (pending.step, result.val_outputs)
         self._record_epoch(
             pending.epoch, pending.step, pending.lr, pending.elapsed, result, emit, pending.good_states
         )
@@ -583,7 +595,7 @@ class Trainer:
         with torch.no_grad():
             l1, l2 = self.regularization()
         result = EpochResult(
-            train, val, float(l1) if l1 is not None else 0.0, float(l2) if l2 is not None else 0.0, None
+            train, val, float(l1) if l1 is not None else 0.0, float(l2) if l2 is not None else 0.0, None, None
         )
         self._record_epoch(self.epoch, self.step, self.lr.lr, self.elapsed, result, emit)
 

@@ -43,7 +43,7 @@ def calibration_snapshot(trainer: Trainer, bins: int = CALIBRATION_BINS) -> Cali
         x, y, split = trainer.x_train, trainer.y_train, "training"
     if len(x) == 0:
         return None
-    probs = trainer.probabilities(trainer.outputs(x)).cpu().numpy()
+    probs = trainer.probabilities(trainer.outputs_now(x)).cpu().numpy()  # at an epoch end: its outputs
     target = y.cpu().numpy()
     conf, acc, counts = reliability(probs, target, bins)
     total = max(float(counts.sum()), 1.0)

@@ -61,7 +61,7 @@ def validation_images(trainer: Trainer) -> ValidationImages:
     """Probabilities for the validation images (see ValidationImages)."""
     ds = trainer.dataset
     x = trainer.x_val[:SHOWN_MASKS] if ds.masks else trainer.x_val
-    probs = trainer.probabilities(trainer.outputs(x)).detach().cpu().numpy().astype(np.float32)
+    probs = trainer.probabilities(trainer.outputs_now(x)).detach().cpu().numpy().astype(np.float32)
     if ds.masks:
         probs = probs.reshape(len(probs), *probs.shape[-2:])
     elif probs.ndim == 1:

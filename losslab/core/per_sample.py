@@ -116,11 +116,11 @@ def measure(trainer: Trainer, xb: torch.Tensor, yb: torch.Tensor) -> PerSampleLo
     spec = trainer.loss_spec
     params = trainer.experiment.loss["params"]
     x_all, y_all = trainer.x_train, trainer.y_train
+    out_all = trainer.outputs_now(x_all)  # at an epoch end, its evaluation's outputs
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            out_all = model(x_all)
             out_b = model(xb)
             cost = float(spec.compute(out_all, y_all, **params)) if len(out_all) else float("nan")
     finally:

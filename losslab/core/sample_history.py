@@ -337,8 +337,7 @@ class SampleHistoryProbe(Probe):
             self._recorded = 0.0
         if n == 0 or not h.takes(trainer.epoch):
             return None
-        kept = trainer.train_outputs
-        out = kept[1] if kept is not None and kept[0] == trainer.step else trainer.outputs(trainer.x_train)
+        out = trainer.outputs_now(trainer.x_train)
         h.add(trainer.epoch, *epoch_values(trainer, out))
         self._recorded += time.perf_counter() - start
         if self.events and h.count >= 2 * MIN_COLUMNS and self._recorded > RECORD_BUDGET * trainer.elapsed:
