@@ -130,6 +130,12 @@ def headless_limit(row: dict[str, Any]) -> str:
         "a full-batch epoch's evaluation is the next step's forward pass, and a long full-batch run "
         "evaluates every k-th epoch (History.eval_every)"
     )
+    second = row.get("second_core_share") or 0.0
+    if second >= 0.005:
+        text += (
+            f"; this run's epoch ends were evaluated on a second core (epoch_overlap.py), "
+            f"{100 * second:.0f}% of the training thread's CPU time there, the last one waited for"
+        )
     return text
 
 
@@ -144,6 +150,22 @@ def flat_limit(red: dict[str, Any], load: float | None) -> str:
             + " as much as N"
         )
     return f"{text}: the step curves are drawn from min/max summaries, yet the cost still grows with N"
+
+
+def race_limit(race: dict[str, Any]) -> str:
+    """Why the race is not faster: what each side costs per step."""
+    if race.get("modes") != ["batched"]:
+        return "fewer than 8 variants were batched together"
+    batched, sequential = _median(race["batched_steps_per_s"]), _median(race["sequential_steps_per_s"])
+    if not batched or not sequential:
+        return ""
+    n = race["variants"]
+    return (
+        f"one batched step of all {n} variants takes {1000 * n / batched:.2f} ms, one variant's step "
+        f"one after another {1000 / sequential:.2f} ms (LossLab's own trainer, as fast as a plain "
+        f"torch loop): the batched step is Python and dispatch as much as arithmetic at this size, "
+        f"and a short race also pays its set-up ({race['workload']})"
+    )
 
 
 def memory_limit(st: dict[str, Any]) -> str:
@@ -361,7 +383,7 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         ">= 4x",
         race,
         None if ratio is None else ratio >= 4.0,
-        "fewer than 8 variants were batched together" if race.get("modes") != ["batched"] else "",
+        race_limit(race),
     )
     images = doc.get("images")
     if images is not None:
