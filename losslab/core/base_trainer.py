@@ -336,13 +336,22 @@ class Trainer:
             self.train_outputs = (self.step, out)
         elif x is self.x_val:
             self.val_outputs = (self.step, out)
+        self._outputs_weights = self._weights_key()
         return self._scores(out, y, float(self.data_loss(out, y)))
 
     def outputs_now(self, x: torch.Tensor) -> torch.Tensor:
         """``outputs(x)`` for the training or validation set, reusing the epoch end's evaluation
         when the weights are still that epoch end's (a probe's on_epoch): one forward pass fewer."""
         kept = self.train_outputs if x is self.x_train else self.val_outputs if x is self.x_val else None
-        return kept[1] if kept is not None and kept[0] == self.step else self.outputs(x)
+        fresh = kept is not None and kept[0] == self.step and self._outputs_weights == self._weights_key()
+        return kept[1] if fresh and kept is not None else self.outputs(x)
+
+    _outputs_weights: tuple[tuple[int, int], ...] = ()  # _weights_key() when the outputs were kept
+
+    def _weights_key(self) -> tuple[tuple[int, int], ...]:
+        """Where each parameter's data lives and its in-place change count: weights loaded or
+        swapped in after an evaluation (a lesson's "initial weights") change it, the step may not."""
+        return tuple((p.data_ptr(), p._version) for p in self.model.parameters())
 
     def _evaluate_train(self, prepare: bool) -> tuple[float, dict[str, float]]:
         """The training set's loss and metrics. With ``prepare`` the forward pass keeps its graph for
@@ -357,6 +366,7 @@ class Trainer:
         with torch.no_grad():
             kept = out.detach()
             self.train_outputs = (self.step, kept)
+            self._outputs_weights = self._weights_key()
             return self._scores(kept, self.y_train, float(loss))
 
     def _versions(self) -> tuple[int, ...]:
@@ -480,6 +490,7 @@ class Trainer:
             self.train_outputs = (pending.step, result.train_outputs)
         if result.val_outputs is not None:
             self.val_outputs = (pending.step, result.val_outputs)
+        self._outputs_weights = self._weights_key()  # of use only if nothing has trained since
         self._record_epoch(
             pending.epoch, pending.step, pending.lr, pending.elapsed, result, emit, pending.good_states
         )

@@ -154,3 +154,13 @@ def test_an_error_in_the_evaluation_reaches_the_caller(monkeypatch):
     with pytest.raises(RuntimeError, match="evaluation broke"):
         trainer.run()
     assert trainer._overlap is None  # the evaluation thread was shut down
+
+
+def test_outputs_now_recomputes_after_weights_are_swapped_in():
+    trainer, _ = run(experiment(training={"epochs": 2}), overlap=True)
+    final = trainer.outputs_now(trainer.x_train)
+    assert final is trainer.train_outputs[1]  # the epoch end's outputs, reused
+    flat = torch.nn.utils.parameters_to_vector(trainer.model.parameters())
+    torch.nn.utils.vector_to_parameters(torch.zeros_like(flat), trainer.model.parameters())  # a lesson's swap
+    swapped = trainer.outputs_now(trainer.x_train)
+    assert torch.equal(swapped, trainer.outputs(trainer.x_train)) and not torch.equal(swapped, final)
