@@ -120,7 +120,7 @@ class Trainer:
         self._trial: list[float] | None = None  # [step seconds, evaluation seconds, epochs] while measured
         # The training set's data loss, with its graph, from the evaluation at an epoch end that the
         # next full-batch step reuses: (step, parameter versions, loss). See _evaluate_train.
-        self._next_forward: tuple[int, tuple[int, ...], torch.Tensor] | None = None
+        self._next_forward: tuple[int, tuple[tuple[int, int], ...], torch.Tensor] | None = None
 
         dev = self.device
         ds = self.dataset
@@ -336,22 +336,22 @@ class Trainer:
             self.train_outputs = (self.step, out)
         elif x is self.x_val:
             self.val_outputs = (self.step, out)
-        self._outputs_weights = self._weights_key()
+        self._outputs_weights = self._versions()
+        return self.score(out, y)
+
+    def score(self, out: torch.Tensor, y: torch.Tensor) -> tuple[float, dict[str, float]]:
+        """The loss and metrics of outputs ``out`` against targets ``y``."""
         return self._scores(out, y, float(self.data_loss(out, y)))
 
     def outputs_now(self, x: torch.Tensor) -> torch.Tensor:
         """``outputs(x)`` for the training or validation set, reusing the epoch end's evaluation
         when the weights are still that epoch end's (a probe's on_epoch): one forward pass fewer."""
         kept = self.train_outputs if x is self.x_train else self.val_outputs if x is self.x_val else None
-        fresh = kept is not None and kept[0] == self.step and self._outputs_weights == self._weights_key()
-        return kept[1] if fresh and kept is not None else self.outputs(x)
+        if kept is not None and kept[0] == self.step and self._outputs_weights == self._versions():
+            return kept[1]
+        return self.outputs(x)
 
-    _outputs_weights: tuple[tuple[int, int], ...] = ()  # _weights_key() when the outputs were kept
-
-    def _weights_key(self) -> tuple[tuple[int, int], ...]:
-        """Where each parameter's data lives and its in-place change count: weights loaded or
-        swapped in after an evaluation (a lesson's "initial weights") change it, the step may not."""
-        return tuple((p.data_ptr(), p._version) for p in self.model.parameters())
+    _outputs_weights: tuple[tuple[int, int], ...] = ()  # _versions() when the outputs were kept
 
     def _evaluate_train(self, prepare: bool) -> tuple[float, dict[str, float]]:
         """The training set's loss and metrics. With ``prepare`` the forward pass keeps its graph for
@@ -366,12 +366,14 @@ class Trainer:
         with torch.no_grad():
             kept = out.detach()
             self.train_outputs = (self.step, kept)
-            self._outputs_weights = self._weights_key()
+            self._outputs_weights = self._versions()
             return self._scores(kept, self.y_train, float(loss))
 
-    def _versions(self) -> tuple[int, ...]:
-        """In-place change counters of the parameters (a load_state_dict moves them; fused Adam does not)."""
-        return tuple(p._version for p in self._params)
+    def _versions(self) -> tuple[tuple[int, int], ...]:
+        """Where each parameter's data lives and its in-place change counter: a load_state_dict moves
+        the counter (fused Adam does not, the step count tells those apart), weights swapped in by
+        ``.data`` (a lesson's "initial weights") the place."""
+        return tuple((p.data_ptr(), p._version) for p in self._params)
 
     def _take_forward(self, xb: torch.Tensor) -> torch.Tensor | None:
         """The data loss prepared at the last epoch end, if it was for exactly this step."""
@@ -490,7 +492,7 @@ class Trainer:
             self.train_outputs = (pending.step, result.train_outputs)
         if result.val_outputs is not None:
             self.val_outputs = (pending.step, result.val_outputs)
-        self._outputs_weights = self._weights_key()  # of use only if nothing has trained since
+        self._outputs_weights = self._versions()  # of use only if nothing has trained since
         self._record_epoch(
             pending.epoch, pending.step, pending.lr, pending.elapsed, result, emit, pending.good_states
         )

@@ -107,9 +107,9 @@ class EpochOverlap:
         train_out = val_out = None
         if len(t.x_train):
             train_out = self.replica(t.x_train)
-            train = t._scores(train_out, t.y_train, float(t.data_loss(train_out, t.y_train)))
+            train = t.score(train_out, t.y_train)
         if len(t.x_val):
             val_out = self.replica(t.x_val)
-            val = t._scores(val_out, t.y_val, float(t.data_loss(val_out, t.y_val)))
+            val = t.score(val_out, t.y_val)
         l1, l2 = t.regularization(self._reg_weights)
         return EpochResult(train, val, float(l1 or 0.0), float(l2 or 0.0), train_out, val_out)
