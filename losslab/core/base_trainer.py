@@ -7,6 +7,7 @@ through a callback with coalesced events (see events.py).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -229,6 +230,8 @@ class Trainer:
     _unsaved_good = False  # an epoch ended well after the last snapshot (taken when the run ends)
 
     _overlap: EpochOverlap | None = None  # the epoch-end evaluation on a second core, during a run
+    # What probes returned from steps trained while an epoch end was evaluated: they come after it.
+    _held: list[object]  # set by run()
 
     def _states(self) -> dict[str, dict[str, Any]]:
         return {name: clone_state(getattr(self, name)) for name in self._stateful}
@@ -437,6 +440,7 @@ class Trainer:
         rec = _Recorder(self, emit)
         self.model.train()
         self._overlap = EpochOverlap(self) if self._overlaps_evaluation() else None
+        self._held = []
         try:
             return self._finish(rec, *self._epochs(rec, emit, total_epochs))
         finally:
@@ -467,7 +471,7 @@ class Trainer:
         """Whether epoch ends are evaluated on a second core while training goes on (epoch_overlap.py):
         on a CPU with a core to spare, for mini-batch runs whose evaluation is mostly matrix work,
         when nothing needs the numbers before the next step: no plateau schedule (it reads the
-        validation loss), no probe that reads the epoch's weights (early stopping keeps the best),
+        validation loss), no probe that acts on the training there (early stopping with patience),
         no GAN (its epoch measures sample the generator), no custom loss (the user's code stays on
         the training thread)."""
         n_params = sum(p.numel() for p in self._params)
@@ -477,25 +481,38 @@ class Trainer:
             and self.dataset.task != GAN
             and not self.loss_spec.custom
             and self.experiment.optimizer["schedule"]["id"] != "plateau"
-            and not any(probe.reads_epoch_weights for probe in self.probes)
+            and not any(probe.acts_at_epoch_end for probe in self.probes)
             and len(self.x_train) * n_params >= MIN_WORK
             and spare_core()
         )
 
     def _fold_in(self, emit: Callback) -> None:
-        """Record the epoch end evaluated on the second core, waiting for it if need be."""
-        taken = self._overlap.take() if self._overlap is not None else None
+        """Record the epoch end evaluated on the second core, waiting for it if need be, with the
+        trainer shown as it was then (its weights, step and last batch: what probes and the run
+        history read); then what probes returned from the steps trained since."""
+        overlap = self._overlap
+        taken = overlap.take() if overlap is not None else None
         if taken is None:
             return
+        assert overlap is not None
         pending, result = taken
-        if result.train_outputs is not None:
-            self.train_outputs = (pending.step, result.train_outputs)
-        if result.val_outputs is not None:
-            self.val_outputs = (pending.step, result.val_outputs)
-        self._outputs_weights = self._versions()  # of use only if nothing has trained since
-        self._record_epoch(
-            pending.epoch, pending.step, pending.lr, pending.elapsed, result, emit, pending.good_states
-        )
+        live = self.step, self.elapsed, self.last_batch
+        moved_on = self.step != pending.step  # else the live weights are that epoch end's
+        self.step, self.elapsed, self.last_batch = pending.step, pending.elapsed, pending.last_batch
+        try:
+            with overlap.as_it_was() if moved_on else contextlib.nullcontext():
+                if result.train_outputs is not None:
+                    self.train_outputs = (pending.step, result.train_outputs)
+                if result.val_outputs is not None:
+                    self.val_outputs = (pending.step, result.val_outputs)
+                self._outputs_weights = self._versions()  # of use only while these weights are in
+                p = pending
+                self._record_epoch(p.epoch, p.step, p.lr, p.elapsed, result, emit, p.good_states)
+        finally:
+            self.step, self.elapsed, self.last_batch = live
+        held, self._held = self._held, []
+        for event in held:
+            emit(event)
 
     def _reuses_forward(self) -> bool:
         """Whether an epoch-end evaluation of the training set can be the next step's forward pass."""
@@ -582,7 +599,11 @@ class Trainer:
             for probe in probes:
                 if probe.every and self.step % probe.every == 0:
                     event = probe.on_step(self, xb, yb)
-                    if event is not None:
+                    if event is None:
+                        pass
+                    elif overlap is not None and overlap.pending is not None:
+                        self._held.append(event)  # to come after that epoch end, as in place
+                    else:
                         rec.emit(event)
             if not value <= explode_at:  # NaN, infinite, or a loss explosion
                 previous = rec.totals[-2] if len(rec.totals) >= 2 else math.nan
@@ -601,7 +622,7 @@ class Trainer:
         if self._overlap is not None and not prepare:
             # Weight copies for a snapshot are taken now, while the weights are this epoch end's.
             states = self._states() if self._snapshot_due() else None
-            self._overlap.submit(self.epoch, self.step, self.lr.lr, self.elapsed, states)
+            self._overlap.submit(self.epoch, self.step, self.lr.lr, self.elapsed, states, self.last_batch)
             return
         train = self._evaluate_train(prepare)
         val = self.evaluate(self.x_val, self.y_val)

@@ -253,7 +253,6 @@ class GradientHealthProbe(Probe):
     """
 
     every = 1
-    reads_epoch_weights = False  # it has no on_epoch
 
     def __init__(
         self,

@@ -169,8 +169,8 @@ class EarlyStopping(Probe):
     every = 0
 
     @property
-    def reads_epoch_weights(self) -> bool:  # type: ignore[override]
-        return self.patience > 0  # the best epoch's weights are kept; watching alone reads the rows
+    def acts_at_epoch_end(self) -> bool:  # type: ignore[override]
+        return self.patience > 0  # it stops the run there; watching alone only reads the rows
 
     def __init__(self, patience: int = 0, min_improvement: float = MIN_IMPROVEMENT) -> None:
         self.patience = patience

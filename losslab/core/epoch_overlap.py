@@ -9,15 +9,20 @@ epoch. The numbers are the same as evaluating in place: the same operations on t
 
 The trainer folds the result into the run (history row, EpochEnd event, good-weights snapshot,
 probes) at a batch boundary once it is ready, and always before the next epoch end, a pause, and
-the run's end, so events keep their order. Used only where nothing needs those numbers before the
-next step (``Trainer._overlaps_evaluation``).
+the run's end, so events keep their order: what probes return from steps trained meanwhile waits
+until then too. While it folds in, the trainer shows that epoch end as it was (``as_it_was``): its
+weights are put back in the live model (and the newer ones after), so a probe or the run history
+that reads ``trainer.model`` there sees the weights the row was measured on, as in place. Used only
+where nothing needs those numbers before the next step (``Trainer._overlaps_evaluation``).
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +66,7 @@ class PendingEpoch:
     lr: float
     elapsed: float
     good_states: dict[str, dict[str, Any]] | None  # weight copies, when a snapshot was due
+    last_batch: tuple[torch.Tensor, torch.Tensor] | None  # the epoch's last batch (probes look at it)
     future: Future[EpochResult]
 
 
@@ -73,18 +79,40 @@ class EpochOverlap:
         source = trainer.model.state_dict(keep_vars=True)
         target = self.replica.state_dict(keep_vars=True)
         self._pairs = [(target[name], tensor) for name, tensor in source.items()]
+        self._newer: list[torch.Tensor] | None = None  # the live weights, while as_it_was shows older ones
         self._reg_weights: list[torch.Tensor] = [p for p in self.replica.parameters() if p.ndim > 1]
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="losslab-epoch-eval")
         self.pending: PendingEpoch | None = None
 
-    def submit(self, epoch: int, step: int, lr: float, elapsed: float, good_states: Any) -> None:
+    def submit(
+        self, epoch: int, step: int, lr: float, elapsed: float, good_states: Any, last_batch: Any
+    ) -> None:
         """Copy the weights as they are now and evaluate them on the evaluation thread."""
         assert self.pending is None, "the last epoch end must be folded in first"
         with torch.no_grad():
             for target, source in self._pairs:
                 target.copy_(source)
         future = self._pool.submit(self._evaluate)
-        self.pending = PendingEpoch(epoch, step, lr, elapsed, good_states, future)
+        self.pending = PendingEpoch(epoch, step, lr, elapsed, good_states, last_batch, future)
+
+    @contextmanager
+    def as_it_was(self) -> Iterator[None]:
+        """The live model holds the last submitted epoch end's weights (and buffers) meanwhile; its
+        own come back after, bit for bit. Call on the training thread, between steps."""
+        with torch.no_grad():
+            if self._newer is None:
+                self._newer = [live.detach().clone() for _, live in self._pairs]
+            else:
+                for kept, (_, live) in zip(self._newer, self._pairs, strict=True):
+                    kept.copy_(live)
+            for old, live in self._pairs:
+                live.copy_(old)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for kept, (_, live) in zip(self._newer, self._pairs, strict=True):
+                    live.copy_(kept)
 
     def ready(self) -> bool:
         return self.pending is not None and self.pending.future.done()

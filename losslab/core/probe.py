@@ -19,9 +19,11 @@ if TYPE_CHECKING:  # annotations only: the trainer imports this module
 
 class Probe:
     every: int = 0  # steps between on_step calls; 0 = never per step
-    # Whether on_epoch looks at the model (or anything beyond the epoch's history row): then the
-    # epoch end is evaluated in place, not on a second core while the weights move on (epoch_overlap.py).
-    reads_epoch_weights: bool = True
+    # Whether on_epoch acts on the training (stops it, restores weights) and so must run before the
+    # next step: then the epoch end is evaluated in place. Otherwise it may be evaluated on a second
+    # core while the next steps train, and on_epoch runs a few steps later with the trainer shown as
+    # that epoch end was: its weights, step, epoch and last batch (not its gradients; epoch_overlap.py).
+    acts_at_epoch_end: bool = False
 
     def on_step(self, trainer: Trainer, xb: Tensor, yb: Tensor) -> object | None:
         """After an optimizer step: an event for the run's callback, or None."""

@@ -37,8 +37,9 @@ def two_cores(monkeypatch):
     monkeypatch.setattr(epoch_overlap, "spare_core", lambda: True)  # as on any laptop, whatever CI has
 
 
-def run(exp: Experiment, overlap: bool, **kwargs):
+def run(exp: Experiment, overlap: bool, probes=(), **kwargs):
     trainer = make_trainer(exp, diagnostics=False, **kwargs)
+    trainer.probes.extend(probes)
     if not overlap:
         trainer._overlaps_evaluation = lambda: False
     events: list = []
@@ -64,10 +65,59 @@ def test_runs_that_need_the_numbers_at_once_evaluate_in_place(change):
     assert not make_trainer(experiment(**change), diagnostics=False)._overlaps_evaluation()
 
 
-def test_a_probe_that_reads_the_weights_keeps_the_evaluation_in_place():
+def test_a_probe_that_acts_on_the_training_keeps_the_evaluation_in_place():
     trainer = make_trainer(experiment(), diagnostics=False)
-    trainer.probes.append(Probe())  # a probe's on_epoch may look at the model
+    trainer.probes.append(Probe())  # one that only looks may see the epoch end a few steps later
+    assert trainer._overlaps_evaluation()
+    acting = Probe()
+    acting.acts_at_epoch_end = True
+    trainer.probes.append(acting)
     assert not trainer._overlaps_evaluation()
+
+
+class Looker(Probe):
+    """What a window's probe reads at epoch ends (the weights, the step, the last batch, outputs),
+    and an event every third step."""
+
+    every = 3
+
+    def __init__(self):
+        self.seen = []
+
+    def on_step(self, trainer, xb, yb):
+        return ("step probe", trainer.step)
+
+    def on_epoch(self, trainer):
+        weights = [p.detach().clone() for p in trainer.model.parameters()]
+        xb, _ = trainer.last_batch
+        self.seen.append(
+            (trainer.epoch, trainer.step, weights, xb.clone(), trainer.outputs_now(trainer.x_train).clone())
+        )
+        return ("epoch probe", trainer.step)
+
+
+def test_probes_see_the_epoch_end_as_it_was_and_events_keep_their_order():
+    exp = experiment()
+    ours, theirs = Looker(), Looker()
+    a, a_events = run(exp, overlap=True, probes=[ours])
+    b, b_events = run(exp, overlap=False, probes=[theirs])
+    assert a._overlap is None and len(ours.seen) == len(theirs.seen) == 6
+    for (e1, s1, w1, x1, o1), (e2, s2, w2, x2, o2) in zip(ours.seen, theirs.seen, strict=True):
+        assert (e1, s1) == (e2, s2)
+        assert all(torch.equal(p, q) for p, q in zip(w1, w2, strict=True))  # that epoch end's weights
+        assert torch.equal(x1, x2) and torch.equal(o1, o2)
+    assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True))
+
+    def order(events):
+        out = []
+        for e in events:
+            if isinstance(e, tuple):
+                out.append(e)
+            elif isinstance(e, EpochEnd):
+                out.append(("epoch", e.step))
+        return out
+
+    assert order(a_events) == order(b_events)
 
 
 def test_same_rows_weights_and_event_order_as_in_place(monkeypatch):
