@@ -214,3 +214,20 @@ def test_outputs_now_recomputes_after_weights_are_swapped_in():
     torch.nn.utils.vector_to_parameters(torch.zeros_like(flat), trainer.model.parameters())  # a lesson's swap
     swapped = trainer.outputs_now(trainer.x_train)
     assert torch.equal(swapped, trainer.outputs(trainer.x_train)) and not torch.equal(swapped, final)
+
+
+def test_the_run_history_keeps_the_best_epochs_own_weights(tmp_path):
+    from losslab.core.runs import BEST, Recorder, RunStore
+
+    exp = experiment(training={"epochs": 8})
+    with RunStore(tmp_path / "runs.sqlite3") as store:
+        trainer = make_trainer(exp, diagnostics=False)
+        recorder = Recorder(store, trainer, flush_s=0.0)  # weights saved at every epoch end
+        with recorder:
+            trainer.run(recorder.wrap())
+        summary = store.get_run(recorder.run_id).summary
+        best = store.load_weights(recorder.run_id, BEST)
+    assert 0 < summary.best_epoch
+    reference, _ = run(exp.replace("training", epochs=summary.best_epoch), overlap=False)
+    state = reference.model.state_dict()
+    assert all(torch.equal(best[k], state[k]) for k in state)
