@@ -227,7 +227,7 @@ def test_the_run_history_keeps_the_best_epochs_own_weights(tmp_path):
             trainer.run(recorder.wrap())
         summary = store.get_run(recorder.run_id).summary
         best = store.load_weights(recorder.run_id, BEST)
-    assert 0 < summary.best_epoch
+    assert summary.best_epoch > 0
     reference, _ = run(exp.replace("training", epochs=summary.best_epoch), overlap=False)
     state = reference.model.state_dict()
     assert all(torch.equal(best[k], state[k]) for k in state)

@@ -357,6 +357,29 @@ def test_task_view_binary_surface_from_a_real_trainer(qtbot):
     assert not view.grab().isNull()
 
 
+def test_a_new_run_on_the_same_data_keeps_its_points_and_forgets_the_predictions(qtbot):
+    from losslab.core.data import make_dataset
+    from losslab.core.experiment import Experiment
+    from losslab.core.trainer import Trainer
+
+    trainer = Trainer(Experiment.default())
+    trainer.run(epochs=1)
+    view = _task_view(qtbot, trainer)
+    view.set_view(TaskView.view_function(trainer.dataset)(trainer))
+    view.highlight(np.array([0, 1]))
+    points = list(view._data_items)
+    assert view.surface.isVisible() and view.highlight_marks.isVisible()
+    view.reset_for_run(trainer.dataset)
+    assert view._data_items == points  # not drawn again
+    assert not view.surface.isVisible() and not view.contour.isVisible()  # the old run's predictions
+    assert not view.highlight_marks.isVisible() and len(view.highlighted) == 0
+    view.highlight(np.array([2]))  # the points' places are still known
+    assert view.highlight_marks.isVisible()
+    other = make_dataset({"kind": "circles", "n_samples": 200, "noise": 0.1, "seed": 2})
+    view.reset_for_run(other)
+    assert view.dataset is other and all(item not in view._data_items for item in points)
+
+
 def test_view_function_runs_off_the_gui_thread(qtbot):
     from losslab.core.experiment import Experiment
     from losslab.core.trainer import Trainer

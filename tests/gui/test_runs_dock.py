@@ -215,3 +215,22 @@ def test_compare_from_the_train_menu(qtbot, win):
     panel.select_ids([panel.model.runs[0].id])
     win.runs_ui.actionCompare.trigger()  # the same window, now with the one run
     assert win.runs_ui.compare is compare and len(compare.records) == 1
+
+
+def test_a_started_run_is_listed_as_a_full_relisting_would(qtbot, win):
+    panel = _panel(win)
+    _train(qtbot, win)
+    win.run.reset_weights()
+    panel.filter.setText("no run is called this")  # a filter on: the new run is not shown
+    _train(qtbot, win)
+    assert panel.model.rowCount() == 0
+    panel.filter.setText("")
+    win.run.reset_weights()
+    win.state.update("training", epochs=1000, batch_size=32)
+    win.actionTrain.trigger()  # no filter: only the new row is added
+    added = [(r.id, r.status) for r in panel.model.runs]
+    assert panel.count.text() == "3 runs" and added[0][1] == RUNNING
+    panel.refresh()
+    assert [(r.id, r.status) for r in panel.model.runs] == added
+    with qtbot.waitSignal(win.controller.finished, timeout=20_000):
+        win.actionStop.trigger()

@@ -278,7 +278,7 @@ class CartographyView(ViewBase):
         self.dataset = dataset
         self._first = True
         self.latest = self.history = self.carto = None
-        self.task_view.set_dataset(dataset)
+        self.task_view.reset_for_run(dataset)
         self.plot.points.setData(x=[], y=[])
         self.plot.x = self.plot.y = np.empty(0)
         self.plot.set_selected([])

@@ -182,7 +182,7 @@ class SamplesView(ViewBase):
         self.table.sortByColumn(
             self.model.column_of("loss") if dataset is not None else 0, Qt.SortOrder.DescendingOrder
         )
-        self.task_view.set_dataset(dataset)
+        self.task_view.reset_for_run(dataset)
         self.histogram.clear_data()
         gan = dataset is not None and dataset.task == GAN
         self.summary.setText(

@@ -69,6 +69,11 @@ class SampleOverlays:
     def _clear_sample_overlays(self) -> None:
         self._weight_legend = None  # set_dataset has cleared the legend
         self._train_pos = None
+        self._clear_sample_marks()
+
+    def _clear_sample_marks(self) -> None:
+        """No highlighted samples and no loss marks; the points stay where they are drawn."""
+        self._set_weight_legend(None)
         self._highlighted = np.empty(0, dtype=np.int64)
         self._weights = None
         self.weight_marks.hide()

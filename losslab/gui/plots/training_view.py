@@ -61,7 +61,7 @@ class TrainingView(ViewBase):
         self.loss_view.reset()
         self.loss_view.set_units(dataset)
         self.metric_plot.reset(dataset.task, dataset.masks)
-        self.task_view.set_dataset(dataset)
+        self.task_view.reset_for_run(dataset)
 
     def set_trainer(self, trainer: Trainer | None) -> None:
         self.loss_view.set_units(self.services.state.dataset, trainer)  # the loss axis's units

@@ -96,6 +96,12 @@ class RunTableModel(QAbstractTableModel):
         self.runs = list(runs)
         self.endResetModel()
 
+    def add_run(self, run: RunSummary) -> None:
+        """One new row (a run just started): listing every run again took ~40 ms of a Train press."""
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self.runs.insert(0, run)
+        self.endInsertRows()
+
     def update_run(self, run: RunSummary) -> bool:
         """Replace one row in place (a running run's progress); False when it is not listed."""
         for row, old in enumerate(self.runs):

@@ -252,6 +252,24 @@ class RunsPanel(QWidget):
         self.count.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
         self._update_buttons()
 
+    def add_run(self, run_id: int) -> None:
+        """A run has just started: its row is added, unless a filter is on (then it is re-listed)."""
+        store = self.history.store
+        filtering = bool(self.filter.text().strip()) or self.status_filter.currentData() is not None
+        if store is None or filtering or self.model.row_of(run_id) >= 0:
+            self.refresh()
+            return
+        try:
+            summary = store.summary(run_id)
+        except LossLabError:
+            self.refresh()
+            return
+        self.model.add_run(summary)
+        runs = len(self.model.runs)
+        self.stack.setCurrentWidget(self.table)
+        self.count.setText(f"{runs} run{'s' if runs != 1 else ''}")
+        self._update_buttons()
+
     def update_run(self, run_id: int) -> None:
         """A running run's progress: its row only (the list is re-read when it starts and ends)."""
         store = self.history.store

@@ -102,7 +102,7 @@ class RunsUI(QObject):
 
     @Slot(int)
     def _on_run_started(self, run_id: int) -> None:
-        self.panel.refresh()
+        self.panel.add_run(run_id)
 
     @Slot(int)
     def _on_run_ended(self, run_id: int) -> None:
