@@ -506,8 +506,8 @@ class Trainer:
                 if result.val_outputs is not None:
                     self.val_outputs = (pending.step, result.val_outputs)
                 self._outputs_weights = self._versions()  # of use only while these weights are in
-                p = pending
-                self._record_epoch(p.epoch, p.step, p.lr, p.elapsed, result, emit, p.good_states)
+                epoch, lr, states = pending.epoch, pending.lr, pending.good_states
+                self._record_epoch(epoch, self.step, lr, self.elapsed, result, emit, states)
         finally:
             self.step, self.elapsed, self.last_batch = live
         held, self._held = self._held, []
@@ -599,11 +599,9 @@ class Trainer:
             for probe in probes:
                 if probe.every and self.step % probe.every == 0:
                     event = probe.on_step(self, xb, yb)
-                    if event is None:
-                        pass
-                    elif overlap is not None and overlap.pending is not None:
+                    if event is not None and overlap is not None and overlap.pending is not None:
                         self._held.append(event)  # to come after that epoch end, as in place
-                    else:
+                    elif event is not None:
                         rec.emit(event)
             if not value <= explode_at:  # NaN, infinite, or a loss explosion
                 previous = rec.totals[-2] if len(rec.totals) >= 2 else math.nan

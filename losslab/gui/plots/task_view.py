@@ -174,8 +174,12 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
             return
         self.clear_view()
         self._clear_sample_marks()
-        if self._grid is not None:  # as set_dataset leaves it: the surface fills the view
-            (x, y) = self._grid
+        self._fit_range()
+
+    def _fit_range(self) -> None:
+        """The view's range as set_dataset leaves it: a surface fills it, anything else auto-ranges."""
+        if self._grid is not None:
+            x, y = self._grid
             self.plot_item.setRange(xRange=(x[0], x[-1]), yRange=(y[0], y[-1]), padding=0)
         else:
             self.plot_item.enableAutoRange()
@@ -230,7 +234,7 @@ class TaskView(DataPoints, SampleOverlays, pg.PlotWidget):
             lo, hi = display_range(ds)
             if self.mode in ("surface_cls", "surface_reg"):
                 self._grid = (np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
-                pi.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)  # the surface fills it
+                self._fit_range()
         elif self.mode in ("curve_cls", "curve_reg"):
             pi.setLabel("bottom", names[0])
             pi.setLabel("left", target if self.mode == "curve_reg" else "P(class)")

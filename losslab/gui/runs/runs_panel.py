@@ -243,20 +243,25 @@ class RunsPanel(QWidget):
         runs = self.history.list_runs(self.filter.text(), self.status_filter.currentData())
         self.model.set_runs(runs)
         self._select(selected)
-        filtering = bool(self.filter.text().strip()) or self.status_filter.currentData() is not None
         if not self.history.available:
             self.empty.setText("The run history is not available (see above).")
         else:
-            self.empty.setText(NO_MATCH_TEXT if filtering else EMPTY_TEXT)
-        self.stack.setCurrentWidget(self.table if runs else self.empty)
-        self.count.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}")
+            self.empty.setText(NO_MATCH_TEXT if self._filtering() else EMPTY_TEXT)
+        self._show_count()
+
+    def _filtering(self) -> bool:
+        return bool(self.filter.text().strip()) or self.status_filter.currentData() is not None
+
+    def _show_count(self) -> None:
+        n = len(self.model.runs)
+        self.stack.setCurrentWidget(self.table if n else self.empty)
+        self.count.setText(f"{n} run{'s' if n != 1 else ''}")
         self._update_buttons()
 
     def add_run(self, run_id: int) -> None:
         """A run has just started: its row is added, unless a filter is on (then it is re-listed)."""
         store = self.history.store
-        filtering = bool(self.filter.text().strip()) or self.status_filter.currentData() is not None
-        if store is None or filtering or self.model.row_of(run_id) >= 0:
+        if store is None or self._filtering() or self.model.row_of(run_id) >= 0:
             self.refresh()
             return
         try:
@@ -265,10 +270,7 @@ class RunsPanel(QWidget):
             self.refresh()
             return
         self.model.add_run(summary)
-        runs = len(self.model.runs)
-        self.stack.setCurrentWidget(self.table)
-        self.count.setText(f"{runs} run{'s' if runs != 1 else ''}")
-        self._update_buttons()
+        self._show_count()
 
     def update_run(self, run_id: int) -> None:
         """A running run's progress: its row only (the list is re-read when it starts and ends)."""
