@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         # One timer draws every frame: the run's events are taken in, the views redraw. While training,
         # the pacer sets its interval so drawing leaves the training thread the GIL (see pacing.py).
         self.pacer = FramePacer()
+        self._framing = False  # within _on_frame: its paints do not end a hold (see event)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setInterval(self.pacer.idle())
         self._redraw_timer.timeout.connect(self._on_frame)
@@ -284,7 +285,8 @@ class MainWindow(QMainWindow):
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
         # The window has just painted what was due: a training held for it goes on (worker.py).
-        if event.type() == QEvent.Type.UpdateRequest and hasattr(self, "run"):
+        # (A frame paints its plots one update each and releases the training itself at its end.)
+        if event.type() == QEvent.Type.UpdateRequest and hasattr(self, "run") and not self._framing:
             self.controller.end_paint_hold()
         return handled
 
@@ -296,8 +298,17 @@ class MainWindow(QMainWindow):
         rate = self.run.status["rate"]
         if live and self.pacer.holds_training(rate):
             controller.hold_until_painted()
-        controller.deliver()
-        self.redraw()
+        self._framing = True
+        try:
+            controller.deliver()
+            self.redraw()
+            # Paint now what the frame changed (the views handed their plots' changes over in
+            # redraw), then let a training held for it go on: released at the first update
+            # instead, it went on while the other plots painted.
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.UpdateRequest)
+        finally:
+            self._framing = False
+        controller.end_paint_hold()
         if controller.running:
             controller.request_view()  # predictions come with the next step report, one per frame
         self._redraw_timer.setInterval(self.pacer.next_interval(rate) if live else self.pacer.idle())

@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QGraphicsView, QTabWidget
 
 from losslab.gui.view_api import ViewBase, ViewServices
 
@@ -219,11 +220,17 @@ class ViewHost:
         """Every attached view and only the tab on show: a frame paid ~40 ms for all tabs, and a tab
         brought forward draws at the next frame (its data came meanwhile through on_steps etc.)."""
         current = self.tabs.currentWidget()
-        for view in self._views:
-            if view is current:
-                view.redraw()
-        for view in self._attached:
+        drawn = [view for view in self._views if view is current] + self._attached
+        for view in drawn:
             view.redraw()
+        # A plot's scene hands its changes to its view in a queued call of its own, so each plot
+        # came to be painted in an update of its own, one after another, after the frame: the
+        # training thread, held for the frame's paint, went on after the first one and shared the
+        # interpreter with the rest (~25 ms a frame). Handing them over now lets the window paint
+        # them all while the training is held.
+        for view in drawn:
+            for graphics in view.findChildren(QGraphicsView):
+                QCoreApplication.sendPostedEvents(graphics.scene(), QEvent.Type.MetaCall)
 
     def apply_theme(self, dark: bool) -> None:
         for view in self:

@@ -90,3 +90,36 @@ def test_the_dataset_preview_draws_one_item_per_class_colour(qtbot):
     colours = {s.opts["brush"].color().rgba() for s in filled}
     assert len(colours) == 3
     assert all(np.isfinite(s.data["x"]).all() for s in scatters)
+
+
+def test_a_frame_paints_every_plot_it_changed_while_the_training_is_held(qtbot, window):
+    # Each plot's scene hands its changes to its view in a queued call of its own, so the plots used
+    # to be painted one update after another after the frame, and the training, released at the
+    # first, shared the interpreter with the rest of the paint.
+    from PySide6.QtCore import QEvent, QObject
+
+    controller = window.controller
+    painted: list[tuple[int, bool]] = []
+
+    class PaintLog(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append((id(watched), controller._paint_hold is not None))
+            return False
+
+    log = PaintLog()
+    for view in window.findChildren(pg.GraphicsView):
+        view.viewport().installEventFilter(log)
+    window.resize(1280, 720)
+    window.state.update("training", epochs=100_000, batch_size=32)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: window.trainer.step > 200 and controller._paint_hold is None, timeout=10_000)
+    window._redraw_timer.stop()  # no frame meanwhile: the views all have something new to draw
+    qtbot.wait(300)
+    painted.clear()
+    window._on_frame()
+    in_frame = list(painted)
+    assert controller._paint_hold is None  # released at the frame's end
+    controller.stop()
+    assert len({view for view, _ in in_frame}) >= 2, "the loss curves and the task view paint in the frame"
+    assert all(held for _, held in in_frame)
