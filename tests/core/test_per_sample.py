@@ -87,6 +87,21 @@ def test_an_expensive_measurement_waits_longer():
     assert probe.on_step(trainer, xb, yb) is None  # due again only after 20x what it took
 
 
+def test_short_epochs_are_measured_at_their_ends_where_the_outputs_are_at_hand():
+    # An epoch end comes within the interval: measuring a step instead would cost a forward pass
+    # over the training set that the epoch end's evaluation is about to make anyway.
+    trainer, _, events = run_with_probe(moons(epochs=30), interval=0.2)
+    per_epoch = trainer.steps_per_epoch
+    assert events and all(e.step % per_epoch == 0 and e.step == e.epoch * per_epoch for e in events)
+
+
+def test_long_epochs_are_still_measured_within_them():
+    trainer, _, events = run_with_probe(moons(epochs=1, batch_size=1), interval=0.02)
+    assert trainer.steps_per_epoch > 500
+    within = [e for e in events if e.step % trainer.steps_per_epoch]
+    assert len(within) >= 2  # a live picture while the long epoch trains
+
+
 def test_views_share_one_probe_and_gan_gets_none():
     trainer = make_trainer(moons())
     first = per_sample_probes(trainer)
