@@ -383,8 +383,8 @@ class GradientHealthProbe(Probe):
         import torch
 
         grads = [p.grad for p in self._flat]
-        present = [g for g in grads if g is not None]
-        if len(present) == len(grads) and self._size > FOREACH_NORMS_FROM:
+        present = [g for g in grads if g is not None] if self._size > FOREACH_NORMS_FROM else []
+        if present and len(present) == len(grads):
             # One norm per parameter in one call, in its own precision: copying every gradient out
             # as float64 (what a report needs anyway) took 670 us for a 300k-weight network, this
             # 70 us; for a few hundred weights the copy is quicker (12 us against 21).
